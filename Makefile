@@ -1,0 +1,109 @@
+# shmpipe: `make` builds every binary into build/; `make help` lists the targets.
+CC ?= gcc
+BUILD ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+SANITIZE ?=
+
+PKGS := yajl libcap libseccomp
+CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Ilib
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wformat=2 -Wshadow -fstack-protector-strong -fPIE \
+          -fno-strict-aliasing $(shell pkg-config --cflags $(PKGS))
+LDFLAGS += -pie -Wl,-z,relro,-z,now
+LDLIBS := $(shell pkg-config --libs $(PKGS))
+ifneq ($(SANITIZE),)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRC := $(wildcard lib/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cli/*.c))
+HOOK_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard hook/*.c))
+PLUGIN_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard plugin/*.c))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+BINS := $(BUILD)/shmpipectl
+ifneq ($(HOOK_OBJ),)
+BINS += $(BUILD)/shmpipe-hook
+endif
+ifneq ($(PLUGIN_OBJ),)
+BINS += $(BUILD)/shmpipe-plugin
+endif
+
+.PHONY: all help test unit integration asan valgrind install deps bench fuzz clean format
+
+all: $(BINS) $(BUILD)/shmtool
+
+help:
+	@echo "make              build shmpipectl, shmpipe-hook, shmpipe-plugin into $(BUILD)/"
+	@echo "make deps         install every Debian package the build and the tests need"
+	@echo "make test         unit tests, then integration tests against real engines (root)"
+	@echo "make unit         cmocka unit tests only"
+	@echo "make integration  integration tests only"
+	@echo "make asan         the tests with binaries built with ASan+UBSan"
+	@echo "make valgrind     the CLI integration tests under valgrind"
+	@echo "make bench        benchmarks; prints a Markdown table"
+	@echo "make install      PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libshmpipe.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/shmpipectl: $(CLI_OBJ) $(BUILD)/libshmpipe.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/shmpipe-hook: $(HOOK_OBJ) $(BUILD)/libshmpipe.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/shmpipe-plugin: $(PLUGIN_OBJ) $(BUILD)/libshmpipe.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libmicrohttpd)
+
+$(BUILD)/obj/plugin/%.o: CFLAGS += $(shell pkg-config --cflags libmicrohttpd)
+
+# Static, so that it runs inside a busybox image.
+$(BUILD)/shmtool: tests/helpers/shmtool.c
+	@mkdir -p $(dir $@)
+	$(CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libshmpipe.a $(wildcard $(BUILD)/obj/plugin/*.o)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Iplugin -Ihook $(shell pkg-config --cflags cmocka libmicrohttpd) \
+	  $(LDFLAGS) -o $@ $(filter %.c,$^) $(TEST_EXTRA_$*) $(BUILD)/libshmpipe.a \
+	  $(LDLIBS) $(shell pkg-config --libs cmocka libmicrohttpd)
+
+unit: $(UNIT_BIN)
+	@BUILD=$(BUILD) tests/run-unit.sh $(UNIT_BIN)
+
+integration: all
+	@BUILD=$(abspath $(BUILD)) tests/run-integration.sh
+
+test: all $(UNIT_BIN)
+	@BUILD=$(abspath $(BUILD)) tests/run-all.sh $(UNIT_BIN)
+
+asan:
+	$(MAKE) BUILD=build/asan SANITIZE=1 test
+
+valgrind: all
+	@BUILD=$(abspath $(BUILD)) SHMPIPE_VALGRIND=1 tests/run-integration.sh cli_
+
+deps:
+	./install/deps.sh
+
+format:
+	clang-format -i lib/*.[ch] cli/*.[ch] $(wildcard hook/*.[ch] plugin/*.[ch] tests/unit/*.c tests/helpers/*.c)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/shmpipe
+	install -m 0755 $(BUILD)/shmpipectl $(DESTDIR)$(PREFIX)/bin/
+	./install/install.sh "$(BUILD)" "$(DESTDIR)" "$(PREFIX)"
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

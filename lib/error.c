@@ -1,0 +1,80 @@
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char oom_msg[] = "out of memory";
+
+int
+sp_error_make (sp_error_t *err, int status, const char *fmt, ...)
+{
+  char *msg = NULL;
+  char *full = NULL;
+  va_list ap;
+
+  if (err == NULL || *err != NULL)
+    return -1;
+  *err = calloc (1, sizeof (**err));
+  if (*err == NULL)
+    abort ();
+  (*err)->status = status;
+
+  va_start (ap, fmt);
+  if (vasprintf (&msg, fmt, ap) < 0)
+    msg = NULL;
+  va_end (ap);
+  if (msg != NULL && status != 0)
+    {
+      if (asprintf (&full, "%s: %s", msg, strerror (status)) < 0)
+        full = NULL;
+      free (msg);
+      msg = full;
+    }
+  (*err)->msg = msg != NULL ? msg : oom_msg;
+  return -1;
+}
+
+int
+sp_error_prefix (sp_error_t *err, const char *fmt, ...)
+{
+  char *ctx = NULL;
+  char *full = NULL;
+  va_list ap;
+
+  if (err == NULL || *err == NULL)
+    return -1;
+  va_start (ap, fmt);
+  if (vasprintf (&ctx, fmt, ap) < 0)
+    ctx = NULL;
+  va_end (ap);
+  if (ctx == NULL)
+    return -1;
+  if (asprintf (&full, "%s: %s", ctx, (*err)->msg) < 0)
+    full = NULL;
+  free (ctx);
+  if (full == NULL)
+    return -1;
+  if ((*err)->msg != oom_msg)
+    free ((*err)->msg);
+  (*err)->msg = full;
+  return -1;
+}
+
+void
+sp_error_release (sp_error_t *err)
+{
+  if (err == NULL || *err == NULL)
+    return;
+  if ((*err)->msg != oom_msg)
+    free ((*err)->msg);
+  free (*err);
+  *err = NULL;
+}
+
+int
+sp_error_status (sp_error_t err)
+{
+  return err != NULL ? err->status : 0;
+}

@@ -1,0 +1,25 @@
+/* Bounded reads and atomic writes of small files. */
+#ifndef SHMPIPE_FILEUTIL_H
+#define SHMPIPE_FILEUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+/* Reads all of FD into a NUL-terminated buffer; more than MAX bytes is an error. */
+int sp_read_fd_capped (int fd, size_t max, const char *what, char **out, size_t *len, sp_error_t *err);
+
+/* openat(DIRFD, PATH, O_RDONLY|O_CLOEXEC|EXTRA_FLAGS) then sp_read_fd_capped. */
+int sp_read_file_at (int dirfd, const char *path, int extra_flags, size_t max, char **out, size_t *len,
+                     sp_error_t *err);
+
+/* Writes DATA to DIRFD/NAME through a unique temp file in the same directory,
+   fsync and rename: readers see the old or the new file, never a torn one. */
+int sp_write_file_atomic (int dirfd, const char *name, const char *data, size_t len, mode_t mode,
+                          sp_error_t *err);
+
+/* mkdir -p for an absolute PATH; the last component gets MODE. */
+int sp_mkdir_p (const char *path, mode_t mode, sp_error_t *err);
+
+#endif

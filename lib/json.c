@@ -1,0 +1,150 @@
+#include "json.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+
+static bool
+has_nul_escape (const char *buf, size_t len)
+{
+  for (const char *p = buf; (p = memchr (p, '\\', len - (size_t) (p - buf))) != NULL; p++)
+    {
+      if ((size_t) (p - buf) + 6 <= len && p[1] == 'u' && p[2] == '0' && p[3] == '0' && p[4] == '0' && p[5] == '0')
+        return true;
+      if ((size_t) (p - buf) + 1 >= len)
+        break;
+    }
+  return false;
+}
+
+int
+sp_json_parse (const char *buf, size_t len, yajl_val *out, sp_error_t *err)
+{
+  char errbuf[256];
+  yajl_val v;
+
+  *out = NULL;
+  if (buf == NULL || strlen (buf) != len)
+    return sp_error_make (err, EINVAL, "invalid JSON: contains a NUL byte");
+  if (has_nul_escape (buf, len))
+    return sp_error_make (err, EINVAL, "invalid JSON: contains a \\u0000 escape");
+  errbuf[0] = '\0';
+  v = yajl_tree_parse (buf, errbuf, sizeof (errbuf));
+  if (v == NULL)
+    {
+      /* yajl's message spans lines (it quotes the input); keep the first. */
+      char *nl = strchr (errbuf, '\n');
+      if (nl != NULL)
+        *nl = '\0';
+      return sp_error_make (err, EINVAL, "invalid JSON: %s", errbuf[0] ? errbuf : "parse error");
+    }
+  *out = v;
+  return 0;
+}
+
+yajl_val
+sp_json_get (yajl_val obj, const char *key)
+{
+  if (!YAJL_IS_OBJECT (obj))
+    return NULL;
+  for (size_t i = 0; i < obj->u.object.len; i++)
+    if (strcmp (obj->u.object.keys[i], key) == 0)
+      return obj->u.object.values[i];
+  return NULL;
+}
+
+int
+sp_json_get_string (yajl_val obj, const char *what, const char *key, const char **out, sp_error_t *err)
+{
+  yajl_val v = sp_json_get (obj, key);
+  if (v == NULL || YAJL_IS_NULL (v))
+    return 1;
+  if (!YAJL_IS_STRING (v))
+    return sp_error_make (err, EINVAL, "%s: \"%s\" must be a string", what, key);
+  *out = YAJL_GET_STRING (v);
+  return 0;
+}
+
+int
+sp_json_get_int (yajl_val obj, const char *what, const char *key, long long *out, sp_error_t *err)
+{
+  yajl_val v = sp_json_get (obj, key);
+  if (v == NULL || YAJL_IS_NULL (v))
+    return 1;
+  if (!YAJL_IS_INTEGER (v))
+    return sp_error_make (err, EINVAL, "%s: \"%s\" must be an integer", what, key);
+  *out = YAJL_GET_INTEGER (v);
+  return 0;
+}
+
+int
+sp_json_get_bool (yajl_val obj, const char *what, const char *key, bool *out, sp_error_t *err)
+{
+  yajl_val v = sp_json_get (obj, key);
+  if (v == NULL || YAJL_IS_NULL (v))
+    return 1;
+  if (!YAJL_IS_TRUE (v) && !YAJL_IS_FALSE (v))
+    return sp_error_make (err, EINVAL, "%s: \"%s\" must be true or false", what, key);
+  *out = YAJL_IS_TRUE (v);
+  return 0;
+}
+
+yajl_gen
+sp_gen_new (bool beautify)
+{
+  yajl_gen g = yajl_gen_alloc (NULL);
+  if (g == NULL)
+    abort ();
+  yajl_gen_config (g, yajl_gen_beautify, beautify ? 1 : 0);
+  yajl_gen_config (g, yajl_gen_validate_utf8, 1);
+  return g;
+}
+
+void
+sp_gen_str (yajl_gen g, const char *s)
+{
+  yajl_gen_string (g, (const unsigned char *) s, strlen (s));
+}
+
+void
+sp_gen_kv_str (yajl_gen g, const char *key, const char *value)
+{
+  sp_gen_str (g, key);
+  sp_gen_str (g, value);
+}
+
+void
+sp_gen_kv_int (yajl_gen g, const char *key, long long value)
+{
+  sp_gen_str (g, key);
+  yajl_gen_integer (g, value);
+}
+
+void
+sp_gen_kv_bool (yajl_gen g, const char *key, bool value)
+{
+  sp_gen_str (g, key);
+  yajl_gen_bool (g, value);
+}
+
+int
+sp_gen_finish (yajl_gen g, char **out, size_t *len, sp_error_t *err)
+{
+  const unsigned char *buf;
+  size_t n;
+  char *copy;
+
+  if (yajl_gen_get_buf (g, &buf, &n) != yajl_gen_status_ok)
+    return sp_error_make (err, EINVAL, "cannot generate JSON");
+  copy = malloc (n + 1);
+  if (copy == NULL)
+    return sp_error_make (err, ENOMEM, "cannot generate JSON");
+  memcpy (copy, buf, n);
+  copy[n] = '\0';
+  *out = copy;
+  if (len != NULL)
+    *len = n;
+  return 0;
+}

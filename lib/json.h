@@ -1,0 +1,52 @@
+/* JSON through yajl: a size-capped, NUL-safe tree parse and generator helpers. */
+#ifndef SHMPIPE_JSON_H
+#define SHMPIPE_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include "error.h"
+
+/* Parses LEN bytes of BUF (BUF[LEN] must be '\0').  Input with a NUL byte or a
+   \u0000 escape is refused: yajl's tree would silently cut such strings.  */
+int sp_json_parse (const char *buf, size_t len, yajl_val *out, sp_error_t *err);
+
+/* Direct member of an object, or NULL when OBJ is not an object or lacks KEY. */
+yajl_val sp_json_get (yajl_val obj, const char *key);
+
+/* Typed member access: return 0 and set *OUT, 1 when absent (or JSON null),
+   or -1 with an error naming WHAT.KEY when the type is wrong.  */
+int sp_json_get_string (yajl_val obj, const char *what, const char *key, const char **out, sp_error_t *err);
+int sp_json_get_int (yajl_val obj, const char *what, const char *key, long long *out, sp_error_t *err);
+int sp_json_get_bool (yajl_val obj, const char *what, const char *key, bool *out, sp_error_t *err);
+
+static inline void
+sp_cleanup_yajl_val (yajl_val *v)
+{
+  if (*v != NULL)
+    yajl_tree_free (*v);
+}
+
+static inline void
+sp_cleanup_yajl_gen (yajl_gen *g)
+{
+  if (*g != NULL)
+    yajl_gen_free (*g);
+}
+
+#define cleanup_yajl_val __attribute__ ((cleanup (sp_cleanup_yajl_val)))
+#define cleanup_yajl_gen __attribute__ ((cleanup (sp_cleanup_yajl_gen)))
+
+/* A generator (pretty when BEAUTIFY) that aborts on allocation failure. */
+yajl_gen sp_gen_new (bool beautify);
+void sp_gen_str (yajl_gen g, const char *s);
+void sp_gen_kv_str (yajl_gen g, const char *key, const char *value);
+void sp_gen_kv_int (yajl_gen g, const char *key, long long value);
+void sp_gen_kv_bool (yajl_gen g, const char *key, bool value);
+/* Copies the generated text out (NUL-terminated). */
+int sp_gen_finish (yajl_gen g, char **out, size_t *len, sp_error_t *err);
+
+#endif

@@ -1,0 +1,261 @@
+#include "state.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cleanup.h"
+#include "json.h"
+
+void
+sp_format_time (int64_t t, char *buf, size_t len)
+{
+  struct tm tm;
+  time_t tt = (time_t) t;
+
+  if (gmtime_r (&tt, &tm) == NULL || strftime (buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    snprintf (buf, len, "1970-01-01T00:00:00Z");
+}
+
+int
+sp_parse_time (const char *s, int64_t *out)
+{
+  struct tm tm;
+  const char *end;
+
+  memset (&tm, 0, sizeof (tm));
+  end = strptime (s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (end == NULL || *end != '\0')
+    return -1;
+  *out = (int64_t) timegm (&tm);
+  return 0;
+}
+
+void
+sp_pipeline_free (struct sp_pipeline *p)
+{
+  for (size_t i = 0; i < p->n_members; i++)
+    free (p->members[i].id);
+  free (p->members);
+  p->members = NULL;
+  p->n_members = 0;
+}
+
+ssize_t
+sp_pipeline_find_member (const struct sp_pipeline *p, const char *id)
+{
+  for (size_t i = 0; i < p->n_members; i++)
+    if (strcmp (p->members[i].id, id) == 0)
+      return (ssize_t) i;
+  return -1;
+}
+
+int
+sp_pipeline_add_member (struct sp_pipeline *p, const char *id, int64_t pid, uint64_t start_time, int64_t joined,
+                        sp_error_t *err)
+{
+  struct sp_member *m;
+
+  if (!sp_member_id_valid (id))
+    return sp_error_make (err, EINVAL, "pipeline %s: invalid member id", p->name);
+  if (p->n_members >= SP_MEMBERS_MAX)
+    return sp_error_make (err, EUSERS, "pipeline %s: already has %d members", p->name, SP_MEMBERS_MAX);
+  m = realloc (p->members, (p->n_members + 1) * sizeof (*m));
+  if (m == NULL)
+    return sp_error_make (err, ENOMEM, "pipeline %s", p->name);
+  p->members = m;
+  m = &p->members[p->n_members];
+  m->id = strdup (id);
+  if (m->id == NULL)
+    return sp_error_make (err, ENOMEM, "pipeline %s", p->name);
+  m->pid = pid;
+  m->start_time = start_time;
+  m->joined = joined;
+  p->n_members++;
+  return 0;
+}
+
+void
+sp_pipeline_remove_member (struct sp_pipeline *p, size_t idx)
+{
+  if (idx >= p->n_members)
+    return;
+  free (p->members[idx].id);
+  memmove (&p->members[idx], &p->members[idx + 1], (p->n_members - idx - 1) * sizeof (p->members[0]));
+  p->n_members--;
+}
+
+static int
+need (int r, const char *key, sp_error_t *err)
+{
+  if (r == 1)
+    return sp_error_make (err, EINVAL, "state: missing \"%s\"", key);
+  return r;
+}
+
+static int
+parse_member (yajl_val v, struct sp_pipeline *p, sp_error_t *err)
+{
+  const char *id = NULL, *joined = NULL;
+  long long pid = 0, start = 0;
+  int64_t joined_t;
+
+  if (!YAJL_IS_OBJECT (v))
+    return sp_error_make (err, EINVAL, "state: a member is not an object");
+  for (size_t i = 0; i < v->u.object.len; i++)
+    {
+      const char *k = v->u.object.keys[i];
+      if (strcmp (k, "id") && strcmp (k, "pid") && strcmp (k, "start_time") && strcmp (k, "joined"))
+        return sp_error_make (err, EINVAL, "state: member: unknown key \"%.64s\"", k);
+    }
+  if (need (sp_json_get_string (v, "state: member", "id", &id, err), "id", err) < 0
+      || need (sp_json_get_int (v, "state: member", "pid", &pid, err), "pid", err) < 0
+      || need (sp_json_get_int (v, "state: member", "start_time", &start, err), "start_time", err) < 0
+      || need (sp_json_get_string (v, "state: member", "joined", &joined, err), "joined", err) < 0)
+    return -1;
+  if (pid < 0 || pid > 4194304 || start < 0 || sp_parse_time (joined, &joined_t) < 0)
+    return sp_error_make (err, EINVAL, "state: member \"%.64s\": bad pid, start_time or joined", id);
+  if (sp_pipeline_find_member (p, id) >= 0)
+    return sp_error_make (err, EINVAL, "state: member \"%.64s\" listed twice", id);
+  return sp_pipeline_add_member (p, id, pid, (uint64_t) start, joined_t, err);
+}
+
+static const char *const state_keys[]
+    = { "version", "name", "size", "mode", "uid", "gid", "huge", "lifetime", "inodes", "created", "members", NULL };
+
+int
+sp_state_parse (const char *buf, size_t len, struct sp_pipeline *p, sp_error_t *err)
+{
+  cleanup_yajl_val yajl_val root = NULL;
+  const char *name, *mode, *huge, *lifetime, *created;
+  long long version, size, uid, gid, inodes;
+  yajl_val members;
+
+  memset (p, 0, sizeof (*p));
+  if (len > SP_STATE_MAX_BYTES)
+    return sp_error_make (err, EFBIG, "state: larger than %d bytes", SP_STATE_MAX_BYTES);
+  if (sp_json_parse (buf, len, &root, err) < 0)
+    return sp_error_prefix (err, "state");
+  if (!YAJL_IS_OBJECT (root))
+    return sp_error_make (err, EINVAL, "state: not a JSON object");
+  for (size_t i = 0; i < root->u.object.len; i++)
+    {
+      size_t j;
+      for (j = 0; state_keys[j] && strcmp (state_keys[j], root->u.object.keys[i]); j++)
+        ;
+      if (state_keys[j] == NULL)
+        return sp_error_make (err, EINVAL, "state: unknown key \"%.64s\"", root->u.object.keys[i]);
+    }
+  if (need (sp_json_get_int (root, "state", "version", &version, err), "version", err) < 0
+      || need (sp_json_get_string (root, "state", "name", &name, err), "name", err) < 0
+      || need (sp_json_get_int (root, "state", "size", &size, err), "size", err) < 0
+      || need (sp_json_get_string (root, "state", "mode", &mode, err), "mode", err) < 0
+      || need (sp_json_get_int (root, "state", "uid", &uid, err), "uid", err) < 0
+      || need (sp_json_get_int (root, "state", "gid", &gid, err), "gid", err) < 0
+      || need (sp_json_get_string (root, "state", "huge", &huge, err), "huge", err) < 0
+      || need (sp_json_get_string (root, "state", "lifetime", &lifetime, err), "lifetime", err) < 0
+      || need (sp_json_get_int (root, "state", "inodes", &inodes, err), "inodes", err) < 0
+      || need (sp_json_get_string (root, "state", "created", &created, err), "created", err) < 0)
+    return -1;
+  if (version != SP_STATE_VERSION)
+    return sp_error_make (err, EINVAL, "state: unsupported version %lld", version);
+  if (!sp_name_valid (name, strlen (name)))
+    return sp_error_make (err, EINVAL, "state: invalid name");
+  strcpy (p->name, name);
+  if (size < (long long) SP_SIZE_MIN || (unsigned long long) size > SP_SIZE_LIMIT)
+    return sp_error_make (err, EINVAL, "state: size out of range");
+  p->opts.size = (uint64_t) size;
+  if (uid < 0 || uid >= UINT32_MAX || gid < 0 || gid >= UINT32_MAX)
+    return sp_error_make (err, EINVAL, "state: uid or gid out of range");
+  p->opts.uid = (uint32_t) uid;
+  p->opts.gid = (uint32_t) gid;
+  if (inodes <= 0 || inodes > (1LL << 40))
+    return sp_error_make (err, EINVAL, "state: inodes out of range");
+  p->opts.inodes = (uint64_t) inodes;
+  if (sp_parse_mode (mode, &p->opts.mode, err) < 0 || sp_parse_huge (huge, &p->opts.huge, err) < 0
+      || sp_parse_lifetime (lifetime, &p->opts.lifetime, err) < 0)
+    return sp_error_prefix (err, "state");
+  if (sp_parse_time (created, &p->created) < 0)
+    return sp_error_make (err, EINVAL, "state: bad \"created\" time");
+  members = sp_json_get (root, "members");
+  if (members == NULL || !YAJL_IS_ARRAY (members))
+    return sp_error_make (err, EINVAL, "state: \"members\" must be an array");
+  if (members->u.array.len > SP_MEMBERS_MAX)
+    return sp_error_make (err, EINVAL, "state: too many members");
+  for (size_t i = 0; i < members->u.array.len; i++)
+    if (parse_member (members->u.array.values[i], p, err) < 0)
+      {
+        sp_pipeline_free (p);
+        return -1;
+      }
+  return 0;
+}
+
+static void
+gen_member (yajl_gen g, const struct sp_member *m, bool with_start)
+{
+  char t[32];
+
+  sp_format_time (m->joined, t, sizeof (t));
+  yajl_gen_map_open (g);
+  sp_gen_kv_str (g, "id", m->id);
+  sp_gen_kv_int (g, "pid", m->pid);
+  if (with_start)
+    sp_gen_kv_int (g, "start_time", (long long) m->start_time);
+  sp_gen_kv_str (g, "joined", t);
+  yajl_gen_map_close (g);
+}
+
+/* Fields shared by the state file and the inspect object. */
+static void
+gen_common (yajl_gen g, const struct sp_pipeline *p)
+{
+  char t[32], mode[8];
+
+  sp_gen_kv_int (g, "size", (long long) p->opts.size);
+  snprintf (mode, sizeof (mode), "%04o", (unsigned) p->opts.mode);
+  sp_gen_kv_str (g, "mode", mode);
+  sp_gen_kv_int (g, "uid", p->opts.uid);
+  sp_gen_kv_int (g, "gid", p->opts.gid);
+  sp_gen_kv_str (g, "huge", sp_huge_name (p->opts.huge));
+  sp_gen_kv_str (g, "lifetime", sp_lifetime_name (p->opts.lifetime));
+  sp_gen_kv_int (g, "inodes", (long long) p->opts.inodes);
+  sp_format_time (p->created, t, sizeof (t));
+  sp_gen_kv_str (g, "created", t);
+}
+
+int
+sp_state_generate (const struct sp_pipeline *p, char **out, size_t *len, sp_error_t *err)
+{
+  cleanup_yajl_gen yajl_gen g = sp_gen_new (true);
+
+  yajl_gen_map_open (g);
+  sp_gen_kv_int (g, "version", SP_STATE_VERSION);
+  sp_gen_kv_str (g, "name", p->name);
+  gen_common (g, p);
+  sp_gen_str (g, "members");
+  yajl_gen_array_open (g);
+  for (size_t i = 0; i < p->n_members; i++)
+    gen_member (g, &p->members[i], true);
+  yajl_gen_array_close (g);
+  yajl_gen_map_close (g);
+  return sp_gen_finish (g, out, len, err);
+}
+
+void
+sp_pipeline_gen_info (yajl_gen g, const struct sp_pipeline *p, const char *mountpoint, uint64_t used)
+{
+  yajl_gen_map_open (g);
+  sp_gen_kv_str (g, "name", p->name);
+  sp_gen_kv_str (g, "mountpoint", mountpoint);
+  sp_gen_kv_int (g, "used", (long long) used);
+  gen_common (g, p);
+  sp_gen_str (g, "members");
+  yajl_gen_array_open (g);
+  for (size_t i = 0; i < p->n_members; i++)
+    gen_member (g, &p->members[i], false);
+  yajl_gen_array_close (g);
+  yajl_gen_map_close (g);
+}

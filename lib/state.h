@@ -1,0 +1,67 @@
+/* A pipeline's record: its tmpfs options and members, and its JSON state file. */
+#ifndef SHMPIPE_STATE_H
+#define SHMPIPE_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <yajl/yajl_gen.h>
+
+#include "error.h"
+#include "names.h"
+#include "options.h"
+
+#define SP_STATE_VERSION 1
+#define SP_STATE_MAX_BYTES (1024 * 1024)
+#define SP_MEMBERS_MAX 4096
+
+struct sp_member
+{
+  char *id;            /* container id, "docker:MOUNTID", ... */
+  int64_t pid;         /* 0 when unknown */
+  uint64_t start_time; /* /proc/PID/stat starttime: tells a reused pid apart */
+  int64_t joined;      /* unix seconds */
+};
+
+/* What a pipeline is made of; what create takes and inspect shows. */
+struct sp_pipeline_opts
+{
+  uint64_t size;
+  mode_t mode;
+  uint32_t uid;
+  uint32_t gid;
+  enum sp_huge huge;
+  enum sp_lifetime lifetime;
+  uint64_t inodes;
+};
+
+struct sp_pipeline
+{
+  char name[SP_NAME_MAX + 1];
+  struct sp_pipeline_opts opts;
+  int64_t created;
+  struct sp_member *members;
+  size_t n_members;
+};
+
+int sp_state_parse (const char *buf, size_t len, struct sp_pipeline *p, sp_error_t *err);
+int sp_state_generate (const struct sp_pipeline *p, char **out, size_t *len, sp_error_t *err);
+void sp_pipeline_free (struct sp_pipeline *p);
+
+/* Index of the member with ID, or -1. */
+ssize_t sp_pipeline_find_member (const struct sp_pipeline *p, const char *id);
+int sp_pipeline_add_member (struct sp_pipeline *p, const char *id, int64_t pid, uint64_t start_time,
+                            int64_t joined, sp_error_t *err);
+void sp_pipeline_remove_member (struct sp_pipeline *p, size_t idx);
+
+/* The object `shmpipectl inspect` prints (also `ls --json` entries). */
+void sp_pipeline_gen_info (yajl_gen g, const struct sp_pipeline *p, const char *mountpoint, uint64_t used);
+
+/* RFC 3339 in UTC ("2026-11-27T07:18:30Z"); BUF needs 21 bytes. */
+void sp_format_time (int64_t t, char *buf, size_t len);
+int sp_parse_time (const char *s, int64_t *out);
+
+#define cleanup_pipeline __attribute__ ((cleanup (sp_pipeline_free)))
+
+#endif

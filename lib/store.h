@@ -1,0 +1,86 @@
+/* The store of pipelines on the host, shared by every binary.
+
+   ROOT/state/NAME.json  the pipeline's record (written by temp file + rename)
+   ROOT/locks/NAME.lock  flock()ed around every change of NAME
+   ROOT/mnt/NAME         the pipeline's tmpfs (nosuid,nodev,noexec)  */
+#ifndef SHMPIPE_STORE_H
+#define SHMPIPE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "error.h"
+#include "state.h"
+
+struct sp_store
+{
+  char *root;
+  int root_fd;
+  int state_fd;
+  int locks_fd;
+  int mnt_fd;
+  const struct sp_config *cfg;
+};
+
+/* Opens the store at ROOT (NULL: $SHMPIPE_ROOT, else CFG->root), creating its
+   directories when missing.  */
+int sp_store_open (struct sp_store *s, const struct sp_config *cfg, const char *root, sp_error_t *err);
+void sp_store_close (struct sp_store *s);
+
+/* Options for a new pipeline from the config's defaults (size, mode, inodes),
+   uid/gid 0, huge never, lifetime LIFETIME. */
+void sp_store_default_opts (const struct sp_store *s, enum sp_lifetime lifetime, struct sp_pipeline_opts *o);
+
+/* Checks OPTS against the config's limits. */
+int sp_store_check_opts (const struct sp_store *s, const char *name, const struct sp_pipeline_opts *o,
+                         sp_error_t *err);
+
+enum sp_create_mode
+{
+  SP_CREATE_EXCL,  /* an existing NAME is an error: "already exists" */
+  SP_CREATE_MATCH, /* an existing NAME with the same options is fine */
+};
+
+int sp_store_create (struct sp_store *s, const char *name, const struct sp_pipeline_opts *opts,
+                     enum sp_create_mode mode, bool *created, sp_error_t *err);
+
+/* Records member ID (PID 0 when unknown).  A missing pipeline is created with
+   CREATE_OPTS when given, else it is an error.  Joining twice with one ID is a
+   no-op.  *CREATED tells whether this call made the pipeline. */
+int sp_store_join (struct sp_store *s, const char *name, const char *id, int64_t pid,
+                   const struct sp_pipeline_opts *create_opts, bool *created, sp_error_t *err);
+
+/* Drops member ID (absent: no-op).  An ephemeral pipeline left with no member
+   is removed; *REMOVED tells.  A missing pipeline is not an error. */
+int sp_store_leave (struct sp_store *s, const char *name, const char *id, bool *removed, sp_error_t *err);
+
+/* Removes NAME: refused while it has members unless FORCE (then the tmpfs is
+   detached, MNT_DETACH, and users keep their mappings until they let go). */
+int sp_store_remove (struct sp_store *s, const char *name, bool force, sp_error_t *err);
+
+/* Reads NAME's record (no lock: state files are replaced atomically). */
+int sp_store_get (struct sp_store *s, const char *name, struct sp_pipeline *p, sp_error_t *err);
+bool sp_store_exists (struct sp_store *s, const char *name);
+
+/* Sorted names of all pipelines; free with sp_store_free_names. */
+int sp_store_list (struct sp_store *s, char ***names, size_t *n, sp_error_t *err);
+void sp_store_free_names (char **names, size_t n);
+
+/* Bytes in use on NAME's tmpfs. */
+int sp_store_used (struct sp_store *s, const char *name, uint64_t *used, sp_error_t *err);
+/* ROOT/mnt/NAME */
+int sp_store_mountpoint (const struct sp_store *s, const char *name, char *buf, size_t len);
+
+/* A detached clone of NAME's tmpfs (open_tree OPEN_TREE_CLONE), checked to be
+   the pipeline's own tmpfs, ready for move_mount.  Returns the fd. */
+int sp_store_clone_mount (struct sp_store *s, const char *name, sp_error_t *err);
+
+typedef void (*sp_gc_report_fn) (void *ctx, const char *name, const char *what);
+/* Drops members whose process is gone, removes ephemeral pipelines left with
+   none, unmounts tmpfs left without a record, remounts a persistent pipeline
+   whose tmpfs vanished.  Returns the number of changes. */
+int sp_store_gc (struct sp_store *s, sp_gc_report_fn report, void *ctx, sp_error_t *err);
+
+#endif

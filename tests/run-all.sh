@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# `make test`: unit tests, schema checks, then the integration suite.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+rc=0
+"$here/run-unit.sh" "$@" || rc=1
+"$here/run-integration.sh" || rc=1
+exit $rc
