@@ -96,7 +96,7 @@ sp_config_parse (const char *buf, size_t len, struct sp_config *cfg, sp_error_t 
           free (cfg->root);
           cfg->root = strdup (s);
           if (cfg->root == NULL)
-            return sp_error_make (err, ENOMEM, "config");
+            return sp_error_sys (err, ENOMEM, "config");
         }
       else if (strcmp (key, "default_size") == 0)
         {
@@ -189,7 +189,7 @@ done:
     {
       cfg->root = strdup (SP_DEFAULT_ROOT);
       if (cfg->root == NULL)
-        return sp_error_make (err, ENOMEM, "config");
+        return sp_error_sys (err, ENOMEM, "config");
     }
   return 0;
 }

@@ -1,18 +1,18 @@
 #include "error.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static char oom_msg[] = "out of memory";
 
-int
-sp_error_make (sp_error_t *err, int status, const char *fmt, ...)
+static int
+error_vmake (sp_error_t *err, int status, bool with_strerror, const char *fmt, va_list ap)
 {
   char *msg = NULL;
   char *full = NULL;
-  va_list ap;
 
   if (err == NULL || *err != NULL)
     return -1;
@@ -21,11 +21,9 @@ sp_error_make (sp_error_t *err, int status, const char *fmt, ...)
     abort ();
   (*err)->status = status;
 
-  va_start (ap, fmt);
   if (vasprintf (&msg, fmt, ap) < 0)
     msg = NULL;
-  va_end (ap);
-  if (msg != NULL && status != 0)
+  if (msg != NULL && with_strerror && status != 0)
     {
       if (asprintf (&full, "%s: %s", msg, strerror (status)) < 0)
         full = NULL;
@@ -34,6 +32,30 @@ sp_error_make (sp_error_t *err, int status, const char *fmt, ...)
     }
   (*err)->msg = msg != NULL ? msg : oom_msg;
   return -1;
+}
+
+int
+sp_error_make (sp_error_t *err, int status, const char *fmt, ...)
+{
+  va_list ap;
+  int r;
+
+  va_start (ap, fmt);
+  r = error_vmake (err, status, false, fmt, ap);
+  va_end (ap);
+  return r;
+}
+
+int
+sp_error_sys (sp_error_t *err, int errnum, const char *fmt, ...)
+{
+  va_list ap;
+  int r;
+
+  va_start (ap, fmt);
+  r = error_vmake (err, errnum, true, fmt, ap);
+  va_end (ap);
+  return r;
 }
 
 int

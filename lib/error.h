@@ -9,9 +9,13 @@ struct sp_error_s
 };
 typedef struct sp_error_s *sp_error_t;
 
-/* Sets *err (if not already set) and returns -1.  "%m"-style: when status is
-   non-zero, ": strerror(status)" is appended.  */
+/* Sets *err (if not already set) and returns -1.  STATUS is an errno value
+   that callers may test (ENOENT, EEXIST, ...); the message is FMT alone.  */
 int sp_error_make (sp_error_t *err, int status, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+/* The same for a failed system call: ": strerror(ERRNUM)" is appended. */
+int sp_error_sys (sp_error_t *err, int errnum, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
 /* Prepends "CONTEXT: " to an existing error's message; returns -1.  */

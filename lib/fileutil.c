@@ -19,7 +19,7 @@ sp_read_fd_capped (int fd, size_t max, const char *what, char **out, size_t *len
 
   buf = malloc (cap + 1);
   if (buf == NULL)
-    return sp_error_make (err, ENOMEM, "read %s", what);
+    return sp_error_sys (err, ENOMEM, "read %s", what);
   for (;;)
     {
       ssize_t r;
@@ -31,14 +31,14 @@ sp_read_fd_capped (int fd, size_t max, const char *what, char **out, size_t *len
           cap *= 2;
           nbuf = realloc (buf, cap + 1);
           if (nbuf == NULL)
-            return sp_error_make (err, ENOMEM, "read %s", what);
+            return sp_error_sys (err, ENOMEM, "read %s", what);
           buf = nbuf;
         }
       r = read (fd, buf + used, cap - used);
       if (r < 0 && errno == EINTR)
         continue;
       if (r < 0)
-        return sp_error_make (err, errno, "read %s", what);
+        return sp_error_sys (err, errno, "read %s", what);
       if (r == 0)
         break;
       used += (size_t) r;
@@ -58,7 +58,7 @@ sp_read_file_at (int dirfd, const char *path, int extra_flags, size_t max, char 
 {
   cleanup_close int fd = openat (dirfd, path, O_RDONLY | O_CLOEXEC | extra_flags);
   if (fd < 0)
-    return sp_error_make (err, errno, "open %s", path);
+    return sp_error_sys (err, errno, "open %s", path);
   return sp_read_fd_capped (fd, max, path, out, len, err);
 }
 
@@ -86,21 +86,21 @@ sp_write_file_atomic (int dirfd, const char *name, const char *data, size_t len,
   static unsigned seq;
 
   if (snprintf (tmp, sizeof (tmp), ".%s.tmp.%d.%u", name, (int) getpid (), seq++) >= (int) sizeof (tmp))
-    return sp_error_make (err, ENAMETOOLONG, "write %s", name);
+    return sp_error_sys (err, ENAMETOOLONG, "write %s", name);
   fd = openat (dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0)
-    return sp_error_make (err, errno, "write %s", name);
+    return sp_error_sys (err, errno, "write %s", name);
   if (write_all (fd, data, len) < 0 || fsync (fd) < 0)
     {
       int saved = errno;
       unlinkat (dirfd, tmp, 0);
-      return sp_error_make (err, saved, "write %s", name);
+      return sp_error_sys (err, saved, "write %s", name);
     }
   if (renameat (dirfd, tmp, dirfd, name) < 0)
     {
       int saved = errno;
       unlinkat (dirfd, tmp, 0);
-      return sp_error_make (err, saved, "rename %s", name);
+      return sp_error_sys (err, saved, "rename %s", name);
     }
   return 0;
 }
@@ -112,7 +112,7 @@ sp_mkdir_p (const char *path, mode_t mode, sp_error_t *err)
   size_t len = strlen (path);
 
   if (len == 0 || len >= sizeof (buf))
-    return sp_error_make (err, ENAMETOOLONG, "mkdir %s", path);
+    return sp_error_sys (err, ENAMETOOLONG, "mkdir %s", path);
   memcpy (buf, path, len + 1);
   for (char *p = buf + 1; *p; p++)
     {
@@ -120,10 +120,10 @@ sp_mkdir_p (const char *path, mode_t mode, sp_error_t *err)
         continue;
       *p = '\0';
       if (mkdir (buf, 0755) < 0 && errno != EEXIST)
-        return sp_error_make (err, errno, "mkdir %s", buf);
+        return sp_error_sys (err, errno, "mkdir %s", buf);
       *p = '/';
     }
   if (mkdir (buf, mode) < 0 && errno != EEXIST)
-    return sp_error_make (err, errno, "mkdir %s", buf);
+    return sp_error_sys (err, errno, "mkdir %s", buf);
   return 0;
 }

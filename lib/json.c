@@ -15,6 +15,7 @@ has_nul_escape (const char *buf, size_t len)
         return true;
       if ((size_t) (p - buf) + 1 >= len)
         break;
+      p++; /* skip the escaped character: in "\\u0000" the u0000 is text */
     }
   return false;
 }
@@ -140,7 +141,7 @@ sp_gen_finish (yajl_gen g, char **out, size_t *len, sp_error_t *err)
     return sp_error_make (err, EINVAL, "cannot generate JSON");
   copy = malloc (n + 1);
   if (copy == NULL)
-    return sp_error_make (err, ENOMEM, "cannot generate JSON");
+    return sp_error_sys (err, ENOMEM, "cannot generate JSON");
   memcpy (copy, buf, n);
   copy[n] = '\0';
   *out = copy;

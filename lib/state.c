@@ -64,12 +64,12 @@ sp_pipeline_add_member (struct sp_pipeline *p, const char *id, int64_t pid, uint
     return sp_error_make (err, EUSERS, "pipeline %s: already has %d members", p->name, SP_MEMBERS_MAX);
   m = realloc (p->members, (p->n_members + 1) * sizeof (*m));
   if (m == NULL)
-    return sp_error_make (err, ENOMEM, "pipeline %s", p->name);
+    return sp_error_sys (err, ENOMEM, "pipeline %s", p->name);
   p->members = m;
   m = &p->members[p->n_members];
   m->id = strdup (id);
   if (m->id == NULL)
-    return sp_error_make (err, ENOMEM, "pipeline %s", p->name);
+    return sp_error_sys (err, ENOMEM, "pipeline %s", p->name);
   m->pid = pid;
   m->start_time = start_time;
   m->joined = joined;

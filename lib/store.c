@@ -28,10 +28,10 @@ open_subdir (int root_fd, const char *root, const char *sub, mode_t mode, sp_err
   int fd;
 
   if (mkdirat (root_fd, sub, mode) < 0 && errno != EEXIST)
-    return sp_error_make (err, errno, "store %s: mkdir %s", root, sub);
+    return sp_error_sys (err, errno, "store %s: mkdir %s", root, sub);
   fd = openat (root_fd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
-    return sp_error_make (err, errno, "store %s: open %s", root, sub);
+    return sp_error_sys (err, errno, "store %s: open %s", root, sub);
   return fd;
 }
 
@@ -51,16 +51,16 @@ sp_store_open (struct sp_store *s, const struct sp_config *cfg, const char *root
     return sp_error_make (err, EINVAL, "store %s: root must be an absolute path", root);
   s->root = strdup (root);
   if (s->root == NULL)
-    return sp_error_make (err, ENOMEM, "store %s", root);
+    return sp_error_sys (err, ENOMEM, "store %s", root);
   if (sp_mkdir_p (root, 0755, err) < 0)
     return sp_error_prefix (err, "store");
   s->root_fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (s->root_fd < 0)
-    return sp_error_make (err, errno, "store %s: open", root);
+    return sp_error_sys (err, errno, "store %s: open", root);
   /* Records and locks are root's business; the store must not be a trap
      another user laid. */
   if (fstat (s->root_fd, &st) < 0)
-    return sp_error_make (err, errno, "store %s: stat", root);
+    return sp_error_sys (err, errno, "store %s: stat", root);
   if (st.st_uid != geteuid () || (st.st_mode & 022) != 0)
     return sp_error_make (err, EPERM, "store %s: must be owned by uid %d and not group/world-writable", root,
                           (int) geteuid ());
@@ -136,12 +136,12 @@ lock_name (struct sp_store *s, const char *name, sp_error_t *err)
       struct stat fst, pst;
       cleanup_close int fd = openat (s->locks_fd, file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
       if (fd < 0)
-        return sp_error_make (err, errno, "pipeline %s: open lock", name);
+        return sp_error_sys (err, errno, "pipeline %s: open lock", name);
       while (flock (fd, LOCK_EX) < 0)
         if (errno != EINTR)
-          return sp_error_make (err, errno, "pipeline %s: lock", name);
+          return sp_error_sys (err, errno, "pipeline %s: lock", name);
       if (fstat (fd, &fst) < 0)
-        return sp_error_make (err, errno, "pipeline %s: lock", name);
+        return sp_error_sys (err, errno, "pipeline %s: lock", name);
       if (fstatat (s->locks_fd, file, &pst, AT_SYMLINK_NOFOLLOW) == 0 && pst.st_ino == fst.st_ino
           && pst.st_dev == fst.st_dev)
         return sp_steal_fd (&fd);
@@ -237,7 +237,25 @@ static int
 fsconfig_str (int fsfd, const char *key, const char *value, const char *name, sp_error_t *err)
 {
   if (fsconfig (fsfd, FSCONFIG_SET_STRING, key, value, 0) < 0)
-    return sp_error_make (err, errno, "pipeline %s: tmpfs option %s=%s", name, key, value);
+    return sp_error_sys (err, errno, "pipeline %s: tmpfs option %s=%s", name, key, value);
+  return 0;
+}
+
+/* The classic mount(2) onto the mountpoint's fd, for kernels (and valgrind)
+   without fsopen. */
+static int
+mount_tmpfs_legacy (const struct sp_pipeline *p, int dirfd, sp_error_t *err)
+{
+  char source[SP_NAME_MAX + 16], data[256], target[64];
+
+  snprintf (source, sizeof (source), "shmpipe-%s", p->name);
+  snprintf (data, sizeof (data), "size=%llu,mode=%o,uid=%u,gid=%u,nr_inodes=%llu%s%s",
+            (unsigned long long) p->opts.size, (unsigned) p->opts.mode, p->opts.uid, p->opts.gid,
+            (unsigned long long) p->opts.inodes, p->opts.huge != SP_HUGE_NEVER ? ",huge=" : "",
+            p->opts.huge != SP_HUGE_NEVER ? sp_huge_name (p->opts.huge) : "");
+  snprintf (target, sizeof (target), "/proc/self/fd/%d", dirfd);
+  if (mount (source, target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, data) < 0)
+    return sp_error_sys (err, errno, "pipeline %s: mount tmpfs (%s)", p->name, data);
   return 0;
 }
 
@@ -251,14 +269,16 @@ mount_tmpfs (struct sp_store *s, const struct sp_pipeline *p, sp_error_t *err)
   const char *name = p->name;
 
   if (mkdirat (s->mnt_fd, name, 0755) < 0 && errno != EEXIST)
-    return sp_error_make (err, errno, "pipeline %s: mkdir mountpoint", name);
+    return sp_error_sys (err, errno, "pipeline %s: mkdir mountpoint", name);
   dirfd = openat (s->mnt_fd, name, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (dirfd < 0)
-    return sp_error_make (err, errno, "pipeline %s: open mountpoint", name);
+    return sp_error_sys (err, errno, "pipeline %s: open mountpoint", name);
 
   fsfd = fsopen ("tmpfs", FSOPEN_CLOEXEC);
+  if (fsfd < 0 && errno == ENOSYS)
+    return mount_tmpfs_legacy (p, dirfd, err);
   if (fsfd < 0)
-    return sp_error_make (err, errno, "pipeline %s: fsopen tmpfs", name);
+    return sp_error_sys (err, errno, "pipeline %s: fsopen tmpfs", name);
   snprintf (v, sizeof (v), "shmpipe-%s", name);
   if (fsconfig_str (fsfd, "source", v, name, err) < 0)
     return -1;
@@ -278,15 +298,17 @@ mount_tmpfs (struct sp_store *s, const struct sp_pipeline *p, sp_error_t *err)
   if (fsconfig_str (fsfd, "nr_inodes", v, name, err) < 0)
     return -1;
   /* huge=never is the kernel's default; passing it needs THP support. */
-  if (p->opts.huge != SP_HUGE_NEVER && fsconfig_str (fsfd, "huge", sp_huge_name (p->opts.huge), name, err) < 0)
-    return sp_error_prefix (err, "(is transparent hugepage support for shmem in the kernel?)");
+  if (p->opts.huge != SP_HUGE_NEVER
+      && fsconfig (fsfd, FSCONFIG_SET_STRING, "huge", sp_huge_name (p->opts.huge), 0) < 0)
+    return sp_error_sys (err, errno, "pipeline %s: tmpfs option huge=%s (needs transparent hugepages for shmem)",
+                         name, sp_huge_name (p->opts.huge));
   if (fsconfig (fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-    return sp_error_make (err, errno, "pipeline %s: create tmpfs", name);
+    return sp_error_sys (err, errno, "pipeline %s: create tmpfs", name);
   mfd = fsmount (fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
   if (mfd < 0)
-    return sp_error_make (err, errno, "pipeline %s: fsmount", name);
+    return sp_error_sys (err, errno, "pipeline %s: fsmount", name);
   if (move_mount (mfd, "", dirfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-    return sp_error_make (err, errno, "pipeline %s: move_mount", name);
+    return sp_error_sys (err, errno, "pipeline %s: move_mount", name);
   return 0;
 }
 
@@ -298,12 +320,12 @@ unmount_tmpfs (struct sp_store *s, const char *name, sp_error_t *err)
   int r;
 
   if (sp_store_mountpoint (s, name, path, sizeof (path)) < 0)
-    return sp_error_make (err, ENAMETOOLONG, "pipeline %s: mountpoint", name);
+    return sp_error_sys (err, ENAMETOOLONG, "pipeline %s: mountpoint", name);
   while ((r = is_mounted (s, name)) == 1)
     if (umount2 (path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
-      return sp_error_make (err, errno, "pipeline %s: unmount %s", name, path);
+      return sp_error_sys (err, errno, "pipeline %s: unmount %s", name, path);
   if (unlinkat (s->mnt_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    return sp_error_make (err, errno, "pipeline %s: rmdir %s", name, path);
+    return sp_error_sys (err, errno, "pipeline %s: rmdir %s", name, path);
   return 0;
 }
 
@@ -318,7 +340,7 @@ destroy_locked (struct sp_store *s, const char *name, sp_error_t *err)
     return -1;
   state_file (name, file, sizeof (file));
   if (unlinkat (s->state_fd, file, 0) < 0 && errno != ENOENT)
-    return sp_error_make (err, errno, "pipeline %s: remove record", name);
+    return sp_error_sys (err, errno, "pipeline %s: remove record", name);
   unlink_lock (s, name);
   return 0;
 }
@@ -603,7 +625,7 @@ list_dir (int dirfd, const char *suffix, char ***names, size_t *n, sp_error_t *e
     {
       if (fd >= 0)
         close (fd);
-      return sp_error_make (err, errno, "store: list");
+      return sp_error_sys (err, errno, "store: list");
     }
   rewinddir (d);
   while ((de = readdir (d)) != NULL)
@@ -616,7 +638,7 @@ list_dir (int dirfd, const char *suffix, char ***names, size_t *n, sp_error_t *e
       if (nv == NULL || (nv[count] = strndup (de->d_name, len - slen)) == NULL)
         {
           sp_store_free_names (nv ? nv : v, count);
-          return sp_error_make (err, ENOMEM, "store: list");
+          return sp_error_sys (err, ENOMEM, "store: list");
         }
       v = nv;
       count++;
@@ -642,7 +664,7 @@ sp_store_used (struct sp_store *s, const char *name, uint64_t *used, sp_error_t 
 
   *used = 0;
   if (fd < 0 || fstatfs (fd, &sfs) < 0)
-    return sp_error_make (err, errno, "pipeline %s: statfs", name);
+    return sp_error_sys (err, errno, "pipeline %s: statfs", name);
   if (sfs.f_type != TMPFS_MAGIC)
     return 0;
   *used = (uint64_t) (sfs.f_blocks - sfs.f_bfree) * (uint64_t) sfs.f_bsize;
@@ -661,9 +683,9 @@ sp_store_clone_mount (struct sp_store *s, const char *name, sp_error_t *err)
     return sp_error_make (err, ENOENT, "pipeline %s: its tmpfs is not mounted", name);
   fd = open_tree (s->mnt_fd, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
   if (fd < 0)
-    return sp_error_make (err, errno, "pipeline %s: open_tree", name);
+    return sp_error_sys (err, errno, "pipeline %s: open_tree", name);
   if (fstatfs (fd, &sfs) < 0)
-    return sp_error_make (err, errno, "pipeline %s: statfs", name);
+    return sp_error_sys (err, errno, "pipeline %s: statfs", name);
   if (sfs.f_type != TMPFS_MAGIC)
     return sp_error_make (err, EINVAL, "pipeline %s: mount is not a tmpfs", name);
   return sp_steal_fd (&fd);

@@ -1,0 +1,34 @@
+/* shmpipectl's commands: each parses its own options and returns an exit code. */
+#ifndef SHMPIPE_CLI_COMMANDS_H
+#define SHMPIPE_CLI_COMMANDS_H
+
+#include "config.h"
+#include "error.h"
+#include "store.h"
+
+struct sp_ctx
+{
+  const struct sp_config *cfg;
+  const char *root; /* --root, or NULL */
+};
+
+struct sp_command
+{
+  const char *name;
+  int (*fn) (struct sp_ctx *ctx, int argc, char **argv);
+};
+
+int sp_cmd_create (struct sp_ctx *ctx, int argc, char **argv);
+int sp_cmd_ls (struct sp_ctx *ctx, int argc, char **argv);
+int sp_cmd_inspect (struct sp_ctx *ctx, int argc, char **argv);
+int sp_cmd_rm (struct sp_ctx *ctx, int argc, char **argv);
+int sp_cmd_gc (struct sp_ctx *ctx, int argc, char **argv);
+int sp_cmd_join (struct sp_ctx *ctx, int argc, char **argv);
+int sp_cmd_leave (struct sp_ctx *ctx, int argc, char **argv);
+
+/* Prints "shmpipectl: MSG" and returns 1. */
+int sp_cli_fail (sp_error_t *err);
+/* Prints a usage error for COMMAND and returns 2. */
+int sp_cli_usage (const char *command, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+#endif

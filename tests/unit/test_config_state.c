@@ -1,0 +1,343 @@
+/* The config file, the state file (round trip, torn, damaged), JSON and /proc parsing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "json.h"
+#include "proc.h"
+#include "state.h"
+
+static int
+parse_cfg (const char *json, struct sp_config *cfg, sp_error_t *err)
+{
+  sp_config_defaults (cfg);
+  return sp_config_parse (json, strlen (json), cfg, err);
+}
+
+static void
+cfg_bad (const char *json, const char *msg)
+{
+  struct sp_config cfg;
+  sp_error_t err = NULL;
+  assert_int_equal (parse_cfg (json, &cfg, &err), -1);
+  assert_non_null (err);
+  if (strstr (err->msg, msg) == NULL)
+    fail_msg ("config %s: message \"%s\" lacks \"%s\"", json, err->msg, msg);
+  sp_error_release (&err);
+  sp_config_free (&cfg);
+}
+
+static void
+test_config_defaults (void **state)
+{
+  struct sp_config cfg;
+  sp_error_t err = NULL;
+  (void) state;
+  assert_int_equal (parse_cfg ("{}", &cfg, &err), 0);
+  assert_int_equal (cfg.default_size, 64ULL << 20);
+  assert_true (cfg.max_size >= cfg.default_size);
+  assert_int_equal (cfg.default_mode, 01777);
+  assert_true (cfg.auto_create);
+  assert_int_equal (cfg.auto_lifetime, SP_LIFETIME_EPHEMERAL);
+  assert_null (cfg.root);
+  sp_config_free (&cfg);
+}
+
+static void
+test_config_valid (void **state)
+{
+  struct sp_config cfg;
+  sp_error_t err = NULL;
+  (void) state;
+  assert_int_equal (parse_cfg ("{\"$schema\":\"x\",\"root\":\"/srv/shm\",\"default_size\":\"128m\","
+                               "\"max_size\":\"2g\",\"default_mode\":\"0770\",\"max_inodes\":1000,"
+                               "\"auto_create\":false,\"auto_lifetime\":\"persistent\",\"log_level\":\"debug\"}",
+                               &cfg, &err),
+                    0);
+  assert_string_equal (cfg.root, "/srv/shm");
+  assert_int_equal (cfg.default_size, 128ULL << 20);
+  assert_int_equal (cfg.max_size, 2ULL << 30);
+  assert_int_equal (cfg.default_mode, 0770);
+  assert_int_equal (cfg.max_inodes, 1000);
+  assert_false (cfg.auto_create);
+  assert_int_equal (cfg.auto_lifetime, SP_LIFETIME_PERSISTENT);
+  assert_int_equal (cfg.log_level, SP_LOG_DEBUG);
+  sp_config_free (&cfg);
+  /* Sizes as plain byte counts. */
+  assert_int_equal (parse_cfg ("{\"default_size\":1048576,\"max_size\":2097152}", &cfg, &err), 0);
+  assert_int_equal (cfg.default_size, 1048576);
+  sp_config_free (&cfg);
+}
+
+static void
+test_config_invalid (void **state)
+{
+  (void) state;
+  cfg_bad ("{\"bogus\":1}", "unknown key \"bogus\"");
+  cfg_bad ("{\"default_size\":true}", "\"default_size\" must be a size");
+  cfg_bad ("{\"default_size\":\"lots\"}", "invalid size");
+  cfg_bad ("{\"default_size\":-5}", "must be positive");
+  cfg_bad ("{\"auto_create\":\"yes\"}", "\"auto_create\" must be true or false");
+  cfg_bad ("{\"root\":\"relative/path\"}", "absolute path");
+  cfg_bad ("{\"root\":\"/a/../etc\"}", "absolute path");
+  cfg_bad ("{\"root\":5}", "\"root\" must be a string");
+  cfg_bad ("{\"default_mode\":1777}", "must be a string");
+  cfg_bad ("{\"default_mode\":\"999\"}", "invalid mode");
+  cfg_bad ("{\"auto_lifetime\":\"forever\"}", "invalid lifetime");
+  cfg_bad ("{\"log_level\":\"loud\"}", "invalid \"log_level\"");
+  cfg_bad ("{\"max_inodes\":0}", "positive integer");
+  cfg_bad ("{\"default_size\":\"2g\",\"max_size\":\"1g\"}", "exceeds \"max_size\"");
+  cfg_bad ("[]", "must be a JSON object");
+  cfg_bad ("{", "invalid JSON");
+}
+
+static void
+test_config_escaped_nul (void **state)
+{
+  (void) state;
+  cfg_bad ("{\"root\":\"/run/a\\u0000b\"}", "\\u0000");
+  /* A raw NUL byte inside the given length. */
+  struct sp_config cfg;
+  sp_error_t err = NULL;
+  sp_config_defaults (&cfg);
+  assert_int_equal (sp_config_parse ("{\"root\":\"/x\0\"}", 13, &cfg, &err), -1);
+  assert_non_null (strstr (err->msg, "NUL byte"));
+  sp_error_release (&err);
+}
+
+static void
+test_config_load_missing (void **state)
+{
+  struct sp_config cfg;
+  sp_error_t err = NULL;
+  (void) state;
+  unsetenv ("SHMPIPE_CONFIG");
+  /* An explicit path that is missing is an error... */
+  assert_int_equal (sp_config_load ("/nonexistent/shmpipe.json", true, &cfg, &err), -1);
+  assert_non_null (strstr (err->msg, "/nonexistent/shmpipe.json"));
+  sp_error_release (&err);
+  sp_config_free (&cfg);
+  /* ...the default path, missing, means defaults. */
+  assert_int_equal (sp_config_load ("/nonexistent/shmpipe.json", false, &cfg, &err), 0);
+  assert_string_equal (cfg.root, SP_DEFAULT_ROOT);
+  sp_config_free (&cfg);
+}
+
+static void
+make_pipeline (struct sp_pipeline *p)
+{
+  sp_error_t err = NULL;
+  memset (p, 0, sizeof (*p));
+  strcpy (p->name, "frames");
+  p->opts.size = 1ULL << 30;
+  p->opts.mode = 01770;
+  p->opts.uid = 1000;
+  p->opts.gid = 1001;
+  p->opts.huge = SP_HUGE_WITHIN_SIZE;
+  p->opts.lifetime = SP_LIFETIME_EPHEMERAL;
+  p->opts.inodes = 4096;
+  p->created = 1795000000;
+  assert_int_equal (sp_pipeline_add_member (p, "c1", 42, 777, 1795000001, &err), 0);
+  assert_int_equal (sp_pipeline_add_member (p, "docker:abc", 0, 0, 1795000002, &err), 0);
+}
+
+static void
+test_state_round_trip (void **state)
+{
+  struct sp_pipeline p, q;
+  sp_error_t err = NULL;
+  char *buf = NULL;
+  size_t len;
+  (void) state;
+
+  make_pipeline (&p);
+  assert_int_equal (sp_state_generate (&p, &buf, &len, &err), 0);
+  assert_int_equal (sp_state_parse (buf, len, &q, &err), 0);
+  assert_string_equal (q.name, "frames");
+  assert_memory_equal (&p.opts, &q.opts, sizeof (p.opts));
+  assert_int_equal (q.created, p.created);
+  assert_int_equal (q.n_members, 2);
+  assert_string_equal (q.members[0].id, "c1");
+  assert_int_equal (q.members[0].pid, 42);
+  assert_int_equal (q.members[0].start_time, 777);
+  assert_int_equal (q.members[0].joined, 1795000001);
+  assert_string_equal (q.members[1].id, "docker:abc");
+  sp_pipeline_remove_member (&q, 0);
+  assert_int_equal (q.n_members, 1);
+  assert_int_equal (sp_pipeline_find_member (&q, "docker:abc"), 0);
+  assert_int_equal (sp_pipeline_find_member (&q, "c1"), -1);
+  free (buf);
+  sp_pipeline_free (&p);
+  sp_pipeline_free (&q);
+}
+
+static void
+state_bad (const char *buf, size_t len, const char *msg)
+{
+  struct sp_pipeline q;
+  sp_error_t err = NULL;
+  assert_int_equal (sp_state_parse (buf, len, &q, &err), -1);
+  if (strstr (err->msg, msg) == NULL)
+    fail_msg ("message \"%s\" lacks \"%s\"", err->msg, msg);
+  sp_error_release (&err);
+  sp_pipeline_free (&q);
+}
+
+static void
+test_state_torn (void **state)
+{
+  struct sp_pipeline p;
+  sp_error_t err = NULL;
+  char *buf = NULL;
+  size_t len;
+  (void) state;
+
+  make_pipeline (&p);
+  assert_int_equal (sp_state_generate (&p, &buf, &len, &err), 0);
+  /* Every truncation of a valid record is reported, never half-trusted. */
+  for (size_t cut = 0; cut < len - 1; cut++)
+    {
+      char save = buf[cut];
+      struct sp_pipeline q;
+      buf[cut] = '\0';
+      if (sp_state_parse (buf, cut, &q, &err) == 0)
+        fail_msg ("a record cut at %zu bytes was accepted", cut);
+      sp_error_release (&err);
+      sp_pipeline_free (&q);
+      buf[cut] = save;
+    }
+  free (buf);
+  sp_pipeline_free (&p);
+}
+
+#define BASE "\"version\":1,\"name\":\"p\",\"size\":4096,\"mode\":\"1777\",\"uid\":0,\"gid\":0,\"huge\":\"never\","  \
+             "\"lifetime\":\"persistent\",\"inodes\":10,\"created\":\"2026-11-27T07:18:30Z\""
+
+static void
+test_state_damaged (void **state)
+{
+  (void) state;
+  const char ok[] = "{" BASE ",\"members\":[]}";
+  struct sp_pipeline q;
+  sp_error_t err = NULL;
+  assert_int_equal (sp_state_parse (ok, strlen (ok), &q, &err), 0);
+  sp_pipeline_free (&q);
+
+#define BAD(s, m) state_bad (s, strlen (s), m)
+  BAD ("{" BASE "}", "\"members\" must be an array");
+  BAD ("{" BASE ",\"members\":[],\"extra\":1}", "unknown key \"extra\"");
+  BAD ("{" BASE ",\"members\":[{\"id\":\"a\",\"pid\":1,\"start_time\":1}]}", "missing \"joined\"");
+  BAD ("{" BASE ",\"members\":[{\"id\":\"a\",\"pid\":\"1\",\"start_time\":1,\"joined\":\"2026-11-27T07:18:30Z\"}]}",
+       "\"pid\" must be an integer");
+  BAD ("{" BASE ",\"members\":[{\"id\":\"a\",\"pid\":1,\"start_time\":1,\"joined\":\"yesterday\"}]}",
+       "bad pid, start_time or joined");
+  BAD ("{" BASE ",\"members\":[{\"id\":\"a/b\",\"pid\":1,\"start_time\":1,\"joined\":\"2026-11-27T07:18:30Z\"}]}",
+       "invalid member id");
+  BAD ("{" BASE ",\"members\":[{\"id\":\"a\",\"pid\":1,\"start_time\":1,\"joined\":\"2026-11-27T07:18:30Z\"},"
+       "{\"id\":\"a\",\"pid\":1,\"start_time\":1,\"joined\":\"2026-11-27T07:18:30Z\"}]}",
+       "listed twice");
+  BAD ("{\"version\":2,\"name\":\"p\",\"size\":4096,\"mode\":\"1777\",\"uid\":0,\"gid\":0,\"huge\":\"never\","
+       "\"lifetime\":\"persistent\",\"inodes\":10,\"created\":\"2026-11-27T07:18:30Z\",\"members\":[]}",
+       "unsupported version");
+  BAD ("{\"version\":1,\"name\":\"../p\",\"size\":4096,\"mode\":\"1777\",\"uid\":0,\"gid\":0,\"huge\":\"never\","
+       "\"lifetime\":\"persistent\",\"inodes\":10,\"created\":\"2026-11-27T07:18:30Z\",\"members\":[]}",
+       "invalid name");
+  BAD ("{\"version\":1,\"name\":\"p\",\"size\":1,\"mode\":\"1777\",\"uid\":0,\"gid\":0,\"huge\":\"never\","
+       "\"lifetime\":\"persistent\",\"inodes\":10,\"created\":\"2026-11-27T07:18:30Z\",\"members\":[]}",
+       "size out of range");
+  BAD ("{\"version\":1,\"name\":\"p\",\"size\":4096,\"mode\":\"1777\",\"uid\":-1,\"gid\":0,\"huge\":\"never\","
+       "\"lifetime\":\"persistent\",\"inodes\":10,\"created\":\"2026-11-27T07:18:30Z\",\"members\":[]}",
+       "uid or gid out of range");
+  BAD ("{\"version\":1,\"name\":\"p\",\"size\":4096,\"mode\":\"1777\",\"uid\":0,\"gid\":0,\"huge\":\"big\","
+       "\"lifetime\":\"persistent\",\"inodes\":10,\"created\":\"2026-11-27T07:18:30Z\",\"members\":[]}",
+       "invalid huge");
+  BAD ("[1,2]", "not a JSON object");
+  BAD ("", "invalid JSON");
+  state_bad ("{\"version\":1\0}", 14, "NUL byte");
+#undef BAD
+}
+
+static void
+test_time_format (void **state)
+{
+  char buf[32];
+  int64_t t;
+  (void) state;
+  sp_format_time (0, buf, sizeof (buf));
+  assert_string_equal (buf, "1970-01-01T00:00:00Z");
+  assert_int_equal (sp_parse_time ("2026-11-27T07:18:30Z", &t), 0);
+  sp_format_time (t, buf, sizeof (buf));
+  assert_string_equal (buf, "2026-11-27T07:18:30Z");
+  assert_int_equal (sp_parse_time ("2026-11-27 07:18:30", &t), -1);
+  assert_int_equal (sp_parse_time ("2026-11-27T07:18:30Zjunk", &t), -1);
+}
+
+static void
+test_proc_stat (void **state)
+{
+  uint64_t st = 0, st2 = 0;
+  (void) state;
+  /* comm with spaces and a ')' inside: fields resume after the last ')'. */
+  const char line[] = "1234 (we ird) )) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10 "
+                      "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n";
+  assert_int_equal (sp_proc_parse_stat (line, &st), 0);
+  assert_int_equal (st, 98765);
+  assert_int_equal (sp_proc_parse_stat ("1 (x) S 1 2", &st), -1);
+  assert_int_equal (sp_proc_parse_stat ("garbage", &st), -1);
+  assert_int_equal (sp_proc_start_time (getpid (), &st), 0);
+  assert_true (sp_proc_alive (getpid (), st));
+  assert_false (sp_proc_alive (getpid (), st + 1)); /* a reused pid */
+  assert_int_equal (sp_proc_start_time (1, &st2), 0);
+  assert_false (sp_proc_alive (0, 0));
+  assert_false (sp_proc_alive (4194304 + 1, 0));
+}
+
+static void
+test_json_helpers (void **state)
+{
+  yajl_val v = NULL;
+  sp_error_t err = NULL;
+  const char *s;
+  long long n;
+  bool b;
+  (void) state;
+  const char doc[] = "{\"s\":\"x\",\"n\":5,\"b\":true,\"z\":null}";
+  assert_int_equal (sp_json_parse (doc, strlen (doc), &v, &err), 0);
+  assert_int_equal (sp_json_get_string (v, "t", "s", &s, &err), 0);
+  assert_string_equal (s, "x");
+  assert_int_equal (sp_json_get_int (v, "t", "n", &n, &err), 0);
+  assert_int_equal (n, 5);
+  assert_int_equal (sp_json_get_bool (v, "t", "b", &b, &err), 0);
+  assert_true (b);
+  assert_int_equal (sp_json_get_string (v, "t", "z", &s, &err), 1);
+  assert_int_equal (sp_json_get_string (v, "t", "missing", &s, &err), 1);
+  assert_int_equal (sp_json_get_string (v, "t", "n", &s, &err), -1);
+  assert_non_null (strstr (err->msg, "t: \"n\" must be a string"));
+  sp_error_release (&err);
+  yajl_tree_free (v);
+  assert_int_equal (sp_json_parse ("{\"a\":", 5, &v, &err), -1);
+  assert_non_null (strstr (err->msg, "invalid JSON"));
+  assert_null (strchr (err->msg, '\n'));
+  sp_error_release (&err);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (test_config_defaults), cmocka_unit_test (test_config_valid),
+    cmocka_unit_test (test_config_invalid),  cmocka_unit_test (test_config_escaped_nul),
+    cmocka_unit_test (test_config_load_missing), cmocka_unit_test (test_state_round_trip),
+    cmocka_unit_test (test_state_torn),      cmocka_unit_test (test_state_damaged),
+    cmocka_unit_test (test_time_format),     cmocka_unit_test (test_proc_stat),
+    cmocka_unit_test (test_json_helpers),
+  };
+  return cmocka_run_group_tests_name ("config_state", tests, NULL, NULL);
+}
