@@ -4,5 +4,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 rc=0
 "$here/run-unit.sh" "$@" || rc=1
+echo "=== schemas"
+/usr/bin/python3 "$here/schema_check.py" || rc=1
 "$here/run-integration.sh" || rc=1
 exit $rc

@@ -249,6 +249,18 @@ t_config() {
 	[[ -e $root/other/state/elsewhere.json ]] || sp_fail "--root ignored"
 }
 
+# The C parser and the JSON Schema agree on every shipped and every bad config.
+t_config_examples() {
+	local f
+	new_root
+	for f in "$SP_REPO"/examples/config/*.json "$SP_REPO"/install/config.json; do
+		ctl --config "$f" --root "$root" ls >/dev/null || sp_fail "shipped config rejected: $f"
+	done
+	for f in "$SP_REPO"/tests/fixtures/config/invalid-*.json; do
+		if ctl --config "$f" --root "$root" ls >/dev/null 2>&1; then sp_fail "bad config accepted: $f"; fi
+	done
+}
+
 t_help() {
 	local c out
 	out=$(ctl --help)
@@ -273,5 +285,6 @@ sp_test "gc removes ephemeral leftovers and orphan mounts, remounts a lost tmpfs
 sp_test "errors: bad names, sizes, busy, missing, duplicate; nothing left behind" t_errors
 sp_test "a torn state file is reported, not trusted" t_damaged_state
 sp_test "config file: defaults, limits, unknown keys, --root" t_config
+sp_test "shipped configs load, bad ones are refused" t_config_examples
 sp_test "--help on every command" t_help
 sp_done

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that building and testing shmpipe needs.
+# Safe to run twice.  Run as root.
+set -euo pipefail
+packages=(
+	# build
+	build-essential pkg-config libyajl-dev libcap-dev libseccomp-dev libmicrohttpd-dev
+	# unit tests, sanitizers, fuzzing, memory checks
+	libcmocka-dev clang libclang-rt-14-dev valgrind
+	# integration tests: the real engines and what their images are made of
+	runc crun containerd docker.io podman busybox-static debootstrap
+	util-linux iproute2 curl procps psmisc
+	# schema validation, examples and benchmarks
+	python3 python3-jsonschema python3-numpy docker-compose
+)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps: all ${#packages[@]} packages present"
+	exit 0
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q "${missing[@]}"
+# The docker.io and containerd packages start system daemons; tests run their
+# own private ones, so the system ones are left as the admin had them.
