@@ -22,6 +22,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cli/*.c))
 HOOK_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard hook/*.c))
 PLUGIN_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard plugin/*.c))
+RUNTIME_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard runtime/*.c))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -32,13 +33,17 @@ endif
 ifneq ($(PLUGIN_OBJ),)
 BINS += $(BUILD)/shmpipe-plugin
 endif
+ifneq ($(RUNTIME_OBJ),)
+BINS += $(BUILD)/shmpipe-runtime
+endif
 
-.PHONY: all help test unit integration asan valgrind install deps bench fuzz clean format
+.PHONY: all help demo test unit integration asan valgrind install deps bench fuzz clean format
 
 all: $(BINS) $(BUILD)/shmtool
 
 help:
 	@echo "make              build shmpipectl, shmpipe-hook, shmpipe-plugin into $(BUILD)/"
+	@echo "make demo         two containers (runc + the hook) share frames through a pipeline"
 	@echo "make deps         install every Debian package the build and the tests need"
 	@echo "make test         unit tests, then integration tests against real engines (root)"
 	@echo "make unit         cmocka unit tests only"
@@ -64,6 +69,9 @@ $(BUILD)/shmpipe-hook: $(HOOK_OBJ) $(BUILD)/libshmpipe.a
 $(BUILD)/shmpipe-plugin: $(PLUGIN_OBJ) $(BUILD)/libshmpipe.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libmicrohttpd)
 
+$(BUILD)/shmpipe-runtime: $(RUNTIME_OBJ) $(BUILD)/libshmpipe.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/obj/plugin/%.o: CFLAGS += $(shell pkg-config --cflags libmicrohttpd)
 
 # Static, so that it runs inside a busybox image.
@@ -71,11 +79,19 @@ $(BUILD)/shmtool: tests/helpers/shmtool.c
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libshmpipe.a $(wildcard $(BUILD)/obj/plugin/*.o)
+# Objects of a binary that a unit test links besides libshmpipe.a.
+TEST_EXTRA_test_plugin := $(BUILD)/obj/plugin/handlers.o
+TEST_EXTRA_test_runtime_rewrite := $(BUILD)/obj/runtime/rewrite.o
+
+.SECONDEXPANSION:
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libshmpipe.a $$(TEST_EXTRA_$$*)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Iplugin -Ihook $(shell pkg-config --cflags cmocka libmicrohttpd) \
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Iplugin -Ihook -Iruntime $(shell pkg-config --cflags cmocka libmicrohttpd) \
 	  $(LDFLAGS) -o $@ $(filter %.c,$^) $(TEST_EXTRA_$*) $(BUILD)/libshmpipe.a \
 	  $(LDLIBS) $(shell pkg-config --libs cmocka libmicrohttpd)
+
+demo: all
+	BUILD=$(abspath $(BUILD)) ./examples/demo.sh
 
 unit: $(UNIT_BIN)
 	@BUILD=$(BUILD) tests/run-unit.sh $(UNIT_BIN)

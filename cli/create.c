@@ -24,6 +24,9 @@ static const char help[]
       "  --inodes N           inode cap (default and maximum: the config's max_inodes)\n"
       "  --lifetime LIFETIME  persistent (default): lives until `shmpipectl rm`;\n"
       "                       ephemeral: removed when its last member leaves\n"
+      "  --ipc                give the pipeline an IPC namespace of its own (SysV\n"
+      "                       shm, semaphores, POSIX message queues), pinned at\n"
+      "                       ROOT/ipc/NAME for runtimes to join (see shmpipe-runtime)\n"
       "\n"
       "Fails with \"already exists\" when NAME exists; the size may not exceed the\n"
       "config's max_size.\n";
@@ -35,7 +38,8 @@ sp_cmd_create (struct sp_ctx *ctx, int argc, char **argv)
     { "size", required_argument, NULL, 's' },     { "mode", required_argument, NULL, 'm' },
     { "uid", required_argument, NULL, 'u' },      { "gid", required_argument, NULL, 'g' },
     { "huge", required_argument, NULL, 'H' },     { "inodes", required_argument, NULL, 'i' },
-    { "lifetime", required_argument, NULL, 'l' }, { "help", no_argument, NULL, 'h' },
+    { "lifetime", required_argument, NULL, 'l' }, { "ipc", no_argument, NULL, 'I' },
+    { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   cleanup_error sp_error_t err = NULL;
@@ -69,6 +73,9 @@ sp_cmd_create (struct sp_ctx *ctx, int argc, char **argv)
           break;
         case 'l':
           r = sp_parse_lifetime (optarg, &o.lifetime, &err);
+          break;
+        case 'I':
+          o.ipc = true;
           break;
         case 'h':
           fputs (help, stdout);

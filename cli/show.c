@@ -18,20 +18,8 @@ static const char inspect_help[]
       "\n"
       "Print pipeline NAME as one JSON object: name, mountpoint, used (bytes),\n"
       "size (bytes), mode (octal string), uid, gid, huge, lifetime, inodes,\n"
-      "created (RFC 3339) and members (an array of {id, pid, joined}).\n";
-
-static void
-gen_pipeline (struct sp_store *s, yajl_gen g, const struct sp_pipeline *p)
-{
-  char mp[PATH_MAX];
-  uint64_t used = 0;
-  sp_error_t ignored = NULL;
-
-  sp_store_mountpoint (s, p->name, mp, sizeof (mp));
-  sp_store_used (s, p->name, &used, &ignored);
-  sp_error_release (&ignored);
-  sp_pipeline_gen_info (g, p, mp, used);
-}
+      "ipc (whether it has an IPC namespace) and ipc_namespace (its path or\n"
+      "null), created (RFC 3339) and members (an array of {id, pid, joined}).\n";
 
 static int
 print_gen (yajl_gen g, sp_error_t *err)
@@ -67,7 +55,7 @@ ls_json (struct sp_store *s, char **names, size_t n, sp_error_t *err)
           sp_error_release (&gone);
           continue;
         }
-      gen_pipeline (s, g, &p);
+      sp_store_gen_info (s, g, &p);
     }
   yajl_gen_array_close (g);
   return print_gen (g, err);
@@ -177,7 +165,7 @@ sp_cmd_inspect (struct sp_ctx *ctx, int argc, char **argv)
   if (r == 0)
     {
       g = sp_gen_new (true);
-      gen_pipeline (&store, g, &p);
+      sp_store_gen_info (&store, g, &p);
       r = print_gen (g, &err);
     }
   sp_store_close (&store);

@@ -130,6 +130,36 @@ sp_gen_kv_bool (yajl_gen g, const char *key, bool value)
   yajl_gen_bool (g, value);
 }
 
+void
+sp_gen_value (yajl_gen g, yajl_val v)
+{
+  if (v == NULL || YAJL_IS_NULL (v))
+    yajl_gen_null (g);
+  else if (YAJL_IS_STRING (v))
+    sp_gen_str (g, YAJL_GET_STRING (v));
+  else if (YAJL_IS_NUMBER (v))
+    yajl_gen_number (g, YAJL_GET_NUMBER (v), strlen (YAJL_GET_NUMBER (v)));
+  else if (YAJL_IS_TRUE (v) || YAJL_IS_FALSE (v))
+    yajl_gen_bool (g, YAJL_IS_TRUE (v));
+  else if (YAJL_IS_OBJECT (v))
+    {
+      yajl_gen_map_open (g);
+      for (size_t i = 0; i < v->u.object.len; i++)
+        {
+          sp_gen_str (g, v->u.object.keys[i]);
+          sp_gen_value (g, v->u.object.values[i]);
+        }
+      yajl_gen_map_close (g);
+    }
+  else if (YAJL_IS_ARRAY (v))
+    {
+      yajl_gen_array_open (g);
+      for (size_t i = 0; i < v->u.array.len; i++)
+        sp_gen_value (g, v->u.array.values[i]);
+      yajl_gen_array_close (g);
+    }
+}
+
 int
 sp_gen_finish (yajl_gen g, char **out, size_t *len, sp_error_t *err)
 {

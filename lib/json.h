@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
@@ -16,6 +17,13 @@ int sp_json_parse (const char *buf, size_t len, yajl_val *out, sp_error_t *err);
 
 /* Direct member of an object, or NULL when OBJ is not an object or lacks KEY. */
 yajl_val sp_json_get (yajl_val obj, const char *key);
+
+/* Whether V is the JSON string S. */
+static inline bool
+sp_json_str_eq (yajl_val v, const char *s)
+{
+  return YAJL_IS_STRING (v) && v->u.string != NULL && strcmp (v->u.string, s) == 0;
+}
 
 /* Typed member access: return 0 and set *OUT, 1 when absent (or JSON null),
    or -1 with an error naming WHAT.KEY when the type is wrong.  */
@@ -46,6 +54,8 @@ void sp_gen_str (yajl_gen g, const char *s);
 void sp_gen_kv_str (yajl_gen g, const char *key, const char *value);
 void sp_gen_kv_int (yajl_gen g, const char *key, long long value);
 void sp_gen_kv_bool (yajl_gen g, const char *key, bool value);
+/* Emits V as it was parsed (numbers keep their original text). */
+void sp_gen_value (yajl_gen g, yajl_val v);
 /* Copies the generated text out (NUL-terminated). */
 int sp_gen_finish (yajl_gen g, char **out, size_t *len, sp_error_t *err);
 

@@ -123,7 +123,7 @@ parse_member (yajl_val v, struct sp_pipeline *p, sp_error_t *err)
 }
 
 static const char *const state_keys[]
-    = { "version", "name", "size", "mode", "uid", "gid", "huge", "lifetime", "inodes", "created", "members", NULL };
+    = { "version", "name", "size", "mode", "uid", "gid", "huge", "lifetime", "inodes", "ipc", "created", "members", NULL };
 
 int
 sp_state_parse (const char *buf, size_t len, struct sp_pipeline *p, sp_error_t *err)
@@ -177,6 +177,9 @@ sp_state_parse (const char *buf, size_t len, struct sp_pipeline *p, sp_error_t *
   if (sp_parse_mode (mode, &p->opts.mode, err) < 0 || sp_parse_huge (huge, &p->opts.huge, err) < 0
       || sp_parse_lifetime (lifetime, &p->opts.lifetime, err) < 0)
     return sp_error_prefix (err, "state");
+  /* Absent in records written before IPC namespaces existed. */
+  if (sp_json_get_bool (root, "state", "ipc", &p->opts.ipc, err) < 0)
+    return -1;
   if (sp_parse_time (created, &p->created) < 0)
     return sp_error_make (err, EINVAL, "state: bad \"created\" time");
   members = sp_json_get (root, "members");
@@ -222,6 +225,7 @@ gen_common (yajl_gen g, const struct sp_pipeline *p)
   sp_gen_kv_str (g, "huge", sp_huge_name (p->opts.huge));
   sp_gen_kv_str (g, "lifetime", sp_lifetime_name (p->opts.lifetime));
   sp_gen_kv_int (g, "inodes", (long long) p->opts.inodes);
+  sp_gen_kv_bool (g, "ipc", p->opts.ipc);
   sp_format_time (p->created, t, sizeof (t));
   sp_gen_kv_str (g, "created", t);
 }
@@ -245,11 +249,17 @@ sp_state_generate (const struct sp_pipeline *p, char **out, size_t *len, sp_erro
 }
 
 void
-sp_pipeline_gen_info (yajl_gen g, const struct sp_pipeline *p, const char *mountpoint, uint64_t used)
+sp_pipeline_gen_info (yajl_gen g, const struct sp_pipeline *p, const char *mountpoint, const char *ipc_namespace,
+                      uint64_t used)
 {
   yajl_gen_map_open (g);
   sp_gen_kv_str (g, "name", p->name);
   sp_gen_kv_str (g, "mountpoint", mountpoint);
+  sp_gen_str (g, "ipc_namespace");
+  if (ipc_namespace != NULL)
+    sp_gen_str (g, ipc_namespace);
+  else
+    yajl_gen_null (g);
   sp_gen_kv_int (g, "used", (long long) used);
   gen_common (g, p);
   sp_gen_str (g, "members");

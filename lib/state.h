@@ -34,6 +34,7 @@ struct sp_pipeline_opts
   enum sp_huge huge;
   enum sp_lifetime lifetime;
   uint64_t inodes;
+  bool ipc; /* pin an IPC namespace of its own (SysV shm/sem, POSIX mqueues) */
 };
 
 struct sp_pipeline
@@ -55,8 +56,10 @@ int sp_pipeline_add_member (struct sp_pipeline *p, const char *id, int64_t pid, 
                             int64_t joined, sp_error_t *err);
 void sp_pipeline_remove_member (struct sp_pipeline *p, size_t idx);
 
-/* The object `shmpipectl inspect` prints (also `ls --json` entries). */
-void sp_pipeline_gen_info (yajl_gen g, const struct sp_pipeline *p, const char *mountpoint, uint64_t used);
+/* The object `shmpipectl inspect` prints (also `ls --json` entries);
+   IPC_NAMESPACE is NULL for a pipeline without one. */
+void sp_pipeline_gen_info (yajl_gen g, const struct sp_pipeline *p, const char *mountpoint,
+                           const char *ipc_namespace, uint64_t used);
 
 /* RFC 3339 in UTC ("2026-11-27T07:18:30Z"); BUF needs 21 bytes. */
 void sp_format_time (int64_t t, char *buf, size_t len);

@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -41,7 +44,7 @@ sp_store_open (struct sp_store *s, const struct sp_config *cfg, const char *root
   struct stat st;
 
   memset (s, 0, sizeof (*s));
-  s->root_fd = s->state_fd = s->locks_fd = s->mnt_fd = -1;
+  s->root_fd = s->state_fd = s->locks_fd = s->mnt_fd = s->ipc_fd = -1;
   s->cfg = cfg;
   if (root == NULL || *root == '\0')
     root = getenv ("SHMPIPE_ROOT");
@@ -73,13 +76,16 @@ sp_store_open (struct sp_store *s, const struct sp_config *cfg, const char *root
   s->mnt_fd = open_subdir (s->root_fd, root, "mnt", 0755, err);
   if (s->mnt_fd < 0)
     return -1;
+  s->ipc_fd = open_subdir (s->root_fd, root, "ipc", 0755, err);
+  if (s->ipc_fd < 0)
+    return -1;
   return 0;
 }
 
 void
 sp_store_close (struct sp_store *s)
 {
-  int *fds[] = { &s->root_fd, &s->state_fd, &s->locks_fd, &s->mnt_fd };
+  int *fds[] = { &s->root_fd, &s->state_fd, &s->locks_fd, &s->mnt_fd, &s->ipc_fd };
 
   for (size_t i = 0; i < sizeof (fds) / sizeof (fds[0]); i++)
     if (*fds[i] >= 0)
@@ -329,6 +335,115 @@ unmount_tmpfs (struct sp_store *s, const char *name, sp_error_t *err)
   return 0;
 }
 
+int
+sp_store_ipc_path (const struct sp_store *s, const char *name, char *buf, size_t len)
+{
+  int n = snprintf (buf, len, "%s/ipc/%s", s->root, name);
+  return (n < 0 || (size_t) n >= len) ? -1 : 0;
+}
+
+/* Unpins NAME's IPC namespace, if any: the namespace lives on while
+   containers are in it. */
+static int
+release_ipc (struct sp_store *s, const char *name, sp_error_t *err)
+{
+  char path[PATH_MAX];
+  struct stat st;
+
+  if (fstatat (s->ipc_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return errno == ENOENT ? 0 : sp_error_sys (err, errno, "pipeline %s: stat IPC namespace", name);
+  if (sp_store_ipc_path (s, name, path, sizeof (path)) < 0)
+    return sp_error_sys (err, ENAMETOOLONG, "pipeline %s: IPC namespace path", name);
+  /* EINVAL: not a mount point (a pin that never completed). */
+  while (umount2 (path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+    ;
+  if (errno != EINVAL && errno != ENOENT)
+    return sp_error_sys (err, errno, "pipeline %s: unmount %s", name, path);
+  if (unlinkat (s->ipc_fd, name, 0) < 0 && errno != ENOENT)
+    return sp_error_sys (err, errno, "pipeline %s: remove %s", name, path);
+  return 0;
+}
+
+/* Creates a fresh IPC namespace and pins it on ROOT/ipc/NAME with a bind
+   mount of its nsfs file, as `ip netns add` does for network namespaces.  A
+   short-lived child makes it: this process keeps its own namespace. */
+static int
+pin_ipc (struct sp_store *s, const char *name, sp_error_t *err)
+{
+  cleanup_close int nsfd = -1;
+  cleanup_close int target = -1;
+  int ready[2], hold[2];
+  char c = 0, ns_path[64], target_path[64];
+  pid_t pid;
+  int r = -1, status;
+
+  if (release_ipc (s, name, err) < 0)
+    return -1;
+  if (pipe2 (ready, O_CLOEXEC) < 0)
+    return sp_error_sys (err, errno, "pipeline %s: pipe", name);
+  if (pipe2 (hold, O_CLOEXEC) < 0)
+    {
+      close (ready[0]);
+      close (ready[1]);
+      return sp_error_sys (err, errno, "pipeline %s: pipe", name);
+    }
+  pid = fork ();
+  if (pid == 0)
+    {
+      /* Only async-signal-safe calls: the caller may have threads. */
+      close (ready[0]);
+      close (hold[1]);
+      c = unshare (CLONE_NEWIPC) == 0 ? 'y' : 'n';
+      if (write (ready[1], &c, 1) != 1)
+        _exit (1);
+      /* Wait until the parent has pinned the namespace (or gave up). */
+      while (read (hold[0], &c, 1) < 0 && errno == EINTR)
+        ;
+      _exit (0);
+    }
+  close (ready[1]);
+  close (hold[0]);
+  if (pid < 0)
+    {
+      sp_error_sys (err, errno, "pipeline %s: fork", name);
+      goto out;
+    }
+  if (read (ready[0], &c, 1) != 1 || c != 'y')
+    {
+      sp_error_make (err, EPERM, "pipeline %s: cannot create an IPC namespace", name);
+      goto out;
+    }
+  snprintf (ns_path, sizeof (ns_path), "/proc/%d/ns/ipc", (int) pid);
+  nsfd = open (ns_path, O_RDONLY | O_CLOEXEC);
+  if (nsfd < 0)
+    {
+      sp_error_sys (err, errno, "pipeline %s: open %s", name, ns_path);
+      goto out;
+    }
+  target = openat (s->ipc_fd, name, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444);
+  if (target < 0)
+    {
+      sp_error_sys (err, errno, "pipeline %s: create IPC namespace file", name);
+      goto out;
+    }
+  snprintf (ns_path, sizeof (ns_path), "/proc/self/fd/%d", nsfd);
+  snprintf (target_path, sizeof (target_path), "/proc/self/fd/%d", target);
+  if (mount (ns_path, target_path, NULL, MS_BIND, NULL) < 0)
+    {
+      sp_error_sys (err, errno, "pipeline %s: pin IPC namespace", name);
+      unlinkat (s->ipc_fd, name, 0);
+      goto out;
+    }
+  r = 0;
+out:
+  close (ready[0]);
+  close (hold[1]);
+  if (pid > 0)
+    while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+      ;
+  return r;
+}
+
 /* Unmounts, then drops the record: a crash in between leaves a record
    without tmpfs, which gc repairs. */
 static int
@@ -336,7 +451,7 @@ destroy_locked (struct sp_store *s, const char *name, sp_error_t *err)
 {
   char file[SP_NAME_MAX + sizeof (STATE_SUFFIX)];
 
-  if (unmount_tmpfs (s, name, err) < 0)
+  if (unmount_tmpfs (s, name, err) < 0 || release_ipc (s, name, err) < 0)
     return -1;
   state_file (name, file, sizeof (file));
   if (unlinkat (s->state_fd, file, 0) < 0 && errno != ENOENT)
@@ -358,15 +473,11 @@ create_locked (struct sp_store *s, const char *name, const struct sp_pipeline_op
   /* A tmpfs left by a create that died before writing its record. */
   if (unmount_tmpfs (s, name, err) < 0)
     return -1;
-  if (mount_tmpfs (s, &p, err) < 0)
+  if (mount_tmpfs (s, &p, err) < 0 || (opts->ipc && pin_ipc (s, name, err) < 0) || save_state (s, &p, err) < 0)
     {
       unmount_tmpfs (s, name, &ignored);
       sp_error_release (&ignored);
-      return -1;
-    }
-  if (save_state (s, &p, err) < 0)
-    {
-      unmount_tmpfs (s, name, &ignored);
+      release_ipc (s, name, &ignored);
       sp_error_release (&ignored);
       return -1;
     }
@@ -399,6 +510,8 @@ opts_differ (const struct sp_pipeline_opts *a, const struct sp_pipeline_opts *b)
     return "lifetime";
   if (a->inodes != b->inodes)
     return "inodes";
+  if (a->ipc != b->ipc)
+    return "ipc";
   return NULL;
 }
 
@@ -689,6 +802,21 @@ sp_store_clone_mount (struct sp_store *s, const char *name, sp_error_t *err)
   if (sfs.f_type != TMPFS_MAGIC)
     return sp_error_make (err, EINVAL, "pipeline %s: mount is not a tmpfs", name);
   return sp_steal_fd (&fd);
+}
+
+void
+sp_store_gen_info (struct sp_store *s, yajl_gen g, const struct sp_pipeline *p)
+{
+  char mp[PATH_MAX], ipc[PATH_MAX];
+  uint64_t used = 0;
+  sp_error_t ignored = NULL;
+
+  sp_store_mountpoint (s, p->name, mp, sizeof (mp));
+  sp_store_ipc_path (s, p->name, ipc, sizeof (ipc));
+  /* A tmpfs that vanished reads as 0 bytes used; gc repairs it. */
+  sp_store_used (s, p->name, &used, &ignored);
+  sp_error_release (&ignored);
+  sp_pipeline_gen_info (g, p, mp, p->opts.ipc ? ipc : NULL, used);
 }
 
 static void

@@ -2,7 +2,8 @@
 
    ROOT/state/NAME.json  the pipeline's record (written by temp file + rename)
    ROOT/locks/NAME.lock  flock()ed around every change of NAME
-   ROOT/mnt/NAME         the pipeline's tmpfs (nosuid,nodev,noexec)  */
+   ROOT/mnt/NAME         the pipeline's tmpfs (nosuid,nodev,noexec)
+   ROOT/ipc/NAME         its IPC namespace, pinned by a bind mount (--ipc) */
 #ifndef SHMPIPE_STORE_H
 #define SHMPIPE_STORE_H
 
@@ -21,6 +22,7 @@ struct sp_store
   int state_fd;
   int locks_fd;
   int mnt_fd;
+  int ipc_fd;
   const struct sp_config *cfg;
 };
 
@@ -72,6 +74,13 @@ void sp_store_free_names (char **names, size_t n);
 int sp_store_used (struct sp_store *s, const char *name, uint64_t *used, sp_error_t *err);
 /* ROOT/mnt/NAME */
 int sp_store_mountpoint (const struct sp_store *s, const char *name, char *buf, size_t len);
+
+/* ROOT/ipc/NAME: the pinned IPC namespace of a pipeline created with ipc. */
+int sp_store_ipc_path (const struct sp_store *s, const char *name, char *buf, size_t len);
+
+/* The object `shmpipectl inspect` prints for P (adds mountpoint, bytes used
+   and the IPC namespace path). */
+void sp_store_gen_info (struct sp_store *s, yajl_gen g, const struct sp_pipeline *p);
 
 /* A detached clone of NAME's tmpfs (open_tree OPEN_TREE_CLONE), checked to be
    the pipeline's own tmpfs, ready for move_mount.  Returns the fd. */
