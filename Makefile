@@ -50,6 +50,7 @@ help:
 	@echo "make integration  integration tests only"
 	@echo "make asan         the tests with binaries built with ASan+UBSan"
 	@echo "make valgrind     the CLI integration tests under valgrind"
+	@echo "make fuzz         libFuzzer targets, FUZZ_SECONDS each (default 60)"
 	@echo "make bench        benchmarks; prints a Markdown table"
 	@echo "make install      PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
 
@@ -107,6 +108,10 @@ asan:
 
 valgrind: all
 	@BUILD=$(abspath $(BUILD)) SHMPIPE_VALGRIND=1 tests/run-integration.sh cli_
+
+# FUZZ_SECONDS per target (default 60); FUZZ_TARGETS to pick some.
+fuzz:
+	tests/fuzz/run.sh
 
 deps:
 	./install/deps.sh

@@ -6,16 +6,20 @@
 
 #include "cleanup.h"
 
+/* Whether the JSON text holds a \u0000 escape; an escaped backslash
+   followed by "u0000" ("\\u0000") is plain text and does not count. */
 static bool
 has_nul_escape (const char *buf, size_t len)
 {
-  for (const char *p = buf; (p = memchr (p, '\\', len - (size_t) (p - buf))) != NULL; p++)
+  size_t i = 0;
+  const char *p;
+
+  while (i < len && (p = memchr (buf + i, '\\', len - i)) != NULL)
     {
-      if ((size_t) (p - buf) + 6 <= len && p[1] == 'u' && p[2] == '0' && p[3] == '0' && p[4] == '0' && p[5] == '0')
+      i = (size_t) (p - buf);
+      if (i + 6 <= len && memcmp (p + 1, "u0000", 5) == 0)
         return true;
-      if ((size_t) (p - buf) + 1 >= len)
-        break;
-      p++; /* skip the escaped character: in "\\u0000" the u0000 is text */
+      i += 2; /* the backslash and the character it escapes */
     }
   return false;
 }

@@ -136,7 +136,8 @@ sp_oci_state_parse (const char *buf, size_t len, struct sp_oci_state *st, sp_err
   if (!sp_member_id_valid (st->id))
     {
       char shown[40];
-      return sp_error_make (err, EINVAL, "state: invalid container id \"%s\" (want 1-%d of [A-Za-z0-9_.:-])",
+      return sp_error_make (err, EINVAL,
+                            "state: invalid container id \"%s\" (want 1-%d of [A-Za-z0-9_.:-])",
                             sp_oci_printable (st->id, 32, shown, sizeof (shown)), SP_MEMBER_ID_MAX);
     }
 
@@ -162,7 +163,8 @@ sp_oci_state_parse (const char *buf, size_t len, struct sp_oci_state *st, sp_err
       if (!YAJL_IS_INTEGER (v))
         return sp_error_make (err, EINVAL, "state: \"pid\" must be an integer");
       if (YAJL_GET_INTEGER (v) < 0 || YAJL_GET_INTEGER (v) > OCI_PID_MAX)
-        return sp_error_make (err, EINVAL, "state: \"pid\" %lld out of range", YAJL_GET_INTEGER (v));
+        return sp_error_make (err, EINVAL, "state: \"pid\" %lld out of range",
+                              YAJL_GET_INTEGER (v));
       st->pid = YAJL_GET_INTEGER (v);
     }
 
@@ -263,7 +265,8 @@ get_env_pipeline (yajl_val env, const char **out, sp_error_t *err)
       /* getenv() in the container sees the first entry, a Go engine may have
          meant the last: refuse to guess.  */
       if (found != NULL && strcmp (found, e) != 0)
-        return sp_error_make (err, EINVAL, "environment " SP_ENV_PIPELINE ": given twice with different values");
+        return sp_error_make (err, EINVAL,
+                              "environment " SP_ENV_PIPELINE ": given twice with different values");
       found = e;
     }
   if (found == NULL)
@@ -327,6 +330,11 @@ sp_oci_get_request (yajl_val annotations, yajl_val env, struct sp_oci_request *r
         return sp_error_prefix (err, "annotation " SP_ANNOTATION_LIFETIME);
       req->has_lifetime = true;
     }
+  r = get_annotation (annotations, SP_ANNOTATION_IPC, &v, err);
+  if (r < 0)
+    return -1;
+  if (r == 0 && sp_parse_bool (v, "value", &req->ipc, err) < 0)
+    return sp_error_prefix (err, "annotation " SP_ANNOTATION_IPC);
   return 1;
 }
 
@@ -340,7 +348,8 @@ static const char *const stage_names[] = {
 const char *
 sp_oci_stage_name (enum sp_oci_stage stage)
 {
-  return (unsigned) stage < sizeof (stage_names) / sizeof (stage_names[0]) ? stage_names[stage] : "";
+  return (unsigned) stage < sizeof (stage_names) / sizeof (stage_names[0]) ? stage_names[stage]
+                                                                           : "";
 }
 
 int
@@ -348,7 +357,8 @@ sp_oci_parse_stage (const char *s, enum sp_oci_stage *out, sp_error_t *err)
 {
   char shown[40];
 
-  for (size_t i = SP_OCI_STAGE_PRESTART; s != NULL && i < sizeof (stage_names) / sizeof (stage_names[0]); i++)
+  for (size_t i = SP_OCI_STAGE_PRESTART;
+       s != NULL && i < sizeof (stage_names) / sizeof (stage_names[0]); i++)
     if (strcmp (s, stage_names[i]) == 0)
       {
         *out = (enum sp_oci_stage) i;
@@ -356,12 +366,14 @@ sp_oci_parse_stage (const char *s, enum sp_oci_stage *out, sp_error_t *err)
       }
   /* createContainer and startContainer run inside the container's namespaces,
      where neither the hook binary nor the store is.  */
-  return sp_error_make (err, EINVAL, "unsupported hook stage \"%s\" (want prestart, createRuntime or poststop)",
+  return sp_error_make (err, EINVAL,
+                        "unsupported hook stage \"%s\" (want prestart, createRuntime or poststop)",
                         sp_oci_printable (s, 32, shown, sizeof (shown)));
 }
 
 int
-sp_oci_select_action (enum sp_oci_stage stage, const char *status, enum sp_hook_action *out, sp_error_t *err)
+sp_oci_select_action (enum sp_oci_stage stage, const char *status, enum sp_hook_action *out,
+                      sp_error_t *err)
 {
   char shown[40];
 
@@ -378,8 +390,9 @@ sp_oci_select_action (enum sp_oci_stage stage, const char *status, enum sp_hook_
       break;
     }
   if (status == NULL)
-    return sp_error_make (err, EINVAL, "the state has no status: give the stage (createRuntime or poststop) "
-                                       "as an argument");
+    return sp_error_make (err, EINVAL,
+                          "the state has no status: give the stage (createRuntime or poststop) "
+                          "as an argument");
   /* runc says "creating" at prestart/createRuntime, crun "created". */
   if (strcmp (status, "creating") == 0 || strcmp (status, "created") == 0)
     {
@@ -391,14 +404,16 @@ sp_oci_select_action (enum sp_oci_stage stage, const char *status, enum sp_hook_
       *out = SP_HOOK_LEAVE;
       return 0;
     }
-  return sp_error_make (err, EINVAL,
-                        "cannot tell the stage from status \"%s\": give it (createRuntime or poststop) as an "
-                        "argument",
-                        sp_oci_printable (status, 32, shown, sizeof (shown)));
+  return sp_error_make (
+      err, EINVAL,
+      "cannot tell the stage from status \"%s\": give it (createRuntime or poststop) as an "
+      "argument",
+      sp_oci_printable (status, 32, shown, sizeof (shown)));
 }
 
 int
-sp_oci_rootfs_path (const char *bundle, const char *root_path, char *buf, size_t len, sp_error_t *err)
+sp_oci_rootfs_path (const char *bundle, const char *root_path, char *buf, size_t len,
+                    sp_error_t *err)
 {
   int n;
 

@@ -24,6 +24,8 @@
 #define SP_ANNOTATION_SIZE "io.shmpipe.size"
 #define SP_ANNOTATION_MODE "io.shmpipe.mode"
 #define SP_ANNOTATION_LIFETIME "io.shmpipe.lifetime"
+/* "true": an auto-created pipeline gets an IPC namespace of its own. */
+#define SP_ANNOTATION_IPC "io.shmpipe.ipc"
 #define SP_ENV_PIPELINE "SHMPIPE_PIPELINE"
 
 /* The state a runtime writes on a hook's stdin.  Strings point into TREE. */
@@ -32,10 +34,10 @@ struct sp_oci_state
   yajl_val tree;
   const char *oci_version; /* NULL when absent */
   const char *id;
-  const char *status;      /* NULL when absent (very old runtimes) */
-  const char *bundle;      /* "bundle", or the pre-1.0 "bundlePath" */
-  int64_t pid;             /* 0 when absent or 0 (poststop) */
-  yajl_val annotations;    /* an object, or NULL */
+  const char *status;   /* NULL when absent (very old runtimes) */
+  const char *bundle;   /* "bundle", or the pre-1.0 "bundlePath" */
+  int64_t pid;          /* 0 when absent or 0 (poststop) */
+  yajl_val annotations; /* an object, or NULL */
 };
 
 /* Tolerates what runtimes really send (runc's "creating", crun's "created",
@@ -65,6 +67,7 @@ struct sp_oci_request
   uint64_t size;
   mode_t mode;
   enum sp_lifetime lifetime;
+  bool ipc;
 };
 
 /* Looks for io.shmpipe.pipeline in ANNOTATIONS, else SHMPIPE_PIPELINE=NAME in
@@ -72,7 +75,8 @@ struct sp_oci_request
    filled, 0 when the container asks for nothing, -1 on a hostile or invalid
    value (bad name, over-long value, control characters, bad size/mode/
    lifetime, conflicting SHMPIPE_PIPELINE entries).  */
-int sp_oci_get_request (yajl_val annotations, yajl_val env, struct sp_oci_request *req, sp_error_t *err);
+int sp_oci_get_request (yajl_val annotations, yajl_val env, struct sp_oci_request *req,
+                        sp_error_t *err);
 
 enum sp_oci_stage
 {
@@ -99,7 +103,8 @@ int sp_oci_select_action (enum sp_oci_stage stage, const char *status, enum sp_h
 
 /* ROOT_PATH (config root.path) as an absolute path: relative ones are taken
    against BUNDLE.  Refuses empty paths and ".." components.  */
-int sp_oci_rootfs_path (const char *bundle, const char *root_path, char *buf, size_t len, sp_error_t *err);
+int sp_oci_rootfs_path (const char *bundle, const char *root_path, char *buf, size_t len,
+                        sp_error_t *err);
 
 /* Copies S into BUF (LEN bytes) for a log line or an error: at most MAX
    bytes, each byte outside printable ASCII shown as '?'.  Returns BUF. */
