@@ -278,7 +278,7 @@ prepare_bundle (const char *bundle, const struct wrapper_opts *o, struct sp_oci_
       || fstatat (dirfd, "config.json", &st, AT_SYMLINK_NOFOLLOW) < 0)
     return sp_error_prefix (err, "bundle %s", bundle);
   if (sp_oci_config_parse (buf, len, &oc, err) < 0)
-    return sp_error_prefix (err, "bundle %s: config.json", bundle);
+    return sp_error_prefix (err, "bundle %s", bundle);
   r = sp_oci_get_request (oc.annotations, oc.env, req, err);
   if (r <= 0)
     return r;
