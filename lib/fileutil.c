@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fault.h"
 
 int
 sp_read_fd_capped (int fd, size_t max, const char *what, char **out, size_t *len, sp_error_t *err)
@@ -96,6 +97,7 @@ sp_write_file_atomic (int dirfd, const char *name, const char *data, size_t len,
       unlinkat (dirfd, tmp, 0);
       return sp_error_sys (err, saved, "write %s", name);
     }
+  sp_fault_point ("state:written");
   if (renameat (dirfd, tmp, dirfd, name) < 0)
     {
       int saved = errno;

@@ -18,6 +18,7 @@
 #include <linux/magic.h>
 
 #include "cleanup.h"
+#include "fault.h"
 #include "fileutil.h"
 #include "names.h"
 #include "proc.h"
@@ -444,18 +445,20 @@ out:
   return r;
 }
 
-/* Unmounts, then drops the record: a crash in between leaves a record
-   without tmpfs, which gc repairs. */
+/* Drops the record first, then the tmpfs and the IPC pin: a crash in
+   between leaves a tmpfs without a record, which gc removes (as it does
+   for a create that died before writing its record). */
 static int
 destroy_locked (struct sp_store *s, const char *name, sp_error_t *err)
 {
   char file[SP_NAME_MAX + sizeof (STATE_SUFFIX)];
 
-  if (unmount_tmpfs (s, name, err) < 0 || release_ipc (s, name, err) < 0)
-    return -1;
   state_file (name, file, sizeof (file));
   if (unlinkat (s->state_fd, file, 0) < 0 && errno != ENOENT)
     return sp_error_sys (err, errno, "pipeline %s: remove record", name);
+  sp_fault_point ("destroy:unrecorded");
+  if (unmount_tmpfs (s, name, err) < 0 || release_ipc (s, name, err) < 0)
+    return -1;
   unlink_lock (s, name);
   return 0;
 }
@@ -473,7 +476,8 @@ create_locked (struct sp_store *s, const char *name, const struct sp_pipeline_op
   /* A tmpfs left by a create that died before writing its record. */
   if (unmount_tmpfs (s, name, err) < 0)
     return -1;
-  if (mount_tmpfs (s, &p, err) < 0 || (opts->ipc && pin_ipc (s, name, err) < 0) || save_state (s, &p, err) < 0)
+  if (mount_tmpfs (s, &p, err) < 0 || (opts->ipc && pin_ipc (s, name, err) < 0)
+      || (sp_fault_point ("create:mounted"), save_state (s, &p, err) < 0))
     {
       unmount_tmpfs (s, name, &ignored);
       sp_error_release (&ignored);
@@ -572,6 +576,7 @@ sp_store_join (struct sp_store *s, const char *name, const char *id, int64_t pid
   lock = lock_name (s, name, err);
   if (lock < 0)
     return -1;
+  sp_fault_point ("join:locked");
   r = load_state (s, name, &p, err);
   if (r < 0)
     return -1;
@@ -582,6 +587,7 @@ sp_store_join (struct sp_store *s, const char *name, const char *id, int64_t pid
       if (create_locked (s, name, create_opts, err) < 0)
         return -1;
       made = true;
+      sp_fault_point ("join:created");
       if (load_state (s, name, &p, err) != 1)
         return -1;
     }
@@ -601,6 +607,7 @@ sp_store_join (struct sp_store *s, const char *name, const char *id, int64_t pid
           sp_error_release (&ignored);
           return -1;
         }
+      sp_fault_point ("join:recorded");
     }
   if (created != NULL)
     *created = made;
@@ -631,6 +638,7 @@ sp_store_leave (struct sp_store *s, const char *name, const char *id, bool *remo
   sp_pipeline_remove_member (&p, (size_t) idx);
   if (p.n_members == 0 && p.opts.lifetime == SP_LIFETIME_EPHEMERAL)
     {
+      sp_fault_point ("leave:destroying");
       if (destroy_locked (s, name, err) < 0)
         return -1;
       if (removed != NULL)
@@ -875,6 +883,37 @@ gc_one (struct sp_store *s, const char *name, sp_gc_report_fn fn, void *ctx, sp_
   return changes;
 }
 
+/* ".NAME.json.tmp.PID.SEQ" of sp_write_file_atomic, when PID is gone. */
+static void
+sweep_temp_files (struct sp_store *s, sp_gc_report_fn fn, void *ctx)
+{
+  int fd = dup (s->state_fd);
+  cleanup_dir DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
+  struct dirent *de;
+
+  if (d == NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      return;
+    }
+  rewinddir (d);
+  while ((de = readdir (d)) != NULL)
+    {
+      const char *tmp = strstr (de->d_name, ".tmp.");
+      char *end;
+      long pid;
+
+      if (de->d_name[0] != '.' || tmp == NULL)
+        continue;
+      pid = strtol (tmp + 5, &end, 10);
+      if (pid <= 0 || *end != '.' || sp_proc_alive ((pid_t) pid, 0))
+        continue;
+      if (unlinkat (s->state_fd, de->d_name, 0) == 0)
+        report (fn, ctx, de->d_name, "removed a temp file left by a dead writer");
+    }
+}
+
 int
 sp_store_gc (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
 {
@@ -896,23 +935,30 @@ sp_store_gc (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
     }
   sp_store_free_names (names, n);
 
-  /* Mountpoints without a record: a create that died half-way. */
-  if (list_dir (s->mnt_fd, "", &names, &n, err) < 0)
-    return -1;
-  for (size_t i = 0; i < n; i++)
+  /* Temp files of writers that died before their rename. */
+  sweep_temp_files (s, fn, ctx);
+
+  /* Mountpoints and IPC pins without a record: a create that died half-way,
+     a remove that died after dropping the record. */
+  for (int pass = 0; pass < 2 && *err == NULL; pass++)
     {
-      cleanup_close int lock = lock_name (s, names[i], err);
-      if (lock < 0)
-        break;
-      if (!sp_store_exists (s, names[i]))
+      if (list_dir (pass == 0 ? s->mnt_fd : s->ipc_fd, "", &names, &n, err) < 0)
+        return -1;
+      for (size_t i = 0; i < n; i++)
         {
-          if (unmount_tmpfs (s, names[i], err) < 0)
+          cleanup_close int lock = lock_name (s, names[i], err);
+          if (lock < 0)
             break;
-          report (fn, ctx, names[i], "removed a tmpfs left without a record");
+          if (sp_store_exists (s, names[i]))
+            continue;
+          if ((pass == 0 ? unmount_tmpfs (s, names[i], err) : release_ipc (s, names[i], err)) < 0)
+            break;
+          report (fn, ctx, names[i],
+                  pass == 0 ? "removed a tmpfs left without a record" : "released an IPC namespace left without a record");
           unlink_lock (s, names[i]);
           total++;
         }
+      sp_store_free_names (names, n);
     }
-  sp_store_free_names (names, n);
   return *err != NULL ? -1 : total;
 }
