@@ -1,0 +1,437 @@
+/* shmpipe-hook: the OCI hook that gives a container the tmpfs of its
+   pipeline on /dev/shm (join, at prestart or createRuntime) and drops it from
+   the pipeline when it is gone (leave, at poststop).  */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "fileutil.h"
+#include "hook.h"
+#include "log.h"
+#include "oci.h"
+#include "store.h"
+
+#ifndef SHMPIPE_VERSION
+#define SHMPIPE_VERSION "0.1.0"
+#endif
+
+static const char usage_text[]
+    = "Usage: shmpipe-hook [--root DIR] [--config FILE] [STAGE]\n"
+      "       shmpipe-hook --print-security | --help | --version\n"
+      "\n"
+      "OCI hook: reads the container state on stdin and its bundle's config.json.\n"
+      "A container with the annotation " SP_ANNOTATION_PIPELINE "=NAME (or, for engines\n"
+      "that pass no annotations, " SP_ENV_PIPELINE "=NAME in its environment) gets\n"
+      "pipeline NAME's tmpfs on /dev/shm.  Optional annotations for a pipeline the\n"
+      "hook creates: " SP_ANNOTATION_SIZE ", " SP_ANNOTATION_MODE ", " SP_ANNOTATION_LIFETIME ".\n"
+      "\n"
+      "STAGE: prestart or createRuntime (join the pipeline, mount /dev/shm),\n"
+      "       poststop (leave it).  Without STAGE the state's status decides:\n"
+      "       creating/created join, stopped leaves.\n"
+      "\n"
+      "Options:\n"
+      "  --root DIR         store root (env SHMPIPE_ROOT; default " SP_DEFAULT_ROOT ")\n"
+      "  --config FILE      config file (env SHMPIPE_CONFIG; default " SP_DEFAULT_CONFIG ")\n"
+      "  --debug            log to stderr at debug level instead of syslog\n"
+      "  --print-security   drop privileges as for a real run, print the Cap*,\n"
+      "                     NoNewPrivs and Seccomp lines of /proc/self/status, exit\n"
+      "                     (also: env SHMPIPE_HOOK_SELFTEST=status)\n"
+      "  -h, --help         this help\n"
+      "  -V, --version      print the version\n"
+      "\n"
+      "Exit status: 0 on success or when the container asks for no pipeline,\n"
+      "1 on error (one line on stderr: \"shmpipe-hook: pipeline NAME: cause\"),\n"
+      "2 on a usage error.\n";
+
+struct hook_opts
+{
+  const char *root;
+  const char *config;
+  const char *stage;
+  bool debug;
+  bool print_security;
+};
+
+struct hook_run
+{
+  const struct hook_opts *opts;
+  struct sp_oci_state state;
+  struct sp_oci_config config;
+  bool have_config;
+  struct sp_oci_request req;
+  struct sp_config cfg;
+  bool have_cfg;
+};
+
+static void
+hook_run_free (struct hook_run *h)
+{
+  sp_oci_state_free (&h->state);
+  sp_oci_config_free (&h->config);
+  if (h->have_cfg)
+    sp_config_free (&h->cfg);
+}
+
+static void
+store_closep (struct sp_store **s)
+{
+  if (*s != NULL)
+    sp_store_close (*s);
+}
+
+#define cleanup_store __attribute__ ((cleanup (store_closep)))
+
+/* 0: run; 1: done (help, version), exit 0; 2: usage error. */
+static int
+parse_args (int argc, char **argv, struct hook_opts *o)
+{
+  static const struct option longopts[] = {
+    { "root", required_argument, NULL, 'r' },
+    { "config", required_argument, NULL, 'c' },
+    { "debug", no_argument, NULL, 'd' },
+    { "print-security", no_argument, NULL, 'S' },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
+  };
+  const char *selftest = getenv ("SHMPIPE_HOOK_SELFTEST");
+  int c;
+
+  memset (o, 0, sizeof (*o));
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, "hV", longopts, NULL)) != -1)
+    switch (c)
+      {
+      case 'r':
+        o->root = optarg;
+        break;
+      case 'c':
+        o->config = optarg;
+        break;
+      case 'd':
+        o->debug = true;
+        break;
+      case 'S':
+        o->print_security = true;
+        break;
+      case 'h':
+        fputs (usage_text, stdout);
+        return 1;
+      case 'V':
+        printf ("shmpipe-hook %s\n", SHMPIPE_VERSION);
+        return 1;
+      default:
+        fprintf (stderr, "shmpipe-hook: unknown or incomplete option \"%s\" (see --help)\n",
+                 argv[optind - 1]);
+        return 2;
+      }
+  if (optind < argc)
+    o->stage = argv[optind++];
+  if (optind < argc)
+    {
+      fprintf (stderr, "shmpipe-hook: unexpected argument \"%s\" (see --help)\n", argv[optind]);
+      return 2;
+    }
+  if (o->root != NULL && o->root[0] != '/')
+    {
+      fprintf (stderr, "shmpipe-hook: --root must be an absolute path\n");
+      return 2;
+    }
+  if (selftest != NULL && strcmp (selftest, "status") == 0)
+    o->print_security = true;
+  return 0;
+}
+
+static int
+read_state (struct sp_oci_state *st, sp_error_t *err)
+{
+  cleanup_free char *buf = NULL;
+  size_t len;
+
+  if (sp_read_fd_capped (STDIN_FILENO, SP_OCI_STATE_MAX_BYTES, "state from stdin", &buf, &len, err)
+      < 0)
+    return -1;
+  return sp_oci_state_parse (buf, len, st, err);
+}
+
+static int
+read_bundle_config (const char *bundle, struct sp_oci_config *cfg, sp_error_t *err)
+{
+  cleanup_close int dir = -1;
+  cleanup_close int fd = -1;
+  cleanup_free char *buf = NULL;
+  struct stat st;
+  size_t len;
+
+  dir = open (bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0)
+    return sp_error_sys (err, errno, "bundle %s", bundle);
+  /* O_NONBLOCK: a FIFO planted as config.json must not hang the runtime. */
+  fd = openat (dir, "config.json", O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0)
+    return sp_error_sys (err, errno, "bundle %s: config.json", bundle);
+  if (fstat (fd, &st) < 0)
+    return sp_error_sys (err, errno, "bundle %s: config.json", bundle);
+  if (!S_ISREG (st.st_mode))
+    return sp_error_make (err, EINVAL, "bundle %s: config.json is not a regular file", bundle);
+  if (st.st_size > SP_OCI_CONFIG_MAX_BYTES)
+    return sp_error_make (err, EFBIG, "bundle %s: config.json is larger than %d bytes", bundle,
+                          SP_OCI_CONFIG_MAX_BYTES);
+  if (sp_read_fd_capped (fd, SP_OCI_CONFIG_MAX_BYTES, "config.json", &buf, &len, err) < 0
+      || sp_oci_config_parse (buf, len, cfg, err) < 0)
+    return sp_error_prefix (err, "bundle %s", bundle);
+  return 0;
+}
+
+static int
+load_site_config (struct hook_run *h, sp_error_t *err)
+{
+  if (sp_config_load (h->opts->config, h->opts->config != NULL, &h->cfg, err) < 0)
+    return -1;
+  h->have_cfg = true;
+  if (!h->opts->debug)
+    sp_log_set_level (h->cfg.log_level);
+  return 0;
+}
+
+static int
+join (struct hook_run *h, sp_error_t *err)
+{
+  struct sp_store store;
+  cleanup_store struct sp_store *sp = NULL;
+  struct sp_pipeline_opts opts;
+  const struct sp_pipeline_opts *create = NULL;
+  const char *name = h->req.pipeline, *id = h->state.id;
+  char rootfs[PATH_MAX];
+  bool created = false, was_member = false, already = false;
+  int clone_fd, r;
+
+  if (h->state.pid <= 0)
+    return sp_error_make (err, EINVAL, "state has no pid: nothing to mount into at this stage");
+  if (sp_oci_rootfs_path (h->state.bundle, h->config.root_path, rootfs, sizeof (rootfs), err) < 0)
+    return -1;
+  if (load_site_config (h, err) < 0)
+    return -1;
+  r = sp_store_open (&store, &h->cfg, h->opts->root, err);
+  sp = &store;
+  if (r < 0)
+    return -1;
+
+  sp_store_default_opts (&store, h->cfg.auto_lifetime, &opts);
+  if (h->req.has_size)
+    opts.size = h->req.size;
+  if (h->req.has_mode)
+    opts.mode = h->req.mode;
+  if (h->req.has_lifetime)
+    opts.lifetime = h->req.lifetime;
+  if (h->cfg.auto_create)
+    create = &opts;
+  else if (!sp_store_exists (&store, name))
+    return sp_error_make (
+        err, ENOENT, "pipeline %s: does not exist, and auto_create is off in the config", name);
+  else if (h->req.has_size || h->req.has_mode || h->req.has_lifetime)
+    sp_log_debug (
+        "container %s: pipeline %s exists: its size/mode/lifetime annotations do not apply", id,
+        name);
+
+  /* Joining twice (the hook at two stages) must not make a failure of the
+     second undo the first.  */
+  {
+    cleanup_pipeline struct sp_pipeline p = { 0 };
+    sp_error_t ignored = NULL;
+    if (sp_store_get (&store, name, &p, &ignored) == 0)
+      was_member = sp_pipeline_find_member (&p, id) >= 0;
+    sp_error_release (&ignored);
+  }
+
+  if (sp_store_join (&store, name, id, h->state.pid, create, &created, err) < 0)
+    return -1;
+  clone_fd = sp_store_clone_mount (&store, name, err);
+  r = clone_fd < 0 ? -1 : sp_hook_mount_shm (clone_fd, (pid_t) h->state.pid, rootfs, &already, err);
+  if (r < 0)
+    {
+      sp_error_t ignored = NULL;
+      bool removed = false;
+
+      if (r == SP_HOOK_STRANDED || was_member)
+        return -1;
+      if (sp_store_leave (&store, name, id, &removed, &ignored) < 0)
+        sp_log_warning ("container %s: pipeline %s: undoing the join failed: %s", id, name,
+                        ignored->msg);
+      /* A pipeline made for this container alone goes too, even a
+         persistent one; not if someone joined it meanwhile.  */
+      else if (created && !removed && sp_store_remove (&store, name, false, &ignored) < 0)
+        sp_log_info ("container %s: pipeline %s: kept: %s", id, name, ignored->msg);
+      sp_error_release (&ignored);
+      return -1;
+    }
+  sp_log_info ("container %s joined pipeline %s%s (from its %s): %s", id, name,
+               created ? " (created it)" : "", h->req.source,
+               already ? "/dev/shm was already mounted" : "mounted on /dev/shm");
+  return 0;
+}
+
+static int
+leave (struct hook_run *h, sp_error_t *err)
+{
+  struct sp_store store;
+  cleanup_store struct sp_store *sp = NULL;
+  bool removed = false;
+  int r;
+
+  if (load_site_config (h, err) < 0)
+    return -1;
+  r = sp_store_open (&store, &h->cfg, h->opts->root, err);
+  sp = &store;
+  if (r < 0)
+    return -1;
+  if (sp_store_leave (&store, h->req.pipeline, h->state.id, &removed, err) < 0)
+    return -1;
+  sp_log_info ("container %s left pipeline %s%s", h->state.id, h->req.pipeline,
+               removed ? " (ephemeral, no members left: removed)" : "");
+  return 0;
+}
+
+/* Poststop with the bundle's config.json gone and no annotations in the
+   state: the pipeline is unknown, so find the container among the members. */
+static int
+leave_everywhere (struct hook_run *h, sp_error_t *err)
+{
+  struct sp_store store;
+  cleanup_store struct sp_store *sp = NULL;
+  char **names = NULL;
+  size_t n = 0;
+  const char *root;
+  struct stat st;
+  int r;
+
+  if (load_site_config (h, err) < 0)
+    return -1;
+  root = h->opts->root;
+  if (root == NULL || *root == '\0')
+    root = getenv ("SHMPIPE_ROOT");
+  if (root == NULL || *root == '\0')
+    root = h->cfg.root != NULL ? h->cfg.root : SP_DEFAULT_ROOT;
+  /* No store: nobody ever joined anything; do not create one. */
+  if (stat (root, &st) < 0 && errno == ENOENT)
+    return 0;
+  r = sp_store_open (&store, &h->cfg, root, err);
+  sp = &store;
+  if (r < 0 || sp_store_list (&store, &names, &n, err) < 0)
+    return -1;
+  for (size_t i = 0; i < n && r == 0; i++)
+    {
+      cleanup_pipeline struct sp_pipeline p = { 0 };
+      sp_error_t ignored = NULL;
+      bool removed = false;
+
+      if (sp_store_get (&store, names[i], &p, &ignored) < 0
+          || sp_pipeline_find_member (&p, h->state.id) < 0)
+        {
+          sp_error_release (&ignored);
+          continue;
+        }
+      r = sp_store_leave (&store, names[i], h->state.id, &removed, err);
+      if (r == 0)
+        sp_log_info ("container %s left pipeline %s%s (found by id: its config.json is gone)",
+                     h->state.id, names[i],
+                     removed ? " (ephemeral, no members left: removed)" : "");
+    }
+  sp_store_free_names (names, n);
+  return r;
+}
+
+/* One line on stderr for the runtime to show; the same in syslog with the
+   container's id.  */
+static int
+fail (const struct hook_run *h, const char *pipeline, sp_error_t err)
+{
+  char prefix[SP_NAME_MAX + 16];
+  const char *msg = err != NULL && err->msg != NULL ? err->msg : "unknown error";
+  const char *id = h->state.id != NULL ? h->state.id : "?";
+
+  if (pipeline != NULL && pipeline[0] != '\0')
+    {
+      size_t n = (size_t) snprintf (prefix, sizeof (prefix), "pipeline %s: ", pipeline);
+      if (strncmp (msg, prefix, n) == 0)
+        msg += n;
+      fprintf (stderr, "shmpipe-hook: pipeline %s: %s\n", pipeline, msg);
+      sp_log_error ("container %s: pipeline %s: %s", id, pipeline, msg);
+    }
+  else
+    {
+      fprintf (stderr, "shmpipe-hook: %s\n", msg);
+      sp_log_error ("container %s: %s", id, msg);
+    }
+  return 1;
+}
+
+int
+main (int argc, char **argv)
+{
+  struct hook_opts opts;
+  __attribute__ ((cleanup (hook_run_free))) struct hook_run h;
+  cleanup_error sp_error_t err = NULL;
+  enum sp_oci_stage stage = SP_OCI_STAGE_NONE;
+  enum sp_hook_action action;
+  yajl_val annotations;
+  int r;
+
+  memset (&h, 0, sizeof (h));
+  h.opts = &opts;
+  r = parse_args (argc, argv, &opts);
+  if (r != 0)
+    return r == 1 ? 0 : 2;
+  sp_log_init ("shmpipe-hook", !opts.debug, opts.debug ? SP_LOG_DEBUG : SP_LOG_INFO);
+
+  /* Before any input is read. */
+  if (sp_hook_harden (&err) < 0)
+    return fail (&h, NULL, err);
+  if (opts.print_security)
+    return sp_hook_print_security (stdout, &err) < 0 ? fail (&h, NULL, err) : 0;
+
+  if (opts.stage != NULL && sp_oci_parse_stage (opts.stage, &stage, &err) < 0)
+    {
+      fprintf (stderr, "shmpipe-hook: %s\n", err->msg);
+      return 2;
+    }
+  if (read_state (&h.state, &err) < 0
+      || sp_oci_select_action (stage, h.state.status, &action, &err) < 0)
+    return fail (&h, NULL, err);
+
+  r = read_bundle_config (h.state.bundle, &h.config, &err);
+  if (r < 0)
+    {
+      /* At poststop the bundle may be gone already: the state's annotations
+         (or the members' ids) still tell which pipeline to leave.  */
+      if (action != SP_HOOK_LEAVE || sp_error_status (err) != ENOENT)
+        return fail (&h, NULL, err);
+      sp_log_debug ("container %s: %s", h.state.id, err->msg);
+      sp_error_release (&err);
+    }
+  else
+    h.have_config = true;
+
+  annotations = h.config.annotations != NULL ? h.config.annotations : h.state.annotations;
+  r = sp_oci_get_request (annotations, h.config.env, &h.req, &err);
+  if (r < 0)
+    return fail (&h, NULL, err);
+  if (r == 0)
+    {
+      if (action == SP_HOOK_LEAVE && !h.have_config)
+        return leave_everywhere (&h, &err) < 0 ? fail (&h, NULL, err) : 0;
+      /* Not ours: touch nothing, not even the store. */
+      return 0;
+    }
+
+  r = action == SP_HOOK_JOIN ? join (&h, &err) : leave (&h, &err);
+  return r < 0 ? fail (&h, h.req.pipeline, err) : 0;
+}

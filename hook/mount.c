@@ -1,0 +1,260 @@
+/* Puts a pipeline's tmpfs on a container's /dev/shm from outside the
+   container, before its process starts.
+
+   The container's image is hostile input: its /dev or /dev/shm may be a
+   symlink to anywhere, and another container sharing a volume may swap
+   directories while we work.  So, as runc and crun learned the hard way
+   (CVE-2019-19921, CVE-2021-30465, CVE-2023-27561), no path inside the
+   rootfs is ever handed to the kernel as a string: every component is walked
+   from a directory fd with openat2(RESOLVE_NO_SYMLINKS), and the mount is
+   attached to the resulting fd with move_mount(T_EMPTY_PATH).  Every fd is
+   O_CLOEXEC (CVE-2024-21626).  */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/nsfs.h>
+#include <linux/openat2.h>
+
+#include "cleanup.h"
+#include "hook.h"
+
+#define RESOLVE_STRICT (RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
+
+/* glibc 2.36 has no openat2 wrapper.  EAGAIN: a rename somewhere in the
+   mount raced the kernel's ".." checks; trying again is what it asks for. */
+static int
+openat2_retry (int dirfd, const char *path, uint64_t flags, uint64_t resolve)
+{
+  struct open_how how = { .flags = flags | O_CLOEXEC, .mode = 0, .resolve = resolve };
+  int fd, tries = 0;
+
+  do
+    fd = (int) syscall (SYS_openat2, dirfd, path, &how, sizeof (how));
+  while (fd < 0 && (errno == EAGAIN || errno == EINTR) && ++tries < 16);
+  return fd;
+}
+
+static bool
+same_inode (const struct stat *a, const struct stat *b)
+{
+  return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* Opens directory NAME (one component) under PARENT, creating it when absent.
+   A symlink or anything but a directory is refused, never followed.  */
+static int
+open_or_create_dir (int parent, const char *name, const char *shown, mode_t mode, sp_error_t *err)
+{
+  for (int tries = 0; tries < 4; tries++)
+    {
+      int fd = openat2_retry (parent, name, O_PATH | O_DIRECTORY, RESOLVE_BENEATH | RESOLVE_STRICT);
+      if (fd >= 0)
+        return fd;
+      switch (errno)
+        {
+        case ENOENT:
+          /* mkdirat never follows a symlink in the last component. */
+          if (mkdirat (parent, name, mode) < 0 && errno != EEXIST)
+            return sp_error_sys (err, errno, "container's %s: mkdir", shown);
+          continue;
+        case ELOOP:
+          return sp_error_make (
+              err, ELOOP, "container's %s is a symbolic link: refusing to mount through it", shown);
+        case ENOTDIR:
+          return sp_error_make (
+              err, ENOTDIR, "container's %s is not a directory: refusing to mount on it", shown);
+        case EXDEV:
+          return sp_error_make (
+              err, EXDEV, "container's %s escapes the rootfs: refusing to mount on it", shown);
+        default:
+          return sp_error_sys (err, errno, "container's %s: open", shown);
+        }
+    }
+  return sp_error_make (err, EAGAIN, "container's %s keeps changing: giving up", shown);
+}
+
+/* Inside the container's mount namespace: CROOT is its rootfs.  */
+static int
+attach (int clone_fd, const struct stat *st_clone, int croot, bool *already, sp_error_t *err)
+{
+  cleanup_close int dev = -1;
+  cleanup_close int shm = -1;
+  cleanup_close int check = -1;
+  struct stat st;
+  struct statvfs vfs;
+  const unsigned long want = ST_NOSUID | ST_NODEV | ST_NOEXEC;
+
+  dev = open_or_create_dir (croot, "dev", "/dev", 0755, err);
+  if (dev < 0)
+    return -1;
+  shm = open_or_create_dir (dev, "shm", "/dev/shm", 01777, err);
+  if (shm < 0)
+    return -1;
+  if (fstat (shm, &st) < 0)
+    return sp_error_sys (err, errno, "container's /dev/shm: stat");
+  /* The hook configured at two stages: the second finds its own mount. */
+  if (st.st_dev == st_clone->st_dev)
+    {
+      *already = true;
+      return 0;
+    }
+
+  /* On top of whatever is there: usually the runtime's private shm tmpfs,
+     which is what the pipeline replaces.  */
+  if (move_mount (clone_fd, "", shm, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    return sp_error_sys (err, errno, "mount on the container's /dev/shm");
+
+  /* Trust but verify: the flags the container gets, and that a fresh walk of
+     /dev/shm in its rootfs lands on the pipeline's tmpfs.  */
+  if (fstatvfs (clone_fd, &vfs) < 0)
+    return sp_error_sys (err, errno, "container's /dev/shm: statvfs");
+  if ((vfs.f_flag & want) != want)
+    return sp_error_make (err, EPERM, "container's /dev/shm: mounted without nosuid,nodev,noexec");
+  check = openat2_retry (croot, "dev/shm", O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT | RESOLVE_STRICT);
+  if (check < 0 || fstat (check, &st) < 0)
+    return sp_error_sys (err, errno, "container's /dev/shm: open after mount");
+  if (!same_inode (&st, st_clone))
+    return sp_error_make (err, EIO,
+                          "container's /dev/shm is not the pipeline's tmpfs after the mount");
+  return 0;
+}
+
+/* The rootfs of the container, as a directory fd in its mount namespace.
+
+   Where that is depends on the runtime and the stage: runc and crun run
+   prestart/createRuntime hooks after the container's mounts are made but
+   before pivot_root, so its init's root (/proc/PID/root) is still the copy
+   of the host's root and the rootfs sits at ROOTFS inside it; a runtime that
+   has already pivoted (or chrooted) has /proc/PID/root at the rootfs itself.
+   Either way the answer is checked against the directory the runtime named,
+   opened in our own namespace: same device and inode, or no mount.  */
+static int
+open_container_rootfs (int proc_root, const char *rootfs, const struct stat *st_rootfs,
+                       sp_error_t *err)
+{
+  cleanup_close int fd = -1;
+  struct stat st;
+  const char *rel;
+
+  if (fstat (proc_root, &st) < 0)
+    return sp_error_sys (err, errno, "container's root: stat");
+  if (same_inode (&st, st_rootfs))
+    {
+      fd = fcntl (proc_root, F_DUPFD_CLOEXEC, 3);
+      if (fd < 0)
+        return sp_error_sys (err, errno, "dup");
+      return sp_steal_fd (&fd);
+    }
+
+  /* Not pivoted yet.  The path is the runtime's (every component above the
+     rootfs is on the host's side), so symlinks in it are followed, but only
+     inside that root and never through /proc magic links.  */
+  rel = rootfs + strspn (rootfs, "/");
+  fd = openat2_retry (proc_root, *rel ? rel : ".", O_PATH | O_DIRECTORY,
+                      RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+  if (fd < 0)
+    return sp_error_sys (err, errno, "rootfs %s in the container's mount namespace", rootfs);
+  if (fstat (fd, &st) < 0)
+    return sp_error_sys (err, errno, "rootfs %s in the container's mount namespace: stat", rootfs);
+  if (!same_inode (&st, st_rootfs))
+    return sp_error_make (err, ENOENT, "rootfs %s: not found in the container's mount namespace",
+                          rootfs);
+  return sp_steal_fd (&fd);
+}
+
+int
+sp_hook_mount_shm (int clone_fd_in, pid_t pid, const char *rootfs, bool *already, sp_error_t *err)
+{
+  cleanup_close int clone_fd = clone_fd_in;
+  cleanup_close int pidfd = -1;
+  cleanup_close int self_ns = -1;
+  cleanup_close int ns = -1;
+  cleanup_close int proc_root = -1;
+  cleanup_close int host_rootfs = -1;
+  cleanup_close int croot = -1;
+  struct stat st_self, st_ns, st_rootfs, st_clone;
+  struct mount_attr attr;
+  char path[64];
+  int r, saved;
+
+  *already = false;
+  /* The pidfd pins the identity of PID: if the process died and its pid were
+     reused while we open its /proc files, the check below would fail.  */
+  pidfd = pidfd_open (pid, 0);
+  if (pidfd < 0)
+    return sp_error_sys (err, errno, "container process %d", (int) pid);
+  self_ns = open ("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+  if (self_ns < 0)
+    return sp_error_sys (err, errno, "open /proc/self/ns/mnt");
+  snprintf (path, sizeof (path), "/proc/%d/ns/mnt", (int) pid);
+  ns = open (path, O_RDONLY | O_CLOEXEC);
+  if (ns < 0)
+    return sp_error_sys (err, errno, "open %s", path);
+  r = ioctl (ns, NS_GET_NSTYPE);
+  if (r < 0)
+    return sp_error_sys (err, errno, "%s: namespace type", path);
+  if (r != CLONE_NEWNS)
+    return sp_error_make (err, EINVAL, "%s is not a mount namespace", path);
+  if (fstat (self_ns, &st_self) < 0 || fstat (ns, &st_ns) < 0)
+    return sp_error_sys (err, errno, "stat mount namespaces");
+  /* Mounting "in" our own namespace would put the tmpfs on the host. */
+  if (same_inode (&st_self, &st_ns))
+    return sp_error_make (err, EINVAL,
+                          "the container has no mount namespace of its own: refusing to mount");
+
+  snprintf (path, sizeof (path), "/proc/%d/root", (int) pid);
+  proc_root = open (path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (proc_root < 0)
+    return sp_error_sys (err, errno, "open %s", path);
+  host_rootfs = open (rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (host_rootfs < 0)
+    return sp_error_sys (err, errno, "rootfs %s", rootfs);
+  if (fstat (host_rootfs, &st_rootfs) < 0)
+    return sp_error_sys (err, errno, "rootfs %s: stat", rootfs);
+  if (pidfd_send_signal (pidfd, 0, NULL, 0) < 0)
+    return sp_error_sys (err, errno, "container process %d", (int) pid);
+
+  croot = open_container_rootfs (proc_root, rootfs, &st_rootfs, err);
+  if (croot < 0)
+    return -1;
+
+  /* The pipeline's own mount has these flags already; say so again on the
+     clone, and make it private: a clone of a shared mount joins its peer
+     group, and nothing mounted under the container's /dev/shm may travel
+     back to the host.  */
+  memset (&attr, 0, sizeof (attr));
+  attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+  attr.propagation = MS_PRIVATE;
+  if (mount_setattr (clone_fd, "", AT_EMPTY_PATH, &attr, sizeof (attr)) < 0)
+    return sp_error_sys (err, errno, "set nosuid,nodev,noexec on the pipeline's mount");
+  if (fstat (clone_fd, &st_clone) < 0)
+    return sp_error_sys (err, errno, "pipeline's mount: stat");
+
+  /* From here to the setns back: no logging (syslog(3) might connect to the
+     container's /dev/log) and no path outside the container.  */
+  if (setns (ns, CLONE_NEWNS) < 0)
+    return sp_error_sys (err, errno, "enter the container's mount namespace");
+  r = attach (clone_fd, &st_clone, croot, already, err);
+  if (setns (self_ns, CLONE_NEWNS) < 0)
+    {
+      saved = errno;
+      if (r == 0)
+        sp_error_sys (err, saved, "return to the runtime's mount namespace");
+      else
+        sp_error_prefix (err, "(and cannot return to the runtime's mount namespace: %s)",
+                         strerror (saved));
+      return SP_HOOK_STRANDED;
+    }
+  return r;
+}
