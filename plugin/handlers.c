@@ -1,0 +1,559 @@
+#include "handlers.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "json.h"
+#include "log.h"
+#include "names.h"
+#include "options.h"
+
+/* One endpoint: fills G (a fresh generator) on success; on failure G is
+   thrown away and the error becomes the reply. */
+typedef int (*handler_fn) (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err);
+
+/* Error text goes back to Docker and into logs: printable ASCII only, so that
+   a hostile key or value can neither break the JSON generator (yajl refuses
+   invalid UTF-8) nor forge log lines. */
+static void
+sanitize (const char *in, char *out, size_t len)
+{
+  size_t i;
+
+  for (i = 0; in[i] != '\0' && i + 1 < len; i++)
+    out[i] = (in[i] >= 0x20 && in[i] < 0x7f) ? in[i] : '?';
+  out[i] = '\0';
+  if (in[i] != '\0' && len > 4)
+    strcpy (out + len - 4, "...");
+}
+
+int
+sp_plugin_reply_error (struct sp_plugin_reply *reply, int status, const char *fmt, ...)
+{
+  cleanup_yajl_gen yajl_gen g = sp_gen_new (false);
+  cleanup_free char *msg = NULL;
+  cleanup_free char *clean = NULL;
+  size_t n;
+  va_list ap;
+
+  sp_plugin_reply_free (reply);
+  reply->status = status;
+  va_start (ap, fmt);
+  if (vasprintf (&msg, fmt, ap) < 0)
+    msg = NULL;
+  va_end (ap);
+  n = msg != NULL ? strlen (msg) + 1 : 16;
+  clean = malloc (n);
+  if (clean == NULL)
+    abort ();
+  sanitize (msg != NULL ? msg : "out of memory", clean, n);
+  yajl_gen_map_open (g);
+  sp_gen_kv_str (g, "Err", clean);
+  yajl_gen_map_close (g);
+  if (sp_gen_finish (g, &reply->body, &reply->len, NULL) < 0)
+    abort (); /* only on allocation failure */
+  return -1;
+}
+
+void
+sp_plugin_reply_free (struct sp_plugin_reply *reply)
+{
+  free (reply->body);
+  reply->body = NULL;
+  reply->len = 0;
+}
+
+/* Nesting depth of a JSON text, without parsing it (strings skipped). */
+static bool
+json_depth_ok (const char *buf, size_t len, int max)
+{
+  bool in_str = false;
+  int depth = 0;
+
+  for (size_t i = 0; i < len; i++)
+    {
+      char c = buf[i];
+      if (in_str)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_str = false;
+        }
+      else if (c == '"')
+        in_str = true;
+      else if ((c == '[' || c == '{') && ++depth > max)
+        return false;
+      else if (c == ']' || c == '}')
+        depth--;
+    }
+  return true;
+}
+
+static bool
+is_blank (const char *buf, size_t len)
+{
+  for (size_t i = 0; i < len; i++)
+    if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r' && buf[i] != '\n')
+      return false;
+  return true;
+}
+
+/* The request object; an empty body or `null` reads as {} (Docker sends no
+   body with Plugin.Activate). */
+static int
+parse_request (const char *body, size_t len, yajl_val *req, sp_error_t *err)
+{
+  *req = NULL;
+  if (body == NULL || is_blank (body, len))
+    return 0;
+  if (!json_depth_ok (body, len, SP_PLUGIN_JSON_DEPTH_MAX))
+    return sp_error_make (err, EINVAL, "request body: JSON nested deeper than %d levels",
+                          SP_PLUGIN_JSON_DEPTH_MAX);
+  if (sp_json_parse (body, len, req, err) < 0)
+    return sp_error_prefix (err, "request body");
+  if (YAJL_IS_NULL (*req))
+    return 0;
+  if (!YAJL_IS_OBJECT (*req))
+    return sp_error_make (err, EINVAL, "request body: not a JSON object");
+  return 0;
+}
+
+/* A required string member. */
+static int
+get_required_string (yajl_val req, const char *key, const char **out, sp_error_t *err)
+{
+  int r = sp_json_get_string (req, "invalid request", key, out, err);
+  if (r == 1)
+    return sp_error_make (err, EINVAL, "invalid request: missing \"%s\"", key);
+  return r;
+}
+
+static int
+get_name (yajl_val req, const char **name, sp_error_t *err)
+{
+  if (get_required_string (req, "Name", name, err) < 0)
+    return -1;
+  return sp_name_check (*name, err);
+}
+
+/* "docker:" + Docker's mount ID: the member the store counts.  Docker's IDs
+   are 64 hex digits; anything the store would not take as a member id is
+   refused here, with Docker's field name in the message. */
+static int
+get_member_id (yajl_val req, char *buf, size_t len, sp_error_t *err)
+{
+  char shown[40];
+  const char *id;
+
+  if (get_required_string (req, "ID", &id, err) < 0)
+    return -1;
+  if (*id == '\0' || snprintf (buf, len, SP_PLUGIN_MEMBER_PREFIX "%s", id) >= (int)len
+      || !sp_member_id_valid (buf))
+    {
+      sanitize (id, shown, sizeof (shown));
+      return sp_error_make (err, EINVAL, "invalid mount ID \"%s\" (want 1-%zu of [A-Za-z0-9_.:-])",
+                            shown, SP_MEMBER_ID_MAX - strlen (SP_PLUGIN_MEMBER_PREFIX));
+    }
+  return 0;
+}
+
+static const char known_opts[] = "size, mode, uid, gid, huge, lifetime, inodes";
+
+static int
+apply_opt (struct sp_pipeline_opts *o, const char *key, const char *value, sp_error_t *err)
+{
+  char shown[40];
+
+  if (strcmp (key, "size") == 0)
+    return sp_parse_size (value, &o->size, err);
+  if (strcmp (key, "mode") == 0)
+    return sp_parse_mode (value, &o->mode, err);
+  if (strcmp (key, "uid") == 0)
+    return sp_parse_id (value, "uid", &o->uid, err);
+  if (strcmp (key, "gid") == 0)
+    return sp_parse_id (value, "gid", &o->gid, err);
+  if (strcmp (key, "huge") == 0)
+    return sp_parse_huge (value, &o->huge, err);
+  if (strcmp (key, "lifetime") == 0)
+    return sp_parse_lifetime (value, &o->lifetime, err);
+  if (strcmp (key, "inodes") == 0)
+    return sp_parse_count (value, "inodes", &o->inodes, err);
+  sanitize (key, shown, sizeof (shown));
+  return sp_error_make (err, EINVAL, "unknown option \"%s\" (known: %s)", shown, known_opts);
+}
+
+/* Docker's Opts map over the defaults of a Docker volume (persistent: its
+   content outlives the containers until `docker volume rm`).  *N counts the
+   options given. */
+static int
+parse_opts (struct sp_store *s, yajl_val req, struct sp_pipeline_opts *o, size_t *n,
+            sp_error_t *err)
+{
+  yajl_val opts = sp_json_get (req, "Opts");
+
+  sp_store_default_opts (s, SP_LIFETIME_PERSISTENT, o);
+  *n = 0;
+  if (opts == NULL || YAJL_IS_NULL (opts))
+    return 0;
+  if (!YAJL_IS_OBJECT (opts))
+    return sp_error_make (err, EINVAL, "invalid request: \"Opts\" must be an object of strings");
+  for (size_t i = 0; i < opts->u.object.len; i++)
+    {
+      const char *key = opts->u.object.keys[i];
+      yajl_val v = opts->u.object.values[i];
+      char shown[40];
+
+      sanitize (key, shown, sizeof (shown));
+      for (size_t j = 0; j < i; j++)
+        if (strcmp (opts->u.object.keys[j], key) == 0)
+          return sp_error_make (err, EINVAL, "option \"%s\" given twice", shown);
+      if (!YAJL_IS_STRING (v))
+        return sp_error_make (err, EINVAL, "option \"%s\": the value must be a string", shown);
+      if (apply_opt (o, key, YAJL_GET_STRING (v), err) < 0)
+        return -1;
+    }
+  *n = opts->u.object.len;
+  return 0;
+}
+
+static void
+gen_err_ok (yajl_gen g)
+{
+  sp_gen_kv_str (g, "Err", "");
+}
+
+static int
+mountpoint (struct sp_store *s, const char *name, char *buf, size_t len, sp_error_t *err)
+{
+  if (sp_store_mountpoint (s, name, buf, len) < 0)
+    return sp_error_make (err, ENAMETOOLONG, "volume %s: mountpoint path too long", name);
+  return 0;
+}
+
+static int
+handle_activate (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
+{
+  (void)s, (void)req, (void)err;
+  yajl_gen_map_open (g);
+  sp_gen_str (g, "Implements");
+  yajl_gen_array_open (g);
+  sp_gen_str (g, "VolumeDriver");
+  yajl_gen_array_close (g);
+  yajl_gen_map_close (g);
+  return 0;
+}
+
+static int
+handle_capabilities (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
+{
+  (void)s, (void)req, (void)err;
+  /* local: the tmpfs lives on this host only. */
+  yajl_gen_map_open (g);
+  sp_gen_str (g, "Capabilities");
+  yajl_gen_map_open (g);
+  sp_gen_kv_str (g, "Scope", "local");
+  yajl_gen_map_close (g);
+  yajl_gen_map_close (g);
+  return 0;
+}
+
+static int
+handle_create (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
+{
+  struct sp_pipeline_opts opts;
+  const char *name;
+  bool created = false;
+  size_t n;
+
+  if (get_name (req, &name, err) < 0 || parse_opts (s, req, &opts, &n, err) < 0)
+    return -1;
+  if (sp_store_create (s, name, &opts, SP_CREATE_MATCH, &created, err) < 0)
+    {
+      /* Docker sends Create without options on every `docker run -v NAME:...`:
+         then any existing pipeline will do, whatever made it. */
+      if (n > 0 || sp_error_status (*err) != EEXIST)
+        return -1;
+      sp_error_release (err);
+    }
+  if (created)
+    {
+      char size[32];
+      sp_format_size (opts.size, size, sizeof (size));
+      sp_log_info ("created volume %s (size %s, huge %s, %s)", name, size, sp_huge_name (opts.huge),
+                   sp_lifetime_name (opts.lifetime));
+    }
+  yajl_gen_map_open (g);
+  gen_err_ok (g);
+  yajl_gen_map_close (g);
+  return 0;
+}
+
+/* "a, b, c and 3 more" */
+static void
+format_members (const struct sp_pipeline *p, char *buf, size_t len)
+{
+  size_t off = 0, shown = 0;
+
+  buf[0] = '\0';
+  for (; shown < p->n_members && shown < 4; shown++)
+    {
+      int n = snprintf (buf + off, len - off, "%s%s", shown ? ", " : "", p->members[shown].id);
+      if (n < 0 || (size_t)n >= len - off)
+        break;
+      off += (size_t)n;
+    }
+  if (shown < p->n_members && off < len)
+    snprintf (buf + off, len - off, " and %zu more", p->n_members - shown);
+}
+
+static int
+handle_remove (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
+{
+  cleanup_pipeline struct sp_pipeline p = { 0 };
+  sp_error_t get_err = NULL;
+  const char *name;
+
+  if (get_name (req, &name, err) < 0)
+    return -1;
+  /* The store refuses too (under its lock); asking first gives a message in
+     Docker's terms rather than shmpipectl's. */
+  if (sp_store_get (s, name, &p, &get_err) == 0 && p.n_members > 0)
+    {
+      char list[1024];
+      format_members (&p, list, sizeof (list));
+      return sp_error_make (
+          err, EBUSY,
+          "volume %s is in use by %zu member%s (%s): stop the containers that use it first", name,
+          p.n_members, p.n_members == 1 ? "" : "s", list);
+    }
+  sp_error_release (&get_err);
+  if (sp_store_remove (s, name, false, err) < 0)
+    {
+      /* Gone already (shmpipectl rm, a reboot): let Docker forget it too. */
+      if (sp_error_status (*err) != ENOENT)
+        return -1;
+      sp_log_info ("remove %s: no such pipeline; nothing to do", name);
+      sp_error_release (err);
+    }
+  else
+    sp_log_info ("removed volume %s", name);
+  yajl_gen_map_open (g);
+  gen_err_ok (g);
+  yajl_gen_map_close (g);
+  return 0;
+}
+
+static int
+handle_mount (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
+{
+  char id[SP_MEMBER_ID_MAX + 8], mp[PATH_MAX];
+  const char *name;
+
+  if (get_name (req, &name, err) < 0 || get_member_id (req, id, sizeof (id), err) < 0
+      || mountpoint (s, name, mp, sizeof (mp), err) < 0)
+    return -1;
+  if (sp_store_join (s, name, id, 0, NULL, NULL, err) < 0)
+    return -1;
+  sp_log_info ("mount %s for %s", name, id);
+  yajl_gen_map_open (g);
+  sp_gen_kv_str (g, "Mountpoint", mp);
+  gen_err_ok (g);
+  yajl_gen_map_close (g);
+  return 0;
+}
+
+static int
+handle_unmount (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
+{
+  char id[SP_MEMBER_ID_MAX + 8];
+  const char *name;
+  bool removed = false;
+
+  if (get_name (req, &name, err) < 0 || get_member_id (req, id, sizeof (id), err) < 0)
+    return -1;
+  /* Leaving twice, or a pipeline that is gone, is a no-op: a count never
+     goes below zero. */
+  if (sp_store_leave (s, name, id, &removed, err) < 0)
+    return -1;
+  sp_log_info ("unmount %s for %s%s", name, id, removed ? " (ephemeral pipeline removed)" : "");
+  yajl_gen_map_open (g);
+  gen_err_ok (g);
+  yajl_gen_map_close (g);
+  return 0;
+}
+
+static int
+handle_path (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
+{
+  cleanup_pipeline struct sp_pipeline p = { 0 };
+  char mp[PATH_MAX];
+  const char *name;
+
+  if (get_name (req, &name, err) < 0 || sp_store_get (s, name, &p, err) < 0
+      || mountpoint (s, name, mp, sizeof (mp), err) < 0)
+    return -1;
+  yajl_gen_map_open (g);
+  sp_gen_kv_str (g, "Mountpoint", mp);
+  gen_err_ok (g);
+  yajl_gen_map_close (g);
+  return 0;
+}
+
+static int
+handle_get (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
+{
+  cleanup_pipeline struct sp_pipeline p = { 0 };
+  sp_error_t used_err = NULL;
+  char mp[PATH_MAX], created[32];
+  const char *name;
+  uint64_t used = 0;
+
+  if (get_name (req, &name, err) < 0 || sp_store_get (s, name, &p, err) < 0
+      || mountpoint (s, name, mp, sizeof (mp), err) < 0)
+    return -1;
+  /* Usage is a courtesy: a tmpfs that went away still gets reported. */
+  if (sp_store_used (s, name, &used, &used_err) < 0)
+    {
+      sp_log_warning ("get %s: %s", name, used_err->msg);
+      sp_error_release (&used_err);
+    }
+  sp_format_time (p.created, created, sizeof (created));
+  yajl_gen_map_open (g);
+  sp_gen_str (g, "Volume");
+  yajl_gen_map_open (g);
+  sp_gen_kv_str (g, "Name", name);
+  sp_gen_kv_str (g, "Mountpoint", mp);
+  sp_gen_kv_str (g, "CreatedAt", created);
+  sp_gen_str (g, "Status");
+  sp_pipeline_gen_info (g, &p, mp, NULL, used);
+  yajl_gen_map_close (g);
+  gen_err_ok (g);
+  yajl_gen_map_close (g);
+  return 0;
+}
+
+static void
+free_names (char ***names, size_t *n)
+{
+  sp_store_free_names (*names, *n);
+  *names = NULL;
+  *n = 0;
+}
+
+static int
+handle_list (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
+{
+  char **names = NULL;
+  size_t n = 0;
+  char mp[PATH_MAX], created[32];
+
+  (void)req;
+  /* Every pipeline, whoever made it: the hook's and shmpipectl's too. */
+  if (sp_store_list (s, &names, &n, err) < 0)
+    return -1;
+  yajl_gen_map_open (g);
+  sp_gen_str (g, "Volumes");
+  yajl_gen_array_open (g);
+  for (size_t i = 0; i < n; i++)
+    {
+      cleanup_pipeline struct sp_pipeline p = { 0 };
+      sp_error_t get_err = NULL;
+
+      if (sp_store_mountpoint (s, names[i], mp, sizeof (mp)) < 0)
+        continue;
+      if (sp_store_get (s, names[i], &p, &get_err) < 0)
+        {
+          /* Removed since the listing, or damaged: list what is known. */
+          if (sp_error_status (get_err) == ENOENT)
+            {
+              sp_error_release (&get_err);
+              continue;
+            }
+          sp_log_warning ("list: %s", get_err->msg);
+          sp_error_release (&get_err);
+          p.created = 0;
+        }
+      sp_format_time (p.created, created, sizeof (created));
+      yajl_gen_map_open (g);
+      sp_gen_kv_str (g, "Name", names[i]);
+      sp_gen_kv_str (g, "Mountpoint", mp);
+      if (p.created != 0)
+        sp_gen_kv_str (g, "CreatedAt", created);
+      yajl_gen_map_close (g);
+    }
+  yajl_gen_array_close (g);
+  gen_err_ok (g);
+  yajl_gen_map_close (g);
+  free_names (&names, &n);
+  return 0;
+}
+
+static const struct
+{
+  const char *endpoint;
+  handler_fn fn;
+  bool mutates;
+} handlers[] = {
+  { "/Plugin.Activate", handle_activate, false },
+  { "/VolumeDriver.Capabilities", handle_capabilities, false },
+  { "/VolumeDriver.Create", handle_create, true },
+  { "/VolumeDriver.Remove", handle_remove, true },
+  { "/VolumeDriver.Mount", handle_mount, true },
+  { "/VolumeDriver.Unmount", handle_unmount, true },
+  { "/VolumeDriver.Path", handle_path, false },
+  { "/VolumeDriver.Get", handle_get, false },
+  { "/VolumeDriver.List", handle_list, false },
+};
+
+int
+sp_plugin_handle (struct sp_store *s, const char *endpoint, const char *body, size_t len,
+                  struct sp_plugin_reply *reply)
+{
+  cleanup_yajl_val yajl_val req = NULL;
+  cleanup_yajl_gen yajl_gen g = NULL;
+  cleanup_error sp_error_t err = NULL;
+  char shown[72];
+  size_t i;
+
+  memset (reply, 0, sizeof (*reply));
+  for (i = 0; i < sizeof (handlers) / sizeof (handlers[0]); i++)
+    if (strcmp (endpoint, handlers[i].endpoint) == 0)
+      break;
+  if (i == sizeof (handlers) / sizeof (handlers[0]))
+    {
+      sanitize (endpoint, shown, sizeof (shown));
+      sp_log_debug ("unknown endpoint %s", shown);
+      return sp_plugin_reply_error (
+          reply, SP_HTTP_NOT_FOUND,
+          "unknown endpoint \"%s\" (this plugin implements Plugin.Activate and "
+          "VolumeDriver.*)",
+          shown);
+    }
+  /* The server stops reading at the cap already; this keeps the handlers
+     safe whoever calls them. */
+  if (len > SP_PLUGIN_BODY_MAX)
+    return sp_plugin_reply_error (reply, SP_HTTP_TOO_LARGE, "request body larger than %d bytes",
+                                  SP_PLUGIN_BODY_MAX);
+  /* Messages name Docker's method ("VolumeDriver.Create"), without the '/'. */
+  const char *what = handlers[i].endpoint + 1;
+  g = sp_gen_new (false);
+  if (parse_request (body, len, &req, &err) < 0 || handlers[i].fn (s, req, g, &err) < 0)
+    {
+      sp_error_prefix (&err, "%s", what);
+      if (handlers[i].mutates)
+        sp_log_warning ("%s", err->msg);
+      else
+        sp_log_debug ("%s", err->msg);
+      return sp_plugin_reply_error (reply, SP_HTTP_OK, "%s", err->msg);
+    }
+  reply->status = SP_HTTP_OK;
+  if (sp_gen_finish (g, &reply->body, &reply->len, &err) < 0)
+    return sp_plugin_reply_error (reply, SP_HTTP_OK, "%s: %s", what, err->msg);
+  return 0;
+}
