@@ -163,7 +163,7 @@ get_member_id (yajl_val req, char *buf, size_t len, sp_error_t *err)
   return 0;
 }
 
-static const char known_opts[] = "size, mode, uid, gid, huge, lifetime, inodes";
+static const char known_opts[] = "size, mode, uid, gid, huge, lifetime, inodes, ipc";
 
 static int
 apply_opt (struct sp_pipeline_opts *o, const char *key, const char *value, sp_error_t *err)
@@ -184,6 +184,8 @@ apply_opt (struct sp_pipeline_opts *o, const char *key, const char *value, sp_er
     return sp_parse_lifetime (value, &o->lifetime, err);
   if (strcmp (key, "inodes") == 0)
     return sp_parse_count (value, "inodes", &o->inodes, err);
+  if (strcmp (key, "ipc") == 0)
+    return sp_parse_bool (value, "ipc", &o->ipc, err);
   sanitize (key, shown, sizeof (shown));
   return sp_error_make (err, EINVAL, "unknown option \"%s\" (known: %s)", shown, known_opts);
 }
@@ -409,20 +411,12 @@ static int
 handle_get (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
 {
   cleanup_pipeline struct sp_pipeline p = { 0 };
-  sp_error_t used_err = NULL;
   char mp[PATH_MAX], created[32];
   const char *name;
-  uint64_t used = 0;
 
   if (get_name (req, &name, err) < 0 || sp_store_get (s, name, &p, err) < 0
       || mountpoint (s, name, mp, sizeof (mp), err) < 0)
     return -1;
-  /* Usage is a courtesy: a tmpfs that went away still gets reported. */
-  if (sp_store_used (s, name, &used, &used_err) < 0)
-    {
-      sp_log_warning ("get %s: %s", name, used_err->msg);
-      sp_error_release (&used_err);
-    }
   sp_format_time (p.created, created, sizeof (created));
   yajl_gen_map_open (g);
   sp_gen_str (g, "Volume");
@@ -431,7 +425,8 @@ handle_get (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
   sp_gen_kv_str (g, "Mountpoint", mp);
   sp_gen_kv_str (g, "CreatedAt", created);
   sp_gen_str (g, "Status");
-  sp_pipeline_gen_info (g, &p, mp, NULL, used);
+  /* Usage is a courtesy: a tmpfs that went away reports 0 bytes used. */
+  sp_store_gen_info (s, g, &p);
   yajl_gen_map_close (g);
   gen_err_ok (g);
   yajl_gen_map_close (g);

@@ -32,7 +32,13 @@ make_seeds() {
 	seed "$s/oci" '\000' "$fx"/oci/*-config.json
 	seed "$s/config" '' "$repo"/examples/config/*.json "$fx"/config/*.json
 	seed "$s/rewrite" '' "$fx"/oci/*-config.json "$repo"/install/containerd/base-runtime-spec.json
-	seed "$s/plugin" '' "$fx"/docker-plugin/*
+	# The selector byte is the index in fuzz_plugin.c's endpoint table.
+	local i=0 e
+	for e in Plugin.Activate VolumeDriver.Create VolumeDriver.Remove VolumeDriver.Mount VolumeDriver.Unmount \
+		VolumeDriver.Path VolumeDriver.Get VolumeDriver.List VolumeDriver.Capabilities; do
+		seed "$s/plugin" "\\$(printf '%03o' $i)" "$fx/docker-plugin/$e-request.json"
+		i=$((i + 1))
+	done
 	mkdir -p "$s/state" "$s/options"
 	printf '{"version":1,"name":"p","size":4096,"mode":"1777","uid":0,"gid":0,"huge":"never","lifetime":"ephemeral","inodes":10,"ipc":false,"created":"2026-11-27T07:18:30Z","members":[{"id":"c1","pid":1,"start_time":2,"joined":"2026-11-27T07:18:30Z"}]}' >"$s/state/member"
 	printf '\000frames' >"$s/options/name"

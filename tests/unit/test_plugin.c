@@ -385,7 +385,7 @@ test_bad_options (void **state)
               "inodes");
   expect_err ("/VolumeDriver.Create",
               "{\"Name\":\"o1\",\"Opts\":{\"size\":\"1m\",\"colour\":\"red\"}}", 200,
-              "unknown option \"colour\" (known: size, mode, uid, gid, huge, lifetime, inodes)");
+              "unknown option \"colour\" (known: size, mode, uid, gid, huge, lifetime, inodes, ipc)");
   expect_err ("/VolumeDriver.Create", "{\"Name\":\"o1\",\"Opts\":{\"type\":\"tmpfs\"}}", 200,
               "unknown option \"type\"");
   expect_err ("/VolumeDriver.Create",
@@ -437,6 +437,29 @@ test_missing_volume (void **state)
 }
 
 /* ---- with a tmpfs ------------------------------------------------------ */
+
+/* ipc=true: the volume gets an IPC namespace of its own, shown in Status. */
+static void
+test_ipc_option (void **state)
+{
+  cleanup_reply struct reply r;
+  char want[256];
+  yajl_val status;
+
+  (void)state;
+  need_mount ();
+  ok ("/VolumeDriver.Create", "{\"Name\":\"ipc1\",\"Opts\":{\"ipc\":\"true\"}}");
+  call_ok ("/VolumeDriver.Get", "{\"Name\":\"ipc1\"}", &r);
+  status = sp_json_get (sp_json_get (r.json, "Volume"), "Status");
+  snprintf (want, sizeof (want), "%s/ipc/ipc1", root);
+  assert_string_equal (str_of (status, "ipc_namespace"), want);
+  assert_true (YAJL_IS_TRUE (sp_json_get (status, "ipc")));
+  expect_err ("/VolumeDriver.Create", "{\"Name\":\"ipc1\",\"Opts\":{\"ipc\":\"false\"}}", SP_HTTP_OK,
+              "already exists with a different ipc");
+  expect_err ("/VolumeDriver.Create", "{\"Name\":\"ipc2\",\"Opts\":{\"ipc\":\"maybe\"}}", SP_HTTP_OK,
+              "invalid ipc \"maybe\"");
+  ok ("/VolumeDriver.Remove", "{\"Name\":\"ipc1\"}");
+}
 
 static void
 test_create_get_path (void **state)
@@ -739,6 +762,7 @@ main (void)
     cmocka_unit_test (test_bad_mount_id),
     cmocka_unit_test (test_missing_volume),
     cmocka_unit_test (test_create_get_path),
+    cmocka_unit_test (test_ipc_option),
     cmocka_unit_test (test_get_used),
     cmocka_unit_test (test_create_twice),
     cmocka_unit_test (test_create_defaults),
