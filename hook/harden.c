@@ -18,6 +18,7 @@
 #include "cleanup.h"
 #include "fileutil.h"
 #include "hook.h"
+#include "privs.h"
 
 /* CAP_SYS_ADMIN: open_tree/move_mount/mount_setattr, fsopen (auto-create),
    umount2 (ephemeral removal), setns's check on the target namespace.
@@ -26,64 +27,6 @@
    process, which is non-dumpable and holds capabilities we dropped.
    Not CAP_DAC_OVERRIDE: the store and the bundle are root's own.  */
 static const cap_value_t keep_caps[] = { CAP_SYS_ADMIN, CAP_SYS_CHROOT, CAP_SYS_PTRACE };
-
-static bool
-is_kept (cap_value_t c)
-{
-  for (size_t i = 0; i < sizeof (keep_caps) / sizeof (keep_caps[0]); i++)
-    if (keep_caps[i] == c)
-      return true;
-  return false;
-}
-
-static void
-cleanup_cap (cap_t *c)
-{
-  if (*c != NULL)
-    cap_free (*c);
-}
-
-static int
-drop_caps (sp_error_t *err)
-{
-  __attribute__ ((cleanup (cleanup_cap))) cap_t cur = cap_get_proc ();
-  __attribute__ ((cleanup (cleanup_cap))) cap_t want = cap_init ();
-  cap_flag_value_t setpcap = CAP_CLEAR;
-  cap_value_t kept[sizeof (keep_caps) / sizeof (keep_caps[0])];
-  int n_kept = 0;
-
-  if (cur == NULL || want == NULL)
-    return sp_error_sys (err, errno, "capabilities");
-  cap_get_flag (cur, CAP_SETPCAP, CAP_EFFECTIVE, &setpcap);
-
-  /* The bounding set first: dropping from it needs CAP_SETPCAP, which goes
-     next.  Without CAP_SETPCAP (an unprivileged caller) there is nothing to
-     gain back anyway: no_new_privs below blocks file capabilities.  */
-  if (setpcap == CAP_SET)
-    for (cap_value_t c = 0, max = cap_max_bits (); c < max; c++)
-      if (!is_kept (c) && cap_drop_bound (c) < 0)
-        return sp_error_sys (err, errno, "drop capability %d from the bounding set", (int) c);
-
-  /* Ambient capabilities would survive an exec; the hook never execs, but
-     leave none around.  EINVAL: a kernel without ambient capabilities.  */
-  if (cap_reset_ambient () < 0 && errno != EINVAL)
-    return sp_error_sys (err, errno, "clear ambient capabilities");
-
-  for (size_t i = 0; i < sizeof (keep_caps) / sizeof (keep_caps[0]); i++)
-    {
-      cap_flag_value_t v = CAP_CLEAR;
-      if (cap_get_flag (cur, keep_caps[i], CAP_PERMITTED, &v) == 0 && v == CAP_SET)
-        kept[n_kept++] = keep_caps[i];
-    }
-  /* Inheritable stays empty (cap_init clears all three sets). */
-  if (n_kept > 0
-      && (cap_set_flag (want, CAP_PERMITTED, n_kept, kept, CAP_SET) < 0
-          || cap_set_flag (want, CAP_EFFECTIVE, n_kept, kept, CAP_SET) < 0))
-    return sp_error_sys (err, errno, "capabilities");
-  if (cap_set_proc (want) < 0)
-    return sp_error_sys (err, errno, "set capabilities");
-  return 0;
-}
 
 /* What glibc, yajl, syslog(3), the store and the mount code call; checked
    with strace -f on every path of the hook.  Names unknown on this
@@ -186,26 +129,7 @@ load_seccomp (sp_error_t *err)
 int
 sp_hook_harden (sp_error_t *err)
 {
-  if (drop_caps (err) < 0)
+  if (sp_privs_keep_only (keep_caps, sizeof (keep_caps) / sizeof (keep_caps[0]), err) < 0)
     return -1;
-  if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-    return sp_error_sys (err, errno, "set no_new_privs");
   return load_seccomp (err);
-}
-
-int
-sp_hook_print_security (FILE *out, sp_error_t *err)
-{
-  static const char *const keys[]
-      = { "CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:", "NoNewPrivs:", "Seccomp:" };
-  cleanup_free char *buf = NULL;
-  char *line, *save = NULL;
-
-  if (sp_read_file_at (AT_FDCWD, "/proc/self/status", 0, 64 * 1024, &buf, NULL, err) < 0)
-    return -1;
-  for (line = strtok_r (buf, "\n", &save); line != NULL; line = strtok_r (NULL, "\n", &save))
-    for (size_t i = 0; i < sizeof (keys) / sizeof (keys[0]); i++)
-      if (strncmp (line, keys[i], strlen (keys[i])) == 0)
-        fprintf (out, "%s\n", line);
-  return 0;
 }

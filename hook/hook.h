@@ -14,9 +14,6 @@
    allowlist (unknown syscalls fail with ENOSYS).  */
 int sp_hook_harden (sp_error_t *err);
 
-/* Prints the Cap*, NoNewPrivs and Seccomp lines of /proc/self/status. */
-int sp_hook_print_security (FILE *out, sp_error_t *err);
-
 /* Result of sp_hook_mount_shm beyond 0 / -1: the hook could not return to
    its own mount namespace, so the store (path-based unmounts) must not be
    touched any more.  */

@@ -9,57 +9,9 @@
 #include <seccomp.h>
 
 #include "log.h"
+#include "privs.h"
 
 static const cap_value_t keep_caps[] = { CAP_SYS_ADMIN, CAP_DAC_OVERRIDE };
-
-static bool
-is_kept (cap_value_t c)
-{
-  for (size_t i = 0; i < sizeof (keep_caps) / sizeof (keep_caps[0]); i++)
-    if (keep_caps[i] == c)
-      return true;
-  return false;
-}
-
-static void
-cleanup_cap (cap_t *c)
-{
-  if (*c != NULL)
-    cap_free (*c);
-}
-
-static int
-drop_capabilities (sp_error_t *err)
-{
-  __attribute__ ((cleanup (cleanup_cap))) cap_t cur = cap_get_proc ();
-  __attribute__ ((cleanup (cleanup_cap))) cap_t want = cap_init ();
-  cap_flag_value_t setpcap = CAP_CLEAR;
-  cap_value_t last = (cap_value_t)cap_max_bits () - 1;
-
-  if (cur == NULL || want == NULL)
-    return sp_error_sys (err, errno, "capabilities");
-  cap_get_flag (cur, CAP_SETPCAP, CAP_EFFECTIVE, &setpcap);
-  /* The bounding set first: dropping from it needs CAP_SETPCAP, which goes
-     next.  Without CAP_SETPCAP (not run as root) there is nothing to bound. */
-  for (cap_value_t c = 0; c <= last && setpcap == CAP_SET; c++)
-    if (!is_kept (c) && cap_drop_bound (c) < 0 && errno != EINVAL)
-      return sp_error_sys (err, errno, "capabilities: drop %s from the bounding set",
-                           cap_to_name (c));
-  if (prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-    return sp_error_sys (err, errno, "capabilities: clear the ambient set");
-  for (size_t i = 0; i < sizeof (keep_caps) / sizeof (keep_caps[0]); i++)
-    {
-      cap_flag_value_t have = CAP_CLEAR;
-      cap_get_flag (cur, keep_caps[i], CAP_PERMITTED, &have);
-      if (have != CAP_SET)
-        continue;
-      cap_set_flag (want, CAP_PERMITTED, 1, &keep_caps[i], CAP_SET);
-      cap_set_flag (want, CAP_EFFECTIVE, 1, &keep_caps[i], CAP_SET);
-    }
-  if (cap_set_proc (want) < 0)
-    return sp_error_sys (err, errno, "capabilities: set");
-  return 0;
-}
 
 static void
 cleanup_seccomp (scmp_filter_ctx *ctx)
@@ -84,7 +36,7 @@ static const char *const denied[] = {
   "execve", "execveat", DENY_PTRACE "process_vm_readv", "process_vm_writev",
   "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
   "bpf", "perf_event_open", "userfaultfd", "keyctl", "add_key", "request_key",
-  "unshare", "setns", "pivot_root", "chroot", "reboot", "swapon", "swapoff",
+  "setns", "pivot_root", "chroot", "reboot", "swapon", "swapoff",
   "settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "acct",
   "open_by_handle_at", "name_to_handle_at", "io_uring_setup", "io_uring_enter",
   "io_uring_register", "iopl", "ioperm", "syslog", "setuid", "setgid", "setreuid",
@@ -113,6 +65,12 @@ load_seccomp (sp_error_t *err)
       if (r < 0)
         return sp_error_sys (err, -r, "seccomp: rule for %s", denied[i]);
     }
+  /* unshare only for a new IPC namespace: the store makes a pipeline's
+     (ipc=true) in a short-lived child. */
+  r = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), SCMP_SYS (unshare), 1,
+                        SCMP_A0 (SCMP_CMP_NE, CLONE_NEWIPC));
+  if (r < 0)
+    return sp_error_sys (err, -r, "seccomp: rule for unshare");
   /* Only unix sockets: the plugin listens on one and never dials out. */
   r = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EAFNOSUPPORT), SCMP_SYS (socket), 1,
                         SCMP_A0 (SCMP_CMP_NE, AF_UNIX));
@@ -139,9 +97,7 @@ load_seccomp (sp_error_t *err)
 int
 sp_plugin_harden (bool seccomp, sp_error_t *err)
 {
-  if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-    return sp_error_sys (err, errno, "no_new_privs");
-  if (drop_capabilities (err) < 0)
+  if (sp_privs_keep_only (keep_caps, sizeof (keep_caps) / sizeof (keep_caps[0]), err) < 0)
     return -1;
   if (seccomp && load_seccomp (err) < 0)
     return -1;

@@ -165,6 +165,20 @@ t_rss() {
 	echo "idle RSS: ${rss} KiB" >"$SP_TMP/rss"
 	((rss < 8192)) || sp_fail "idle RSS ${rss} KiB >= 8 MiB"
 }
+# ipc=true pins an IPC namespace from a child that unshares: the seccomp
+# filter lets exactly that through, and nothing else of unshare.
+t_ipc_under_seccomp() {
+	local out
+	out=$(sp_plugin_req /VolumeDriver.Create '{"Name":"ipcv","Opts":{"ipc":"true"}}')
+	sp_assert_eq '200 {"Err":""}' "$out"
+	out=$(sp_plugin_req /VolumeDriver.Get '{"Name":"ipcv"}')
+	sp_assert_contains "$out" "\"ipc_namespace\":\"$SP_STORE/ipc/ipcv\""
+	[[ $(stat -f -c %T "$SP_STORE/ipc/ipcv") == nsfs ]] || sp_fail "no IPC namespace pinned"
+	sp_assert_eq '200 {"Err":""}' "$(sp_plugin_req /VolumeDriver.Remove '{"Name":"ipcv"}')"
+	[[ ! -e $SP_STORE/ipc/ipcv ]] || sp_fail "IPC namespace left pinned"
+}
+
+sp_test "ipc=true works under the plugin's seccomp filter" t_ipc_under_seccomp
 sp_test "idle RSS under 8 MiB" t_rss
 
 t_sigterm() {
