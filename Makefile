@@ -94,6 +94,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libshmpipe.a $$(TEST_EXTRA_$$*)
 demo: all
 	BUILD=$(abspath $(BUILD)) ./examples/demo.sh
 
+bench: all
+	BUILD=$(abspath $(BUILD)) tests/bench/run.sh
+
 unit: $(UNIT_BIN)
 	@BUILD=$(BUILD) tests/run-unit.sh $(UNIT_BIN)
 

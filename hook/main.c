@@ -13,8 +13,10 @@
 
 #include "cleanup.h"
 #include "config.h"
+#include "fault.h"
 #include "fileutil.h"
 #include "hook.h"
+#include "privs.h"
 #include "log.h"
 #include "oci.h"
 #include "store.h"
@@ -254,6 +256,8 @@ join (struct hook_run *h, sp_error_t *err)
 
   if (sp_store_join (&store, name, id, h->state.pid, create, &created, err) < 0)
     return -1;
+  /* Tests: a hook killed here leaves a recorded member and no mount. */
+  sp_fault_point ("hook:joined");
   clone_fd = sp_store_clone_mount (&store, name, err);
   r = clone_fd < 0 ? -1 : sp_hook_mount_shm (clone_fd, (pid_t) h->state.pid, rootfs, &already, err);
   if (r < 0)
@@ -357,19 +361,27 @@ fail (const struct hook_run *h, const char *pipeline, sp_error_t err)
   char prefix[SP_NAME_MAX + 16];
   const char *msg = err != NULL && err->msg != NULL ? err->msg : "unknown error";
   const char *id = h->state.id != NULL ? h->state.id : "?";
+  /* A system call the hook needs (openat2, open_tree, move_mount, ...)
+     missing: an old kernel, or a seccomp filter of whoever runs the hook.
+     There is no fallback by path: say so rather than leave "Function not
+     implemented" to be guessed at.  */
+  const char *hint = sp_error_status (err) == ENOSYS
+                         ? " (a system call the hook needs is missing or denied by a seccomp filter:"
+                           " it needs Linux 5.12 or later and never falls back to mounting by path)"
+                         : "";
 
   if (pipeline != NULL && pipeline[0] != '\0')
     {
       size_t n = (size_t) snprintf (prefix, sizeof (prefix), "pipeline %s: ", pipeline);
       if (strncmp (msg, prefix, n) == 0)
         msg += n;
-      fprintf (stderr, "shmpipe-hook: pipeline %s: %s\n", pipeline, msg);
-      sp_log_error ("container %s: pipeline %s: %s", id, pipeline, msg);
+      fprintf (stderr, "shmpipe-hook: pipeline %s: %s%s\n", pipeline, msg, hint);
+      sp_log_error ("container %s: pipeline %s: %s%s", id, pipeline, msg, hint);
     }
   else
     {
-      fprintf (stderr, "shmpipe-hook: %s\n", msg);
-      sp_log_error ("container %s: %s", id, msg);
+      fprintf (stderr, "shmpipe-hook: %s%s\n", msg, hint);
+      sp_log_error ("container %s: %s%s", id, msg, hint);
     }
   return 1;
 }
@@ -396,7 +408,7 @@ main (int argc, char **argv)
   if (sp_hook_harden (&err) < 0)
     return fail (&h, NULL, err);
   if (opts.print_security)
-    return sp_hook_print_security (stdout, &err) < 0 ? fail (&h, NULL, err) : 0;
+    return sp_privs_print_status (stdout, &err) < 0 ? fail (&h, NULL, err) : 0;
 
   if (opts.stage != NULL && sp_oci_parse_stage (opts.stage, &stage, &err) < 0)
     {

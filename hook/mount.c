@@ -27,6 +27,7 @@
 #include <linux/openat2.h>
 
 #include "cleanup.h"
+#include "fault.h"
 #include "hook.h"
 
 #define RESOLVE_STRICT (RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
@@ -78,7 +79,7 @@ open_or_create_dir (int parent, const char *name, const char *shown, mode_t mode
           return sp_error_make (
               err, EXDEV, "container's %s escapes the rootfs: refusing to mount on it", shown);
         default:
-          return sp_error_sys (err, errno, "container's %s: open", shown);
+          return sp_error_sys (err, errno, "container's %s: openat2", shown);
         }
     }
   return sp_error_make (err, EAGAIN, "container's %s keeps changing: giving up", shown);
@@ -113,7 +114,9 @@ attach (int clone_fd, const struct stat *st_clone, int croot, bool *already, sp_
   /* On top of whatever is there: usually the runtime's private shm tmpfs,
      which is what the pipeline replaces.  */
   if (move_mount (clone_fd, "", shm, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-    return sp_error_sys (err, errno, "mount on the container's /dev/shm");
+    return sp_error_sys (err, errno, "mount on the container's /dev/shm: move_mount");
+  /* Tests: killed with the mount made inside the container, unverified. */
+  sp_fault_point ("hook:mounted");
 
   /* Trust but verify: the flags the container gets, and that a fresh walk of
      /dev/shm in its rootfs lands on the pipeline's tmpfs.  */
@@ -123,7 +126,7 @@ attach (int clone_fd, const struct stat *st_clone, int croot, bool *already, sp_
     return sp_error_make (err, EPERM, "container's /dev/shm: mounted without nosuid,nodev,noexec");
   check = openat2_retry (croot, "dev/shm", O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT | RESOLVE_STRICT);
   if (check < 0 || fstat (check, &st) < 0)
-    return sp_error_sys (err, errno, "container's /dev/shm: open after mount");
+    return sp_error_sys (err, errno, "container's /dev/shm: openat2 after the mount");
   if (!same_inode (&st, st_clone))
     return sp_error_make (err, EIO,
                           "container's /dev/shm is not the pipeline's tmpfs after the mount");
@@ -164,7 +167,7 @@ open_container_rootfs (int proc_root, const char *rootfs, const struct stat *st_
   fd = openat2_retry (proc_root, *rel ? rel : ".", O_PATH | O_DIRECTORY,
                       RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
   if (fd < 0)
-    return sp_error_sys (err, errno, "rootfs %s in the container's mount namespace", rootfs);
+    return sp_error_sys (err, errno, "rootfs %s in the container's mount namespace: openat2", rootfs);
   if (fstat (fd, &st) < 0)
     return sp_error_sys (err, errno, "rootfs %s in the container's mount namespace: stat", rootfs);
   if (!same_inode (&st, st_rootfs))
@@ -193,7 +196,7 @@ sp_hook_mount_shm (int clone_fd_in, pid_t pid, const char *rootfs, bool *already
      reused while we open its /proc files, the check below would fail.  */
   pidfd = pidfd_open (pid, 0);
   if (pidfd < 0)
-    return sp_error_sys (err, errno, "container process %d", (int) pid);
+    return sp_error_sys (err, errno, "container process %d: pidfd_open", (int) pid);
   self_ns = open ("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
   if (self_ns < 0)
     return sp_error_sys (err, errno, "open /proc/self/ns/mnt");
@@ -228,6 +231,8 @@ sp_hook_mount_shm (int clone_fd_in, pid_t pid, const char *rootfs, bool *already
   croot = open_container_rootfs (proc_root, rootfs, &st_rootfs, err);
   if (croot < 0)
     return -1;
+  /* Tests: killed holding the clone, before anything is attached. */
+  sp_fault_point ("hook:cloned");
 
   /* The pipeline's own mount has these flags already; say so again on the
      clone, and make it private: a clone of a shared mount joins its peer
@@ -237,7 +242,7 @@ sp_hook_mount_shm (int clone_fd_in, pid_t pid, const char *rootfs, bool *already
   attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
   attr.propagation = MS_PRIVATE;
   if (mount_setattr (clone_fd, "", AT_EMPTY_PATH, &attr, sizeof (attr)) < 0)
-    return sp_error_sys (err, errno, "set nosuid,nodev,noexec on the pipeline's mount");
+    return sp_error_sys (err, errno, "set nosuid,nodev,noexec on the pipeline's mount: mount_setattr");
   if (fstat (clone_fd, &st_clone) < 0)
     return sp_error_sys (err, errno, "pipeline's mount: stat");
 
@@ -245,6 +250,8 @@ sp_hook_mount_shm (int clone_fd_in, pid_t pid, const char *rootfs, bool *already
      container's /dev/log) and no path outside the container.  */
   if (setns (ns, CLONE_NEWNS) < 0)
     return sp_error_sys (err, errno, "enter the container's mount namespace");
+  /* Tests: killed inside the container's mount namespace. */
+  sp_fault_point ("hook:entered");
   r = attach (clone_fd, &st_clone, croot, already, err);
   if (setns (self_ns, CLONE_NEWNS) < 0)
     {
