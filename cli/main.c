@@ -11,10 +11,8 @@
 #include "config.h"
 #include "log.h"
 #include "store.h"
+#include "version.h"
 
-#ifndef SHMPIPE_VERSION
-#define SHMPIPE_VERSION "0.1.0"
-#endif
 
 static const char usage_text[]
     = "Usage: shmpipectl [--root DIR] [--config FILE] COMMAND [ARGS...]\n"

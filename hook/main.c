@@ -20,10 +20,8 @@
 #include "log.h"
 #include "oci.h"
 #include "store.h"
+#include "version.h"
 
-#ifndef SHMPIPE_VERSION
-#define SHMPIPE_VERSION "0.1.0"
-#endif
 
 static const char usage_text[]
     = "Usage: shmpipe-hook [--root DIR] [--config FILE] [STAGE]\n"

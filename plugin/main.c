@@ -21,10 +21,8 @@
 #include "log.h"
 #include "server.h"
 #include "store.h"
+#include "version.h"
 
-#ifndef SHMPIPE_VERSION
-#define SHMPIPE_VERSION "0.1.0"
-#endif
 
 #define DEFAULT_SOCKET "/run/docker/plugins/shmpipe.sock"
 /* sd_listen_fds(3): passed sockets start at fd 3. */

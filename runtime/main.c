@@ -21,10 +21,8 @@
 #include "oci.h"
 #include "rewrite.h"
 #include "store.h"
+#include "version.h"
 
-#ifndef SHMPIPE_VERSION
-#define SHMPIPE_VERSION "0.1.0"
-#endif
 
 static const char usage_text[]
     = "Usage: shmpipe-runtime [--shmpipe-OPTION VALUE...] [RUNTIME ARGS...]\n"
