@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# tests/bench/collect.sh RAWDIR - run the benchmark parts and leave their raw
+# measurements in RAWDIR (pN.txt, pN.status); tests/bench/report.py turns
+# them into the table.  Called by tests/bench/run.sh (`make bench`).
+#
+# Built on the integration harness (tests/integration/lib/common.sh): every
+# part is a bounded sp_test case, all engines are private (own runc root,
+# containerd, dockerd, plugin socket, store), everything is removed at exit.
+# Env: SHMPIPE_BENCH_QUICK=1 (fewer repetitions: a smoke run, not numbers).
+set -euo pipefail
+RAW=$(readlink -f "$1")
+. "$(dirname "$0")/../integration/lib/common.sh"
+
+HOOK=$SP_BUILD_DIR/shmpipe-hook
+CTL=$SP_BUILD_DIR/shmpipectl
+PLUGIN=$SP_BUILD_DIR/shmpipe-plugin
+HANDOFF=$SP_BUILD_DIR/bench/handoff
+LIFECYCLE=$SP_BUILD_DIR/bench/lifecycle
+QUICK=${SHMPIPE_BENCH_QUICK:-0}
+if ((QUICK)); then
+	P1_REPS=2 P1_TARGET_MS=40 P2_PAIRS=6 P3_ROUNDS=3 P4_REPS=2 P5_REPS=8 P5_PLUGIN_REPS=20 P5_LEVELS="1 100"
+else
+	P1_REPS=7 P1_TARGET_MS=150 P2_PAIRS=40 P3_ROUNDS=15 P4_REPS=5 P5_REPS=30 P5_PLUGIN_REPS=200 P5_LEVELS="1 100 1000"
+fi
+
+# The store lives on a tmpfs, like /run/shmpipe on a real host (its state
+# files are fsync()ed: on a disk that would be a different benchmark).
+RUN_DIR=$SP_TMP/run
+mkdir -p "$RUN_DIR"
+mount -t tmpfs -o size=64m,mode=0755 shmpipe-bench "$RUN_DIR"
+STORE=$RUN_DIR/store
+CONFIG=$SP_TMP/config.json
+cat >"$CONFIG" <<EOF
+{ "root": "$STORE", "default_size": "64m", "max_size": "4g", "max_inodes": 65536,
+  "auto_create": true, "auto_lifetime": "ephemeral", "log_level": "warning" }
+EOF
+ctl() { "$CTL" --root "$STORE" --config "$CONFIG" "$@"; }
+HOOK_FLAGS=(-H "createRuntime=$HOOK --root $STORE --config $CONFIG createRuntime"
+	-H "poststop=$HOOK --root $STORE --config $CONFIG poststop")
+
+# status PART TEXT : what the report says instead of numbers.
+status() { printf '%s\n' "$2" >"$RAW/$1.status"; }
+need_hook() { [[ -x $HOOK ]] || { status "$1" "not run: no $HOOK (the hook is not built)"; sp_skip "no hook"; }; }
+
+echo "start $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)" >"$RAW/meta.txt"
+
+# A busybox rootfs with the static bench program, shared by the containers
+# of a part (its /data directory is the shared "disk" of part 1).
+bench_rootfs() {
+	local d
+	d=$(sp_tmpdir rootfs)
+	sp_busybox_rootfs "$d"
+	cp "$HANDOFF" "$d/bin/handoff"
+	mkdir -p "$d/data"
+	chmod 1777 "$d/data"
+	printf '%s\n' "$d"
+}
+
+# ---------------------------------------------------------------------------
+# 1. Hand-off between two runc containers joined to one pipeline.
+p1() {
+	local rootfs rb sb id_r
+	need_hook p1
+	status p1 "failed: see the log"
+	rootfs=$(bench_rootfs)
+	ctl create bench-handoff --size 256m >/dev/null
+	sp_defer "$CTL" --root "$STORE" --config "$CONFIG" rm --force bench-handoff
+	# host network: TCP over the loopback both containers share (like two
+	# containers of one pod); everything else private (mount, IPC, PID, UTS)
+	local ns='linux.namespaces=[{"type":"pid"},{"type":"ipc"},{"type":"uts"},{"type":"mount"}]'
+	rb=$(sp_tmpdir bundle)
+	sp_runc_bundle "$rb" -r "$rootfs" -a io.shmpipe.pipeline=bench-handoff "${HOOK_FLAGS[@]}" -s "$ns" \
+		-- /bin/handoff recv --dir /dev/shm --disk-dir /data --timeout 60
+	sb=$(sp_tmpdir bundle)
+	sp_runc_bundle "$sb" -r "$rootfs" -a io.shmpipe.pipeline=bench-handoff "${HOOK_FLAGS[@]}" -s "$ns" \
+		-- /bin/handoff send --dir /dev/shm --disk-dir /data --timeout 60 --modes verify,handoff,e2e \
+		--reps "$P1_REPS" --target-ms "$P1_TARGET_MS"
+	id_r=$(sp_id p1-recv)
+	sp_runc_run -d "$id_r" "$rb"
+	sp_runc_run "$(sp_id p1-send)" "$sb" >"$RAW/p1.txt"
+	sp_wait_for 30 sh -c "! runc --root '$SP_TMP/runc' state '$id_r' 2>/dev/null | grep -q running"
+	grep -q '^RESULT mode=verify' "$RAW/p1.txt" || sp_fail "no verification runs"
+	if grep '^RESULT' "$RAW/p1.txt" | grep -qv 'errors=0$'; then
+		sp_fail "a method delivered wrong bytes"
+	fi
+	echo "containers=runc+hook network=host-loopback ipc=private" >>"$RAW/p1.txt"
+	rm -f "$RAW/p1.status"
+}
+
+# ---------------------------------------------------------------------------
+# 2. What the hook adds to `runc run` of a trivial container.
+p2() {
+	local rootfs plain hooked i v t0 t1 order
+	need_hook p2
+	status p2 "failed: see the log"
+	rootfs=$(sp_tmpdir rootfs)
+	sp_busybox_rootfs "$rootfs"
+	ctl create bench-start --size 16m >/dev/null
+	sp_defer "$CTL" --root "$STORE" --config "$CONFIG" rm --force bench-start
+	plain=$(sp_tmpdir bundle)
+	sp_runc_bundle "$plain" -r "$rootfs" -- /bin/true
+	hooked=$(sp_tmpdir bundle)
+	sp_runc_bundle "$hooked" -r "$rootfs" -a io.shmpipe.pipeline=bench-start "${HOOK_FLAGS[@]}" -- /bin/true
+	: >"$RAW/p2.txt"
+	# alternated, the order flipped every pair; 3 warm-up pairs not recorded
+	for ((i = -3; i < P2_PAIRS; i++)); do
+		order="plain hook"
+		((i % 2)) && order="hook plain"
+		for v in $order; do
+			local b=$plain
+			[[ $v == hook ]] && b=$hooked
+			t0=$EPOCHREALTIME
+			sp_runc run --bundle "$b" "$(sp_id "p2-$v")" </dev/null >/dev/null
+			t1=$EPOCHREALTIME
+			((i < 0)) || echo "$v $((${t1/./} - ${t0/./}))" >>"$RAW/p2.txt"
+		done
+	done
+	# the hook's own join + leave, outside runc (stand-in containers)
+	"$LIFECYCLE" hook --hook "$HOOK" --root "$STORE" --pipeline bench-start --reps "$P2_PAIRS" |
+		sed 's/^/own /' >>"$RAW/p2.txt"
+	rm -f "$RAW/p2.status"
+}
+
+# ---------------------------------------------------------------------------
+# 3. docker run with a shmpipe volume, a local tmpfs volume, neither.
+p3() {
+	local img i k v t0 t1 kinds
+	[[ -x $PLUGIN ]] || { status p3 "not run: no $PLUGIN (the plugin is not built)"; sp_skip "no plugin"; }
+	command -v dockerd >/dev/null || { status p3 "not run: no dockerd"; sp_skip "no dockerd"; }
+	status p3 "failed: see the log"
+	SP_PLUGIN_BIN=$PLUGIN
+	. "$SP_REPO/tests/integration/lib/plugin.sh"
+	SP_STORE=$STORE
+	sp_dockerd_start
+	"$PLUGIN" --socket "$SP_PLUGIN_SOCK" --root "$STORE" --config "$CONFIG" >>"$SP_PLUGIN_LOG" 2>&1 &
+	echo $! >"$SP_PLUGIN_PIDFILE"
+	sp_defer kill "$(cat "$SP_PLUGIN_PIDFILE")"
+	sp_wait_for 10 _sp_plugin_answers || sp_fail "the plugin did not come up"
+	img=$(sp_docker_busybox_image)
+	sp_docker volume create -d "$SP_DRIVER" -o size=64m bench-vol >/dev/null
+	sp_docker volume create --driver local --opt type=tmpfs --opt device=tmpfs --opt o=size=64m bench-tmpfs >/dev/null
+	: >"$RAW/p3.txt"
+	kinds=(none tmpfs shmpipe)
+	for ((i = -2; i < P3_ROUNDS; i++)); do
+		for ((k = 0; k < 3; k++)); do
+			v=${kinds[$(((i + 3 + k) % 3))]}   # rotate the order every round
+			local vol=()
+			[[ $v == tmpfs ]] && vol=(-v bench-tmpfs:/dev/shm)
+			[[ $v == shmpipe ]] && vol=(-v bench-vol:/dev/shm)
+			t0=$EPOCHREALTIME
+			sp_docker run --rm --network none "${vol[@]}" "$img" true >/dev/null
+			t1=$EPOCHREALTIME
+			((i < 0)) || echo "$v $((${t1/./} - ${t0/./}))" >>"$RAW/p3.txt"
+		done
+	done
+	sp_docker volume rm bench-vol bench-tmpfs >/dev/null
+	rm -f "$RAW/p3.status"
+}
+
+# ---------------------------------------------------------------------------
+# 4. A reader's first touch of a segment another process wrote.
+p4() {
+	local r size huge mnt out
+	status p4 "failed: see the log"
+	ctl create bench-never --size 1100m --huge never >/dev/null
+	sp_defer "$CTL" --root "$STORE" --config "$CONFIG" rm --force bench-never
+	ctl create bench-thp --size 1100m --huge within_size >/dev/null
+	sp_defer "$CTL" --root "$STORE" --config "$CONFIG" rm --force bench-thp
+	: >"$RAW/p4.txt"
+	for ((r = 0; r < P4_REPS; r++)); do
+		for size in 67108864 536870912; do
+			for huge in never within_size; do
+				[[ $huge == never ]] && mnt=$STORE/mnt/bench-never || mnt=$STORE/mnt/bench-thp
+				"$HANDOFF" touch-write "$mnt/seg" "$size" >/dev/null
+				out=$("$HANDOFF" touch-read "$mnt/seg")
+				rm -f "$mnt/seg"
+				echo "size=$size huge=$huge $out" >>"$RAW/p4.txt"
+			done
+		done
+	done
+	rm -f "$RAW/p4.status"
+}
+
+# ---------------------------------------------------------------------------
+# 5. Join/leave and Mount/Unmount with 1, 100, 1000 pipelines; memory.
+p5() {
+	local sock pid level have=0 i
+	need_hook p5
+	status p5 "failed: see the log"
+	[[ -x $PLUGIN ]] || echo "plugin not-run: no $PLUGIN" >>"$RAW/p5.txt"
+	local store5=$RUN_DIR/scale
+	local cfg5=$SP_TMP/config5.json
+	sed "s|\"root\": \"[^\"]*\"|\"root\": \"$store5\"|" "$CONFIG" >"$cfg5"
+	sp_defer sp_umount_under "$store5"
+	: >"$RAW/p5.txt"
+	pid=""
+	if [[ -x $PLUGIN ]]; then
+		sock=$SP_TMP/p5-plugin.sock
+		"$PLUGIN" --socket "$sock" --root "$store5" --config "$cfg5" --log-level warning \
+			>"$SP_TMP/p5-plugin.log" 2>&1 &
+		pid=$!
+		sp_defer kill "$pid"
+		sp_wait_for 10 test -S "$sock" || sp_fail "the plugin did not come up"
+		sleep 0.5
+		echo "plugin idle-start $("$LIFECYCLE" rss "$pid")" >>"$RAW/p5.txt"
+	fi
+	for level in $P5_LEVELS; do
+		for ((i = have; i < level; i++)); do
+			"$CTL" --root "$store5" --config "$cfg5" create "$(printf 'bench-scale-%04d' "$i")" --size 1m >/dev/null
+		done
+		have=$level
+		"$LIFECYCLE" hook --hook "$HOOK" --root "$store5" --pipeline bench-scale-0000 --reps "$P5_REPS" |
+			sed "s/^/n=$level hook-/" >>"$RAW/p5.txt"
+		if [[ -n $pid ]]; then
+			"$LIFECYCLE" plugin --socket "$sock" --name bench-scale-0000 --reps "$P5_PLUGIN_REPS" |
+				sed "s/^/n=$level plugin-/" >>"$RAW/p5.txt"
+		fi
+		echo "n=$level present $(ls "$store5/state" | wc -l)" >>"$RAW/p5.txt"
+	done
+	if [[ -n $pid ]]; then
+		sleep 0.5
+		echo "plugin idle-end $("$LIFECYCLE" rss "$pid")" >>"$RAW/p5.txt"
+	fi
+	rm -f "$RAW/p5.status"
+}
+
+sp_test "1. hand-off between two runc containers (6 methods x 2 sizes)" p1
+sp_test "2. runc run with and without the hook" p2
+sp_test "3. docker run: shmpipe volume, tmpfs volume, none" p3
+sp_test "4. first touch, huge=never vs within_size" p4
+sp_test "5. scale: 1/100/1000 pipelines; memory" p5
+echo "end $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RAW/meta.txt"
+sp_done

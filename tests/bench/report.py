@@ -1,0 +1,326 @@
+#!/usr/bin/env python3
+"""tests/bench/report.py RAWDIR [--out FILE] [--command CMD]
+
+Turns the raw measurements that tests/bench/collect.sh left in RAWDIR into
+one Markdown table (stdout, and FILE).  Every number is a median over the
+repetitions of this invocation; every comparison is a ratio of two medians
+measured in this same invocation, never a stored number.
+"""
+import argparse
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+
+MB = 1e6
+
+
+def read(raw, name):
+    p = os.path.join(raw, name)
+    if not os.path.exists(p):
+        return None
+    with open(p) as f:
+        return f.read()
+
+
+def status(raw, part):
+    s = read(raw, part + ".status")
+    return s.strip() if s else None
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def fmt_us(us):
+    if us != us:
+        return "n/a"
+    if us >= 10000:
+        return "%.1f ms" % (us / 1000)
+    if us >= 1000:
+        return "%.2f ms" % (us / 1000)
+    if us >= 10:
+        return "%.0f µs" % us
+    return "%.2f µs" % us
+
+
+def fmt_x(x):
+    if x != x:
+        return "n/a"
+    if x >= 100:
+        return "%.0f×" % x
+    if x >= 10:
+        return "%.1f×" % x
+    return "%.2f×" % x
+
+
+def fmt_size(b):
+    b = int(b)
+    if b >= 1 << 20:
+        return "%.1f MB" % (b / MB) if b % (1 << 20) else "%d MiB" % (b >> 20)
+    return "%.0f KB" % (b / 1000) if b % 1024 else "%d KiB" % (b >> 10)
+
+
+def met(ok):
+    return "**met**" if ok else "**missed**"
+
+
+class Table:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, part, what, value, compared="", target="", result=""):
+        self.rows.append((part, what, value, compared, target, result))
+
+    def skip(self, part, what, reason):
+        self.rows.append((part, what, reason, "", "", ""))
+
+    def markdown(self):
+        head = ("#", "Measurement", "Median", "Compared (same run)", "Target", "Result")
+        out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+        for r in self.rows:
+            out.append("| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |")
+        return "\n".join(out)
+
+
+METHOD_TEXT = {
+    "ring": "shmpipe ring (zero copy)",
+    "copy": "copy in + out of the shared segment",
+    "unix": "unix socket",
+    "tcp": "TCP loopback",
+    "tmpfs": "file in tmpfs (write, rename, read, unlink)",
+    "disk": "file on disk (ext4 page cache, no fsync)",
+}
+
+
+def part1(raw, t):
+    st = status(raw, "p1")
+    text = read(raw, "p1.txt")
+    if st or not text:
+        t.skip("1", "Hand-off between two containers", st or "not run")
+        return
+    runs = defaultdict(list)  # (mode, method, size) -> [us/frame]
+    verified = set()
+    for line in text.splitlines():
+        if not line.startswith("RESULT "):
+            continue
+        kv = dict(x.split("=", 1) for x in line.split()[1:])
+        key = (kv["mode"], kv["method"], int(kv["size"]))
+        if kv["mode"] == "verify":
+            if kv["errors"] == "0":
+                verified.add((kv["method"], int(kv["size"])))
+            continue
+        runs[key].append(int(kv["ns"]) / int(kv["frames"]) / 1e3)
+    sizes = sorted({k[2] for k in runs}, reverse=True)
+    methods = [m for m in METHOD_TEXT if any(k[1] == m for k in runs)]
+    nreps = max((len(v) for v in runs.values()), default=0)
+    medians = {k: med(v) for k, v in runs.items()}
+    for mode in ("handoff", "e2e"):
+        for size in sizes:
+            ring = medians.get((mode, "ring", size), float("nan"))
+            for m in methods:
+                us = medians.get((mode, m, size))
+                if us is None:
+                    continue
+                label = "%s %s frame, %s" % ("Hand-off" if mode == "handoff" else "End to end",
+                                            fmt_size(size), METHOD_TEXT[m])
+                if (m, size) in verified and mode == "handoff":
+                    label += " ✓"
+                value = "%s/frame (%s frames/s)" % (fmt_us(us), "{:,.0f}".format(1e6 / us) if us else "n/a")
+                cmp_ = "1× (baseline)" if m == "ring" else "%s the ring" % fmt_x(us / ring)
+                target = result = ""
+                if mode == "handoff" and size == max(sizes):
+                    if m == "tcp":
+                        target, result = "ring ≥ 100× faster", met(us / ring >= 100)
+                    elif m == "tmpfs":
+                        target, result = "ring ≥ 20× faster", met(us / ring >= 20)
+                t.add("1", label, value, cmp_, target, result)
+            if mode == "handoff" and size == min(sizes) and len(sizes) > 1:
+                small, big = medians.get((mode, "ring", min(sizes))), medians.get((mode, "ring", max(sizes)))
+                if small and big:
+                    t.add("1", "Ring hand-off cost, %s vs %s frame" % (fmt_size(max(sizes)), fmt_size(min(sizes))),
+                          "%s vs %s" % (fmt_us(big), fmt_us(small)), "%s (size %s)" % (
+                              fmt_x(big / small), fmt_x(max(sizes) / min(sizes))),
+                          "flat: ≤ 1.5×", met(big / small <= 1.5))
+    extra = [l for l in text.splitlines() if l.startswith("containers=")]
+    return nreps, len(verified), extra
+
+
+def part2(raw, t):
+    st = status(raw, "p2")
+    text = read(raw, "p2.txt")
+    if st or not text:
+        t.skip("2", "runc run with / without the hook", st or "not run")
+        return
+    plain, hook, own_j, own_l, own_t = [], [], [], [], []
+    for line in text.splitlines():
+        f = line.split()
+        if f[0] == "plain":
+            plain.append(int(f[1]))
+        elif f[0] == "hook":
+            hook.append(int(f[1]))
+        elif f[0] == "own":
+            {"join": own_j, "leave": own_l, "exec-true": own_t}[f[1]].append(float(f[2]))
+    n = min(len(plain), len(hook))
+    diffs = [hook[i] - plain[i] for i in range(n)]
+    mp, mh, md = med(plain), med(hook), med(diffs)
+    t.add("2", "`runc run` of a trivial container, no hook (%d runs)" % len(plain), fmt_us(mp))
+    t.add("2", "`runc run`, annotated, hook at createRuntime + poststop (%d runs)" % len(hook), fmt_us(mh),
+          "%s plain" % fmt_x(mh / mp))
+    t.add("2", "What the hook adds (median of %d alternated pairs)" % n, fmt_us(md),
+          "%+.1f%% of plain" % (100 * md / mp), "< 2 ms and < 3%", met(md < 2000 and md / mp < 0.03))
+    if own_j:
+        t.add("2", "The hook's own join + leave (spawn to exit, %d each)" % len(own_j),
+              "%s + %s" % (fmt_us(med(own_j)), fmt_us(med(own_l))),
+              "= %s; spawning /bin/true: %s" % (fmt_us(med(own_j) + med(own_l)), fmt_us(med(own_t))))
+
+
+def part3(raw, t):
+    st = status(raw, "p3")
+    text = read(raw, "p3.txt")
+    if st or not text:
+        t.skip("3", "docker run with a shmpipe volume", st or "not run")
+        return
+    v = defaultdict(list)
+    for line in text.splitlines():
+        k, us = line.split()
+        v[k].append(int(us))
+    none, tmpfs, shm = med(v["none"]), med(v["tmpfs"]), med(v["shmpipe"])
+    t.add("3", "`docker run` trivial container, no volume (%d runs)" % len(v["none"]), fmt_us(none))
+    t.add("3", "`docker run`, local tmpfs volume on /dev/shm", fmt_us(tmpfs), "%s none" % fmt_x(tmpfs / none))
+    t.add("3", "`docker run`, shmpipe volume on /dev/shm", fmt_us(shm),
+          "%s tmpfs volume, %s none" % (fmt_x(shm / tmpfs), fmt_x(shm / none)), "≤ 1.05× tmpfs volume",
+          met(shm / tmpfs <= 1.05))
+
+
+def part4(raw, t):
+    st = status(raw, "p4")
+    text = read(raw, "p4.txt")
+    if st or not text:
+        t.skip("4", "Reader's first touch", st or "not run")
+        return
+    v = defaultdict(list)
+    pmd = defaultdict(list)
+    faults = defaultdict(list)
+    for line in text.splitlines():
+        kv = dict(x.split("=", 1) for x in line.split())
+        key = (int(kv["size"]), kv["huge"])
+        v[key].append(int(kv["read_us"]))
+        pmd[key].append(int(kv["pmd_kb"]))
+        faults[key].append(int(kv["faults"]))
+    for size in sorted({k[0] for k in v}):
+        n, h = med(v[(size, "never")]), med(v[(size, "within_size")])
+        t.add("4", "First touch of a %s segment by a reader, huge=never (%d runs)" % (fmt_size(size), len(v[(size, "never")])),
+              fmt_us(n), "%d page faults" % med(faults[(size, "never")]))
+        huge_kb = med(pmd[(size, "within_size")])
+        t.add("4", "… huge=within_size", fmt_us(h), "%s faster; %d faults, %d MiB PMD-mapped" % (
+            fmt_x(n / h), med(faults[(size, "within_size")]), huge_kb // 1024), "≥ 4× faster", met(n / h >= 4))
+
+
+def part5(raw, t):
+    st = status(raw, "p5")
+    text = read(raw, "p5.txt")
+    if st or not text:
+        t.skip("5", "Scale and memory", st or "not run")
+        return
+    v = defaultdict(list)
+    rss_hook, rss_true = [], []
+    plugin = {}
+    levels = []
+    plugin_missing = None
+    for line in text.splitlines():
+        f = line.split()
+        if f[0] == "plugin" and f[1] == "not-run:":
+            plugin_missing = " ".join(f[1:])
+        elif f[0] == "plugin":
+            plugin[f[1]] = dict(x.split("=") for x in f[2:])
+        elif f[0].startswith("n="):
+            level = int(f[0][2:])
+            if level not in levels:
+                levels.append(level)
+            if f[1] == "present":
+                continue
+            v[(level, f[1])].append(float(f[2]))
+            if f[1] in ("hook-join", "hook-leave"):
+                rss_hook.append(int(f[3]))
+            elif f[1] == "hook-exec-true":
+                rss_true.append(int(f[3]))
+    names = {"hook-join": "hook join (createRuntime)", "hook-leave": "hook leave (poststop)",
+             "plugin-mount": "plugin Mount", "plugin-unmount": "plugin Unmount"}
+    base = levels[0] if levels else None
+    for op in ("hook-join", "hook-leave", "plugin-mount", "plugin-unmount"):
+        if not v.get((base, op)):
+            if op.startswith("plugin") and plugin_missing:
+                t.skip("5", names[op], plugin_missing)
+                plugin_missing = None
+            continue
+        vals = ["%d: %s" % (lv, fmt_us(med(v[(lv, op)]))) for lv in levels]
+        worst = max(med(v[(lv, op)]) / med(v[(base, op)]) for lv in levels)
+        t.add("5", "%s with 1 / 100 / 1000 pipelines" % names[op], ", ".join(vals),
+              "worst %s of 1 pipeline" % fmt_x(worst), "flat: ≤ 1.5×", met(worst <= 1.5))
+    if rss_hook:
+        peak = max(rss_hook)
+        t.add("5", "Hook peak RSS (max over %d runs, wait4 ru_maxrss)" % len(rss_hook), "%.2f MiB" % (peak / 1024),
+              "/bin/true: %.2f MiB" % (max(rss_true) / 1024) if rss_true else "", "< 2 MiB", met(peak < 2048))
+    if plugin:
+        idle = plugin.get("idle-end", plugin.get("idle-start"))
+        rss = int(idle["rss_kb"])
+        t.add("5", "Plugin idle RSS (after the requests; at start %s MiB; peak %s MiB)" % (
+            "%.2f" % (int(plugin.get("idle-start", idle)["rss_kb"]) / 1024), "%.2f" % (int(idle["hwm_kb"]) / 1024)),
+            "%.2f MiB" % (rss / 1024), "", "< 8 MiB", met(rss < 8192))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("raw")
+    ap.add_argument("--out")
+    ap.add_argument("--command", default="make bench")
+    a = ap.parse_args()
+    t = Table()
+    info = part1(a.raw, t)
+    part2(a.raw, t)
+    part3(a.raw, t)
+    part4(a.raw, t)
+    part5(a.raw, t)
+    meta = read(a.raw, "meta.txt") or ""
+    try:
+        rev = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "rev-parse", "--short",
+                              "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        rev = ""
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            m = re.search(r"model name\s*:\s*(.*)", f.read())
+            cpu = m.group(1) if m else ""
+    except OSError:
+        pass
+    lines = ["# shmpipe benchmarks", "",
+             "`%s` — %s, %d CPUs (%s), kernel %s, git %s." % (
+                 a.command, " / ".join(l.split(" load ")[0].replace("start ", "").replace("end ", "")
+                                       for l in meta.splitlines()[:1]) or "?",
+                 os.cpu_count() or 0, cpu, platform.release(), rev or "?"),
+             "Load average at start / end: %s." % " / ".join(
+                 l.split(" load ")[1] for l in meta.splitlines() if " load " in l), ""]
+    if info:
+        nreps, nverified, extra = info
+        lines.append("Part 1: each row the median of %d interleaved runs of about 150 ms each; ✓ = a verification run "
+                     "checked every byte of every frame with that method (%d method×size pairs). "
+                     "Hand-off = what moving the frame costs (producing and using it excluded); "
+                     "end to end = the producer writes every byte and the consumer reads every byte. "
+                     "Producer and consumer are two runc containers joined to one pipeline by the hook "
+                     "(private mount, IPC, PID namespaces; shared loopback for TCP)." % (nreps, nverified))
+        lines.append("")
+    lines.append(t.markdown())
+    text = "\n".join(lines) + "\n"
+    sys.stdout.write(text)
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(text)
+
+
+if __name__ == "__main__":
+    main()
