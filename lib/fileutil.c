@@ -91,7 +91,10 @@ sp_write_file_atomic (int dirfd, const char *name, const char *data, size_t len,
   fd = openat (dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0)
     return sp_error_sys (err, errno, "write %s", name);
-  if (write_all (fd, data, len) < 0 || fsync (fd) < 0)
+  /* No fsync: the rename is what makes readers see a whole file, and the
+     records describe tmpfs mounts that do not outlive a crash of the host
+     anyway (gc repairs what a reboot leaves).  */
+  if (write_all (fd, data, len) < 0)
     {
       int saved = errno;
       unlinkat (dirfd, tmp, 0);

@@ -14,8 +14,8 @@ int sp_read_fd_capped (int fd, size_t max, const char *what, char **out, size_t 
 int sp_read_file_at (int dirfd, const char *path, int extra_flags, size_t max, char **out, size_t *len,
                      sp_error_t *err);
 
-/* Writes DATA to DIRFD/NAME through a unique temp file in the same directory,
-   fsync and rename: readers see the old or the new file, never a torn one. */
+/* Writes DATA to DIRFD/NAME through a unique temp file in the same directory
+   and a rename: readers see the old or the new file, never a torn one. */
 int sp_write_file_atomic (int dirfd, const char *name, const char *data, size_t len, mode_t mode,
                           sp_error_t *err);
 
