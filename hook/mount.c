@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -28,6 +29,7 @@
 
 #include "cleanup.h"
 #include "fault.h"
+#include "fileutil.h"
 #include "hook.h"
 
 #define RESOLVE_STRICT (RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
@@ -85,9 +87,72 @@ open_or_create_dir (int parent, const char *name, const char *shown, mode_t mode
   return sp_error_make (err, EAGAIN, "container's %s keeps changing: giving up", shown);
 }
 
+/* A container's mountinfo lists every mount of the host before pivot_root. */
+#define MOUNTINFO_MAX (16 * 1024 * 1024)
+
+/* Refuses a target directory FD whose mount is shared (in a peer group):
+   a mount made on it would propagate to every peer and their slaves, in
+   other mount namespaces and maybe the host's.  That is what a bind of a
+   host directory with bidirectional propagation gives (rootfsPropagation
+   rshared and an rshared bind: Kubernetes' "mountPropagation:
+   Bidirectional"); on such a /dev the pipeline would also land on the
+   host's side of the bind, there to stay.  MOUNTINFO is an fd of the
+   container's /proc/PID/mountinfo (mount IDs are global).  */
+static int
+refuse_shared_target (int fd, int mountinfo, sp_error_t *err)
+{
+  cleanup_free char *buf = NULL;
+  struct statx stx;
+  char *line, *save = NULL;
+  size_t len;
+
+  if (statx (fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) < 0)
+    return sp_error_sys (err, errno, "container's /dev/shm: statx");
+  if (!(stx.stx_mask & STATX_MNT_ID))
+    return sp_error_make (err, ENOSYS, "container's /dev/shm: statx gives no mount ID");
+  if (lseek (mountinfo, 0, SEEK_SET) < 0)
+    return sp_error_sys (err, errno, "container's mountinfo");
+  if (sp_read_fd_capped (mountinfo, MOUNTINFO_MAX, "container's mountinfo", &buf, &len, err) < 0)
+    return -1;
+  for (line = strtok_r (buf, "\n", &save); line != NULL; line = strtok_r (NULL, "\n", &save))
+    {
+      char *end, *field, *fsave = NULL;
+      unsigned long long id = strtoull (line, &end, 10);
+      int n = 0;
+
+      if (end == line || *end != ' ' || id != stx.stx_mnt_id)
+        continue;
+      /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - TYPE ...
+         (paths escape blanks as \040) */
+      for (field = strtok_r (line, " ", &fsave); field != NULL; field = strtok_r (NULL, " ", &fsave), n++)
+        {
+          if (n < 6)
+            continue;
+          if (strcmp (field, "-") == 0)
+            return 0;
+          if (strncmp (field, "shared:", 7) == 0)
+            return sp_error_make (
+                err, EPERM,
+                "container's /dev/shm is on a shared mount (peer group %s): a mount there would "
+                "propagate to other mount namespaces, maybe the host's; refusing (make that mount "
+                "private or slave)",
+                field + 7);
+        }
+      return 0;
+    }
+  /* Not listed: the mount lies above the container's root (a root that is
+     not a mount point, chroot(2)-style), where its propagation cannot be
+     seen.  A runtime that has pivoted has its rootfs as a mount point. */
+  return sp_error_make (err, EPERM,
+                        "container's /dev/shm: its mount (%llu) is outside the container's root, where "
+                        "its propagation cannot be checked: refusing (the rootfs must be a mount point)",
+                        (unsigned long long) stx.stx_mnt_id);
+}
+
 /* Inside the container's mount namespace: CROOT is its rootfs.  */
 static int
-attach (int clone_fd, const struct stat *st_clone, int croot, bool *already, sp_error_t *err)
+attach (int clone_fd, const struct stat *st_clone, int croot, int mountinfo, bool *already,
+        sp_error_t *err)
 {
   cleanup_close int dev = -1;
   cleanup_close int shm = -1;
@@ -110,6 +175,9 @@ attach (int clone_fd, const struct stat *st_clone, int croot, bool *already, sp_
       *already = true;
       return 0;
     }
+
+  if (refuse_shared_target (shm, mountinfo, err) < 0)
+    return -1;
 
   /* On top of whatever is there: usually the runtime's private shm tmpfs,
      which is what the pipeline replaces.  */
@@ -186,6 +254,7 @@ sp_hook_mount_shm (int clone_fd_in, pid_t pid, const char *rootfs, bool *already
   cleanup_close int proc_root = -1;
   cleanup_close int host_rootfs = -1;
   cleanup_close int croot = -1;
+  cleanup_close int mountinfo = -1;
   struct stat st_self, st_ns, st_rootfs, st_clone;
   struct mount_attr attr;
   char path[64];
@@ -216,6 +285,10 @@ sp_hook_mount_shm (int clone_fd_in, pid_t pid, const char *rootfs, bool *already
     return sp_error_make (err, EINVAL,
                           "the container has no mount namespace of its own: refusing to mount");
 
+  snprintf (path, sizeof (path), "/proc/%d/mountinfo", (int) pid);
+  mountinfo = open (path, O_RDONLY | O_CLOEXEC);
+  if (mountinfo < 0)
+    return sp_error_sys (err, errno, "open %s", path);
   snprintf (path, sizeof (path), "/proc/%d/root", (int) pid);
   proc_root = open (path, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (proc_root < 0)
@@ -252,7 +325,7 @@ sp_hook_mount_shm (int clone_fd_in, pid_t pid, const char *rootfs, bool *already
     return sp_error_sys (err, errno, "enter the container's mount namespace");
   /* Tests: killed inside the container's mount namespace. */
   sp_fault_point ("hook:entered");
-  r = attach (clone_fd, &st_clone, croot, already, err);
+  r = attach (clone_fd, &st_clone, croot, mountinfo, already, err);
   if (setns (self_ns, CLONE_NEWNS) < 0)
     {
       saved = errno;

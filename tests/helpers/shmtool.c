@@ -7,6 +7,7 @@
  * Usage:
  *   shmtool write NAME TEXT    create/overwrite segment NAME with TEXT
  *   shmtool read NAME          print segment NAME to stdout
+ *   shmtool map NAME           print segment NAME through mmap(MAP_SHARED)
  *   shmtool ls                 list /dev/shm entries (one per line, sorted)
  *   shmtool mountinfo          print the visible /proc/self/mountinfo line for
  *                              /dev/shm (exit 1 if /dev/shm is not a mount)
@@ -104,6 +105,32 @@ static int cmd_read(const char *name)
 	}
 	close(fd);
 	return 0;
+}
+
+static int cmd_map(const char *name)
+{
+	char buf[512];
+	struct stat st;
+	void *p;
+	int fd = shm_open(shm_name(name, buf, sizeof(buf)), O_RDONLY, 0);
+
+	if (fd < 0)
+		return die(name);
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return die(name);
+	}
+	if (st.st_size == 0) {
+		close(fd);
+		return 0;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return die(name);
+	if (write_all(STDOUT_FILENO, p, (size_t)st.st_size) < 0)
+		return die("stdout");
+	return munmap(p, (size_t)st.st_size) < 0 ? die(name) : 0;
 }
 
 static int cmp_str(const struct dirent **a, const struct dirent **b)
@@ -242,7 +269,7 @@ static int cmd_mq_recv(const char *name)
 
 static int usage(void)
 {
-	fputs("usage: shmtool write NAME TEXT | read NAME | ls | mountinfo | "
+	fputs("usage: shmtool write NAME TEXT | read NAME | map NAME | ls | mountinfo | "
 	      "wait NAME TIMEOUT_S | sysv-write KEY TEXT | sysv-read KEY | "
 	      "mq-send NAME TEXT | mq-recv NAME\n", stderr);
 	return 2;
@@ -256,6 +283,8 @@ int main(int argc, char **argv)
 		return cmd_write(argv[2], argv[3]);
 	if (strcmp(argv[1], "read") == 0 && argc == 3)
 		return cmd_read(argv[2]);
+	if (strcmp(argv[1], "map") == 0 && argc == 3)
+		return cmd_map(argv[2]);
 	if (strcmp(argv[1], "ls") == 0 && argc == 2)
 		return cmd_ls();
 	if (strcmp(argv[1], "mountinfo") == 0 && argc == 2)

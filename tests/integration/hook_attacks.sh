@@ -47,13 +47,14 @@ t_regular_file() { attack_image file 'echo x > shm' "container's /dev/shm is not
 
 # A runtime that has already pivoted (or chrooted) when it runs the hook:
 # /proc/PID/root is the rootfs itself.  Stand-in: a process chrooted into a
-# rootfs in a mount namespace of its own.
+# rootfs in a mount namespace of its own, the rootfs a mount point there (as
+# pivot_root requires, and as runtimes make it).
 t_pivoted() {
 	local b in="$SP_CASE_DIR/state" pid i line
 	b=$(sp_tmpdir bundle)
 	direct_bundle "$b" pivoted
 	sp_busybox_rootfs "$b/rootfs"
-	unshare -m --propagation private --root "$b/rootfs" /bin/sleep 60 &
+	unshare -m --propagation private sh -c 'mount --bind "$1" "$1" && exec chroot "$1" /bin/sleep 60' sh "$b/rootfs" &
 	pid=$!
 	sp_defer kill -KILL "$pid"
 	for ((i = 0; i < 100; i++)); do

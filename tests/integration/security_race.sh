@@ -1,0 +1,158 @@
+#!/bin/bash
+# security_race.sh - a symlink swapped in while the hook joins: a process on
+# the host side of a shared bundle rootfs exchanges ROOTFS/dev/shm (a real
+# directory) with a symlink to /etc (renameat2 RENAME_EXCHANGE, in a tight
+# loop) while 50 containers start.  Every start either gets the pipeline on
+# that real directory inside the container, or is refused by the hook; the
+# host's and the container's /etc are never mounted on, and the host gets
+# no mount.
+set -euo pipefail
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/hook.sh"
+hk_setup
+
+N=${SP_RACE_N:-50}
+SP_TIMEOUT=$((SP_TIMEOUT > 150 ? SP_TIMEOUT : 150))
+
+# flipper STOPFILE COUNTFILE ROOTFS... : exchange dev/shm and dev/shm.swap
+# of each ROOTFS in turn, as fast as it can, until STOPFILE exists; write
+# "exchanges failures" at the end and leave the real directories in place.
+flipper() {
+	"$SP_PYTHON" - "$@" <<'EOF'
+import ctypes, os, sys
+stop, count = sys.argv[1:3]
+libc = ctypes.CDLL(None, use_errno=True)
+AT_FDCWD, RENAME_EXCHANGE = -100, 2
+pairs = [(os.path.join(r, "dev/shm").encode(), os.path.join(r, "dev/shm.swap").encode())
+         for r in sys.argv[3:]]
+flips = fails = 0
+while not os.path.exists(stop):
+    for _ in range(20):
+        for a, b in pairs:
+            if libc.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) == 0:
+                flips += 1
+            else:
+                fails += 1
+for a, b in pairs:
+    if os.path.islink(a):
+        libc.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE)
+with open(count, "w") as f:
+    f.write("%d %d\n" % (flips, fails))
+EOF
+}
+
+# What a container reports about itself: every shmpipe mount it has
+# (mount point and source), what /dev/shm is, and whether its /etc is intact.
+# shellcheck disable=SC2016 # expanded inside the container
+PROBE='
+awk "\$(NF-1) ~ /^shmpipe-/ {print \"MOUNT\", \$5, \$(NF-1)}" /proc/self/mountinfo
+if [ -L /dev/shm ]; then echo "SHM symlink"; else echo "SHM dir"; fi
+cat /dev/shm/marker 2>/dev/null | sed "s/^/MARKER /"
+cat /dev/shm.swap/marker 2>/dev/null | sed "s/^/MARKER /"
+[ -f /etc/passwd ] && echo "ETC intact"
+grep -q " /etc " /proc/self/mountinfo && echo "ETC mounted"
+echo END'
+
+# What a mount on the host's /etc would change: the device and inode the
+# path leads to, and the mounts at or under it.  (Not its listing or times:
+# tests running alongside write /etc/docker.)
+etc_fingerprint() {
+	stat -c '%d %i' /etc
+	awk '$5 == "/etc" || index($5, "/etc/") == 1 {print $5, $(NF-1)}' /proc/self/mountinfo
+}
+
+t_swap_race() {
+	local t d r p=race i before etc_before started=0 refused=0 marker=0 out flips fails ids=() bundles=() roots=()
+	t=$(sp_tmpdir bundle) d=$(sp_tmpdir logs)
+	hk_ctl create "$p" --lifetime persistent --size 1m >/dev/null
+	sp_defer hk_quiet hk_ctl rm --force "$p"
+	echo "pipeline-$SP_RUN_ID" >"$HK_ROOT/mnt/$p/marker"
+	# One bundle per container, each with its own copy of the image (runc
+	# writes device nodes into an image's own /dev: sharing one is a race of
+	# runc's, not ours).
+	hk_bundle "$t" createRuntime --no-dev-tmpfs -a "io.shmpipe.pipeline=$p" -- /bin/sh -c "$PROBE"
+	ln -s /etc "$t/rootfs/dev/shm.swap"
+	for ((i = 1; i <= N; i++)); do
+		ids+=("$(sp_id "race$i")")
+		bundles+=("$d/b$i")
+		roots+=("$d/b$i/rootfs")
+		mkdir "$d/b$i"
+		cp "$t/config.json" "$d/b$i/"
+		cp -a --reflink=auto "$t/rootfs" "$d/b$i/rootfs"
+	done
+	sp_defer _race_cleanup "${ids[@]}"
+	before="$SP_CASE_DIR/mounts.before"
+	hk_mounts_snapshot "$before"
+	etc_before=$(etc_fingerprint)
+
+	flipper "$d/stop" "$d/count" "${roots[@]}" &
+	local fpid=$!
+	sleep 0.2
+	SECONDS=0
+	local jobs=()
+	for ((i = 1; i <= N; i++)); do
+		(
+			rc=0
+			sp_runc run --bundle "${bundles[i - 1]}" "${ids[i - 1]}" </dev/null >"$d/out.$i" 2>"$d/err.$i" || rc=$?
+			echo "$rc" >"$d/rc.$i"
+		) &
+		jobs+=($!)
+	done
+	wait "${jobs[@]}"
+	touch "$d/stop"
+	wait "$fpid"
+	read -r flips fails <"$d/count"
+	echo "$N starts in ${SECONDS}s with $flips exchanges ($fails failed)"
+
+	for ((i = 1; i <= N; i++)); do
+		out=$(cat "$d/out.$i")
+		if [[ $(cat "$d/rc.$i") == 0 ]]; then
+			started=$((started + 1))
+			# the pipeline is mounted once, on the real directory: /dev/shm,
+			# or dev/shm.swap when the exchange moved that directory after
+			# the hook had checked it (the container's own business)
+			sp_assert_eq 1 "$(grep -c '^MOUNT ' <<<"$out")" "container $i: pipeline mounts: $out"
+			sp_assert_match "$(grep '^MOUNT ' <<<"$out")" "^MOUNT /dev/shm(\\.swap)? shmpipe-$p\$" "container $i: $out"
+			# (its marker file is read through paths the exchange keeps
+			# moving, so its absence proves nothing; the source does)
+			grep -q "^MARKER pipeline-$SP_RUN_ID" <<<"$out" && marker=$((marker + 1))
+			sp_assert_contains "$out" "ETC intact" "container $i: /etc"
+			sp_assert_not_contains "$out" "ETC mounted" "container $i: /etc"
+			sp_assert_contains "$out" END
+		else
+			refused=$((refused + 1))
+			sp_assert_eq "" "$out" "container $i ran although refused"
+			sp_assert_match "$(cat "$d/err.$i")" \
+				"shmpipe-hook: pipeline $p: container's /dev/shm( is a symbolic link: refusing to mount through it| keeps changing: giving up| is not the pipeline's tmpfs after the mount|: openat2 after the mount: Too many levels of symbolic links)" \
+				"container $i: not a clean refusal"
+		fi
+	done
+	echo "started on the real directory: $started ($marker read the pipeline's marker), refused: $refused"
+	echo "where the pipeline landed:"
+	cat "$d"/out.* | grep '^MOUNT ' | sort | uniq -c
+	echo "why the others were refused:"
+	cat "$d"/err.* | grep -o "shmpipe-hook: .*" | sed 's/\\n.*//' | sort | uniq -c
+	((flips > 1000)) || sp_fail "the race did not run: $flips exchanges"
+	((started > 0 && refused > 0)) || sp_fail "one outcome never happened (started $started, refused $refused): no race"
+
+	# Nothing landed on the host: no new mount, /etc as it was, no pipeline
+	# file in the image's /etc; no member left of the refused ones.
+	hk_assert_no_new_mounts "$before"
+	sp_assert_eq "$etc_before" "$(etc_fingerprint)" "the host's /etc changed"
+	[[ ! -e /etc/marker ]] || sp_fail "the pipeline's content appeared in the host's /etc"
+	for r in "${roots[@]}"; do
+		[[ ! -e $r/etc/marker ]] || sp_fail "the pipeline's content appeared in $r/etc"
+		[[ -d $r/dev/shm && ! -L $r/dev/shm ]] || sp_fail "$r/dev/shm not restored"
+	done
+	sp_assert_eq "" "$(hk_members "$p")" "members left"
+	sp_assert_eq 1 "$(grep -c " $HK_ROOT/mnt/$p " /proc/self/mountinfo)" "the pipeline's own tmpfs"
+}
+
+_race_cleanup() {
+	local id
+	for id in "$@"; do hk_quiet sp_runc delete -f "$id" & done
+	wait
+}
+
+sp_test "dev/shm exchanged with a symlink to /etc while $N containers start: real directory or refusal, never /etc" t_swap_race
+sp_done
