@@ -73,7 +73,7 @@ assert_no_stray_mounts() {
 	left=$(awk -v s="shmpipe-$pipe" '$(NF-1) == s' /proc/self/mountinfo)
 	[[ -z $left ]] || sp_fail "a tmpfs of $pipe left on the host: $left"
 	[[ -z $(ls -A "$HK_ROOT/mnt") ]] || sp_fail "mountpoints left: $(ls -A "$HK_ROOT/mnt")"
-	hk_assert_no_new_mounts "$before"
+	hk_assert_no_stray_mounts "$before" "$pipe"
 }
 
 t_start_delete_at_once() {

@@ -237,8 +237,15 @@ t_kill_during() {
 		grep -qx "$i" <<<"$ack" || echo "$i"
 	done >"$d/retry"
 	rm -f "$d"/code.* "$d"/body.*
+	local jobs=()
 	while read -r i; do
-		sp_assert_match "$(sp_plugin_req "/VolumeDriver.$ep" "{\"Name\":\"$v\",\"ID\":\"$(mount_id "$i")\"}")" "^200 ${want:1:-1}\$" "retry $i"
+		call "$ep" "$v" "$i" "$d" &
+		jobs+=($!)
+	done <"$d/retry"
+	wait "${jobs[@]}"
+	while read -r i; do
+		[[ $(cat "$d/code.$i") == 200 ]] && grep -qE "$want" "$d/body.$i" ||
+			sp_fail "retry of $ep $i: $(cat "$d/code.$i" "$d/body.$i" "$d/err.$i" 2>&1)"
 	done <"$d/retry"
 	if [[ $ep == Mount ]]; then
 		sp_assert_eq "$(seq 1 "$N")" "$(member_indices "$v")" "members after the retries"

@@ -74,7 +74,7 @@ crash_join() {
 	echo "gc: ${out:-nothing to do}"
 	assert_pipeline_gone "$p"
 	[[ -z $(hk_ctl gc) ]] || sp_fail "a second gc still found work"
-	hk_assert_no_new_mounts "$before"
+	hk_assert_no_stray_mounts "$before" "$p"
 }
 
 # crash_join_existing POINT : the pipeline exists (persistent) and has a
@@ -92,6 +92,7 @@ crash_join_existing() {
 	sp_defer hk_quiet hk_ctl rm --force "$p"
 	hk_bundle "$bl" createRuntime -a "io.shmpipe.pipeline=$p" -- /bin/sh -c "shmtool write before 'live-$SP_RUN_ID' && exec sleep 600"
 	hk_run -d runc "$live" "$bl"
+	sp_wait_for 30 test -s "$HK_ROOT/mnt/$p/before" || sp_fail "the live container wrote nothing"
 	fault_bundle "$b" "$p" "$point" 0 -- /bin/sh -c 'echo STARTED'
 	out=$(hk_run runc "$id" "$b" 2>&1) || rc=$?
 	((rc != 0)) || sp_fail "the container started: $out"
@@ -109,7 +110,7 @@ crash_join_existing() {
 	sp_assert_eq "" "$(hk_members "$p")"
 	# the persistent pipeline's own tmpfs is the one new mount
 	hk_ctl rm "$p"
-	hk_assert_no_new_mounts "$before"
+	hk_assert_no_stray_mounts "$before" "$p"
 }
 
 # cgroup_dirs PID : the cgroup directories of PID (v1 controllers and v2).
@@ -177,7 +178,7 @@ t_no_poststop() {
 	sp_assert_contains "$out" "dropped member $id2 (pid $pid2 is gone)"
 	sp_assert_contains "$out" "$p: removed (ephemeral, no members left)"
 	assert_pipeline_gone "$p"
-	hk_assert_no_new_mounts "$before"
+	hk_assert_no_stray_mounts "$before" "$p"
 }
 
 for point in $STORE_POINTS $HOOK_POINTS; do

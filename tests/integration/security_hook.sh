@@ -60,6 +60,7 @@ t_isolation() {
 	hk_bundle "$b" createRuntime -a "io.shmpipe.pipeline=$pb" -- /bin/sh -c "shmtool write b-seg '$secret_b' && exec sleep 600"
 	id_b=$(sp_id iso-b)
 	hk_run -d runc "$id_b" "$b"
+	sp_wait_for 30 test -s "$HK_ROOT/mnt/$pb/b-seg" || sp_fail "B wrote nothing"
 	sp_assert_eq "$secret_b" "$(cat "$HK_ROOT/mnt/$pb/b-seg")"
 
 	# shellcheck disable=SC2016 # expanded inside the container

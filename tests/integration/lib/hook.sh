@@ -123,6 +123,25 @@ hk_assert_no_new_mounts() {
 	[[ -z $new ]] || sp_fail "new mounts on the host: $new"
 }
 
+# hk_assert_no_stray_mounts BEFORE PIPELINE... : what a mount leaked by the
+# hook or the store would look like, whatever else the host mounts
+# meanwhile: no new mount under $SP_TMP (bundles, rootfs, the store) since
+# the snapshot BEFORE (hk_mounts_snapshot), and no tmpfs of these pipelines
+# anywhere but on their own mountpoint in the store.
+hk_assert_no_stray_mounts() {
+	local before=$1 after new p left
+	shift
+	after=$(mktemp "$SP_TMP/mounts.XXXXXX")
+	hk_mounts_snapshot "$after"
+	new=$(comm -13 "$before" "$after" | awk -v mine="$SP_TMP/" 'index($1, mine) == 1')
+	rm -f "$after"
+	[[ -z $new ]] || sp_fail "new mounts under $SP_TMP: $new"
+	for p in "$@"; do
+		left=$(awk -v s="shmpipe-$p" -v own="$HK_ROOT/mnt/$p" '$(NF-1) == s && $5 != own' /proc/self/mountinfo)
+		[[ -z $left ]] || sp_fail "a tmpfs of $p outside the store: $left"
+	done
+}
+
 # hk_assert_private_shm_line LINE PIPELINE : a /dev/shm mountinfo line (as
 # printed by `shmtool mountinfo`) is PIPELINE's tmpfs, nosuid,nodev,noexec,
 # with no propagation (no shared:/master: tag).
