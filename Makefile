@@ -131,7 +131,7 @@ deps:
 	./install/deps.sh
 
 format:
-	clang-format -i lib/*.[ch] cli/*.[ch] $(wildcard hook/*.[ch] plugin/*.[ch] tests/unit/*.c tests/helpers/*.c)
+	clang-format -i lib/*.[ch] cli/*.[ch] $(wildcard hook/*.[ch] plugin/*.[ch] runtime/*.[ch] tests/unit/*.c tests/helpers/*.c tests/fuzz/*.[ch])
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/shmpipe

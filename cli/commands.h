@@ -29,6 +29,7 @@ int sp_cmd_leave (struct sp_ctx *ctx, int argc, char **argv);
 /* Prints "shmpipectl: MSG" and returns 1. */
 int sp_cli_fail (sp_error_t *err);
 /* Prints a usage error for COMMAND and returns 2. */
-int sp_cli_usage (const char *command, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+int sp_cli_usage (const char *command, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
 
 #endif

@@ -39,8 +39,7 @@ sp_cmd_create (struct sp_ctx *ctx, int argc, char **argv)
     { "uid", required_argument, NULL, 'u' },      { "gid", required_argument, NULL, 'g' },
     { "huge", required_argument, NULL, 'H' },     { "inodes", required_argument, NULL, 'i' },
     { "lifetime", required_argument, NULL, 'l' }, { "ipc", no_argument, NULL, 'I' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
+    { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
   };
   cleanup_error sp_error_t err = NULL;
   struct sp_store store;
@@ -92,7 +91,9 @@ sp_cmd_create (struct sp_ctx *ctx, int argc, char **argv)
     return sp_cli_fail (&err);
   if (sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0)
     return sp_cli_fail (&err);
-  rc = sp_store_create (&store, argv[optind], &o, SP_CREATE_EXCL, NULL, &err) < 0 ? sp_cli_fail (&err) : 0;
+  rc = sp_store_create (&store, argv[optind], &o, SP_CREATE_EXCL, NULL, &err) < 0
+           ? sp_cli_fail (&err)
+           : 0;
   if (rc == 0)
     {
       char mp[4096];

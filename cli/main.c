@@ -13,7 +13,6 @@
 #include "store.h"
 #include "version.h"
 
-
 static const char usage_text[]
     = "Usage: shmpipectl [--root DIR] [--config FILE] COMMAND [ARGS...]\n"
       "\n"
@@ -42,9 +41,9 @@ static const char usage_text[]
       "pipeline and the cause), 2 on a usage error.\n";
 
 static const struct sp_command commands[] = {
-  { "create", sp_cmd_create },  { "ls", sp_cmd_ls },       { "list", sp_cmd_ls },
-  { "inspect", sp_cmd_inspect }, { "rm", sp_cmd_rm },       { "remove", sp_cmd_rm },
-  { "gc", sp_cmd_gc },          { "join", sp_cmd_join },   { "leave", sp_cmd_leave },
+  { "create", sp_cmd_create },   { "ls", sp_cmd_ls },     { "list", sp_cmd_ls },
+  { "inspect", sp_cmd_inspect }, { "rm", sp_cmd_rm },     { "remove", sp_cmd_rm },
+  { "gc", sp_cmd_gc },           { "join", sp_cmd_join }, { "leave", sp_cmd_leave },
 };
 
 int
@@ -109,6 +108,7 @@ main (int argc, char **argv)
       sp_config_free (&cfg);
       return rc;
     }
-  fprintf (stderr, "shmpipectl: unknown command \"%.64s\"; try 'shmpipectl --help'\n", argv[optind]);
+  fprintf (stderr, "shmpipectl: unknown command \"%.64s\"; try 'shmpipectl --help'\n",
+           argv[optind]);
   return 2;
 }

@@ -25,8 +25,10 @@ static int
 member_cmd (struct sp_ctx *ctx, int argc, char **argv, bool join)
 {
   static const struct option opts[] = {
-    { "id", required_argument, NULL, 'i' }, { "pid", required_argument, NULL, 'p' },
-    { "create", no_argument, NULL, 'c' },   { "help", no_argument, NULL, 'h' },
+    { "id", required_argument, NULL, 'i' },
+    { "pid", required_argument, NULL, 'p' },
+    { "create", no_argument, NULL, 'c' },
+    { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   const char *cmd = join ? "join" : "leave";

@@ -8,10 +8,11 @@
 #include "commands.h"
 #include "json.h"
 
-static const char ls_help[] = "Usage: shmpipectl ls [--json]\n"
-                              "\n"
-                              "List pipelines as a table: NAME SIZE USED MEMBERS LIFETIME CREATED.\n"
-                              "With --json, print a JSON array of the objects `inspect` prints.\n";
+static const char ls_help[]
+    = "Usage: shmpipectl ls [--json]\n"
+      "\n"
+      "List pipelines as a table: NAME SIZE USED MEMBERS LIFETIME CREATED.\n"
+      "With --json, print a JSON array of the objects `inspect` prints.\n";
 
 static const char inspect_help[]
     = "Usage: shmpipectl inspect NAME\n"
@@ -87,8 +88,8 @@ ls_table (struct sp_store *s, char **names, size_t n, sp_error_t *err)
       sp_format_size (p.opts.size, size, sizeof (size));
       sp_format_size (used, used_s, sizeof (used_s));
       sp_format_time (p.created, created, sizeof (created));
-      printf ("%-24s %8s %8s %7zu %-10s %s\n", p.name, size, used_s, p.n_members, sp_lifetime_name (p.opts.lifetime),
-              created);
+      printf ("%-24s %8s %8s %7zu %-10s %s\n", p.name, size, used_s, p.n_members,
+              sp_lifetime_name (p.opts.lifetime), created);
     }
   return 0;
 }

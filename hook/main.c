@@ -22,7 +22,6 @@
 #include "store.h"
 #include "version.h"
 
-
 static const char usage_text[]
     = "Usage: shmpipe-hook [--root DIR] [--config FILE] [STAGE]\n"
       "       shmpipe-hook --print-security | --help | --version\n"
@@ -363,10 +362,11 @@ fail (const struct hook_run *h, const char *pipeline, sp_error_t err)
      missing: an old kernel, or a seccomp filter of whoever runs the hook.
      There is no fallback by path: say so rather than leave "Function not
      implemented" to be guessed at.  */
-  const char *hint = sp_error_status (err) == ENOSYS
-                         ? " (a system call the hook needs is missing or denied by a seccomp filter:"
-                           " it needs Linux 5.12 or later and never falls back to mounting by path)"
-                         : "";
+  const char *hint
+      = sp_error_status (err) == ENOSYS
+            ? " (a system call the hook needs is missing or denied by a seccomp filter:"
+              " it needs Linux 5.12 or later and never falls back to mounting by path)"
+            : "";
 
   if (pipeline != NULL && pipeline[0] != '\0')
     {

@@ -124,7 +124,8 @@ refuse_shared_target (int fd, int mountinfo, sp_error_t *err)
         continue;
       /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - TYPE ...
          (paths escape blanks as \040) */
-      for (field = strtok_r (line, " ", &fsave); field != NULL; field = strtok_r (NULL, " ", &fsave), n++)
+      for (field = strtok_r (line, " ", &fsave); field != NULL;
+           field = strtok_r (NULL, " ", &fsave), n++)
         {
           if (n < 6)
             continue;
@@ -143,10 +144,11 @@ refuse_shared_target (int fd, int mountinfo, sp_error_t *err)
   /* Not listed: the mount lies above the container's root (a root that is
      not a mount point, chroot(2)-style), where its propagation cannot be
      seen.  A runtime that has pivoted has its rootfs as a mount point. */
-  return sp_error_make (err, EPERM,
-                        "container's /dev/shm: its mount (%llu) is outside the container's root, where "
-                        "its propagation cannot be checked: refusing (the rootfs must be a mount point)",
-                        (unsigned long long) stx.stx_mnt_id);
+  return sp_error_make (
+      err, EPERM,
+      "container's /dev/shm: its mount (%llu) is outside the container's root, where "
+      "its propagation cannot be checked: refusing (the rootfs must be a mount point)",
+      (unsigned long long) stx.stx_mnt_id);
 }
 
 /* Inside the container's mount namespace: CROOT is its rootfs.  */
@@ -235,7 +237,8 @@ open_container_rootfs (int proc_root, const char *rootfs, const struct stat *st_
   fd = openat2_retry (proc_root, *rel ? rel : ".", O_PATH | O_DIRECTORY,
                       RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
   if (fd < 0)
-    return sp_error_sys (err, errno, "rootfs %s in the container's mount namespace: openat2", rootfs);
+    return sp_error_sys (err, errno, "rootfs %s in the container's mount namespace: openat2",
+                         rootfs);
   if (fstat (fd, &st) < 0)
     return sp_error_sys (err, errno, "rootfs %s in the container's mount namespace: stat", rootfs);
   if (!same_inode (&st, st_rootfs))
@@ -315,7 +318,8 @@ sp_hook_mount_shm (int clone_fd_in, pid_t pid, const char *rootfs, bool *already
   attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
   attr.propagation = MS_PRIVATE;
   if (mount_setattr (clone_fd, "", AT_EMPTY_PATH, &attr, sizeof (attr)) < 0)
-    return sp_error_sys (err, errno, "set nosuid,nodev,noexec on the pipeline's mount: mount_setattr");
+    return sp_error_sys (err, errno,
+                         "set nosuid,nodev,noexec on the pipeline's mount: mount_setattr");
   if (fstat (clone_fd, &st_clone) < 0)
     return sp_error_sys (err, errno, "pipeline's mount: stat");
 

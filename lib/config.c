@@ -50,8 +50,11 @@ get_size (yajl_val v, const char *key, uint64_t *out, sp_error_t *err)
       return sp_parse_size (buf, out, err) < 0 ? sp_error_prefix (err, "config: \"%s\"", key) : 0;
     }
   if (YAJL_IS_STRING (v))
-    return sp_parse_size (YAJL_GET_STRING (v), out, err) < 0 ? sp_error_prefix (err, "config: \"%s\"", key) : 0;
-  return sp_error_make (err, EINVAL, "config: \"%s\" must be a size such as \"64m\" or a number of bytes", key);
+    return sp_parse_size (YAJL_GET_STRING (v), out, err) < 0
+               ? sp_error_prefix (err, "config: \"%s\"", key)
+               : 0;
+  return sp_error_make (err, EINVAL,
+                        "config: \"%s\" must be a size such as \"64m\" or a number of bytes", key);
 }
 
 static int
@@ -92,7 +95,9 @@ sp_config_parse (const char *buf, size_t len, struct sp_config *cfg, sp_error_t 
           if (get_string (v, key, &s, err) < 0)
             return -1;
           if (s[0] != '/' || strlen (s) > 256 || strstr (s, "/..") != NULL)
-            return sp_error_make (err, EINVAL, "config: \"root\" must be an absolute path of at most 256 bytes, without \"..\"");
+            return sp_error_make (
+                err, EINVAL,
+                "config: \"root\" must be an absolute path of at most 256 bytes, without \"..\"");
           free (cfg->root);
           cfg->root = strdup (s);
           if (cfg->root == NULL)
@@ -116,7 +121,8 @@ sp_config_parse (const char *buf, size_t len, struct sp_config *cfg, sp_error_t 
         }
       else if (strcmp (key, "max_inodes") == 0)
         {
-          if (!YAJL_IS_INTEGER (v) || YAJL_GET_INTEGER (v) <= 0 || YAJL_GET_INTEGER (v) > (1LL << 40))
+          if (!YAJL_IS_INTEGER (v) || YAJL_GET_INTEGER (v) <= 0
+              || YAJL_GET_INTEGER (v) > (1LL << 40))
             return sp_error_make (err, EINVAL, "config: \"max_inodes\" must be a positive integer");
           cfg->max_inodes = (uint64_t) YAJL_GET_INTEGER (v);
         }
@@ -128,7 +134,8 @@ sp_config_parse (const char *buf, size_t len, struct sp_config *cfg, sp_error_t 
         }
       else if (strcmp (key, "auto_lifetime") == 0)
         {
-          if (get_string (v, key, &s, err) < 0 || sp_parse_lifetime (s, &cfg->auto_lifetime, err) < 0)
+          if (get_string (v, key, &s, err) < 0
+              || sp_parse_lifetime (s, &cfg->auto_lifetime, err) < 0)
             return sp_error_prefix (err, "config: \"auto_lifetime\"");
         }
       else if (strcmp (key, "log_level") == 0)
@@ -139,8 +146,9 @@ sp_config_parse (const char *buf, size_t len, struct sp_config *cfg, sp_error_t 
           for (j = 0; j < 4 && strcmp (s, log_names[j]) != 0; j++)
             ;
           if (j == 4)
-            return sp_error_make (err, EINVAL,
-                                  "config: invalid \"log_level\" \"%.32s\": want error, warning, info or debug", s);
+            return sp_error_make (
+                err, EINVAL,
+                "config: invalid \"log_level\" \"%.32s\": want error, warning, info or debug", s);
           cfg->log_level = (enum sp_log_level) j;
         }
       else
@@ -150,8 +158,9 @@ sp_config_parse (const char *buf, size_t len, struct sp_config *cfg, sp_error_t 
   if (cfg->default_size > cfg->max_size)
     {
       if (size_set)
-        return sp_error_make (err, EINVAL, "config: \"default_size\" (%llu bytes) exceeds \"max_size\" (%llu bytes)",
-                              (unsigned long long) cfg->default_size, (unsigned long long) cfg->max_size);
+        return sp_error_make (
+            err, EINVAL, "config: \"default_size\" (%llu bytes) exceeds \"max_size\" (%llu bytes)",
+            (unsigned long long) cfg->default_size, (unsigned long long) cfg->max_size);
       cfg->default_size = cfg->max_size;
     }
   return 0;

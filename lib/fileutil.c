@@ -80,13 +80,15 @@ write_all (int fd, const char *data, size_t len)
 }
 
 int
-sp_write_file_atomic (int dirfd, const char *name, const char *data, size_t len, mode_t mode, sp_error_t *err)
+sp_write_file_atomic (int dirfd, const char *name, const char *data, size_t len, mode_t mode,
+                      sp_error_t *err)
 {
   char tmp[PATH_MAX];
   cleanup_close int fd = -1;
   static unsigned seq;
 
-  if (snprintf (tmp, sizeof (tmp), ".%s.tmp.%d.%u", name, (int) getpid (), seq++) >= (int) sizeof (tmp))
+  if (snprintf (tmp, sizeof (tmp), ".%s.tmp.%d.%u", name, (int) getpid (), seq++)
+      >= (int) sizeof (tmp))
     return sp_error_sys (err, ENAMETOOLONG, "write %s", name);
   fd = openat (dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0)

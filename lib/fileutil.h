@@ -8,11 +8,12 @@
 #include "error.h"
 
 /* Reads all of FD into a NUL-terminated buffer; more than MAX bytes is an error. */
-int sp_read_fd_capped (int fd, size_t max, const char *what, char **out, size_t *len, sp_error_t *err);
+int sp_read_fd_capped (int fd, size_t max, const char *what, char **out, size_t *len,
+                       sp_error_t *err);
 
 /* openat(DIRFD, PATH, O_RDONLY|O_CLOEXEC|EXTRA_FLAGS) then sp_read_fd_capped. */
-int sp_read_file_at (int dirfd, const char *path, int extra_flags, size_t max, char **out, size_t *len,
-                     sp_error_t *err);
+int sp_read_file_at (int dirfd, const char *path, int extra_flags, size_t max, char **out,
+                     size_t *len, sp_error_t *err);
 
 /* Writes DATA to DIRFD/NAME through a unique temp file in the same directory
    and a rename: readers see the old or the new file, never a torn one. */

@@ -61,7 +61,8 @@ sp_json_get (yajl_val obj, const char *key)
 }
 
 int
-sp_json_get_string (yajl_val obj, const char *what, const char *key, const char **out, sp_error_t *err)
+sp_json_get_string (yajl_val obj, const char *what, const char *key, const char **out,
+                    sp_error_t *err)
 {
   yajl_val v = sp_json_get (obj, key);
   if (v == NULL || YAJL_IS_NULL (v))

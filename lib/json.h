@@ -27,8 +27,10 @@ sp_json_str_eq (yajl_val v, const char *s)
 
 /* Typed member access: return 0 and set *OUT, 1 when absent (or JSON null),
    or -1 with an error naming WHAT.KEY when the type is wrong.  */
-int sp_json_get_string (yajl_val obj, const char *what, const char *key, const char **out, sp_error_t *err);
-int sp_json_get_int (yajl_val obj, const char *what, const char *key, long long *out, sp_error_t *err);
+int sp_json_get_string (yajl_val obj, const char *what, const char *key, const char **out,
+                        sp_error_t *err);
+int sp_json_get_int (yajl_val obj, const char *what, const char *key, long long *out,
+                     sp_error_t *err);
 int sp_json_get_bool (yajl_val obj, const char *what, const char *key, bool *out, sp_error_t *err);
 
 static inline void

@@ -34,7 +34,8 @@ sp_parse_size (const char *s, uint64_t *out, sp_error_t *err)
   if (s == NULL || *s == '\0')
     return sp_error_make (err, EINVAL, "invalid size \"\": empty");
   if (parse_digits (s, 10, &v, &end) < 0)
-    return sp_error_make (err, EINVAL, "invalid size \"%.32s\": want a number with an optional k, m or g suffix", s);
+    return sp_error_make (
+        err, EINVAL, "invalid size \"%.32s\": want a number with an optional k, m or g suffix", s);
   switch (*end)
     {
     case '\0':
@@ -60,7 +61,8 @@ sp_parse_size (const char *s, uint64_t *out, sp_error_t *err)
       end++;
       break;
     default:
-      return sp_error_make (err, EINVAL, "invalid size \"%.32s\": unknown suffix (use k, m, g or t)", s);
+      return sp_error_make (err, EINVAL,
+                            "invalid size \"%.32s\": unknown suffix (use k, m, g or t)", s);
     }
   if (*end != '\0')
     return sp_error_make (err, EINVAL, "invalid size \"%.32s\": trailing characters", s);
@@ -83,7 +85,8 @@ sp_parse_mode (const char *s, mode_t *out, sp_error_t *err)
   const char *end;
 
   if (s == NULL || parse_digits (s, 8, &v, &end) < 0 || *end != '\0' || strlen (s) > 5 || v > 07777)
-    return sp_error_make (err, EINVAL, "invalid mode \"%.32s\": want octal permission bits such as 1777 or 0770",
+    return sp_error_make (err, EINVAL,
+                          "invalid mode \"%.32s\": want octal permission bits such as 1777 or 0770",
                           s ? s : "");
   *out = (mode_t) v;
   return 0;
@@ -96,8 +99,8 @@ sp_parse_id (const char *s, const char *what, uint32_t *out, sp_error_t *err)
   const char *end;
 
   if (s == NULL || parse_digits (s, 10, &v, &end) < 0 || *end != '\0' || v >= UINT32_MAX)
-    return sp_error_make (err, EINVAL, "invalid %s \"%.32s\": want a number from 0 to 4294967294", what,
-                          s ? s : "");
+    return sp_error_make (err, EINVAL, "invalid %s \"%.32s\": want a number from 0 to 4294967294",
+                          what, s ? s : "");
   *out = (uint32_t) v;
   return 0;
 }
@@ -109,7 +112,8 @@ sp_parse_count (const char *s, const char *what, uint64_t *out, sp_error_t *err)
   const char *end;
 
   if (s == NULL || parse_digits (s, 10, &v, &end) < 0 || *end != '\0' || v == 0 || v > (1ULL << 40))
-    return sp_error_make (err, EINVAL, "invalid %s \"%.32s\": want a positive number", what, s ? s : "");
+    return sp_error_make (err, EINVAL, "invalid %s \"%.32s\": want a positive number", what,
+                          s ? s : "");
   *out = v;
   return 0;
 }
@@ -135,8 +139,8 @@ sp_parse_huge (const char *s, enum sp_huge *out, sp_error_t *err)
         *out = (enum sp_huge) i;
         return 0;
       }
-  return sp_error_make (err, EINVAL, "invalid huge \"%.32s\": want never, always, within_size or advise",
-                        s ? s : "");
+  return sp_error_make (
+      err, EINVAL, "invalid huge \"%.32s\": want never, always, within_size or advise", s ? s : "");
 }
 
 int
@@ -148,7 +152,8 @@ sp_parse_lifetime (const char *s, enum sp_lifetime *out, sp_error_t *err)
         *out = (enum sp_lifetime) i;
         return 0;
       }
-  return sp_error_make (err, EINVAL, "invalid lifetime \"%.32s\": want persistent or ephemeral", s ? s : "");
+  return sp_error_make (err, EINVAL, "invalid lifetime \"%.32s\": want persistent or ephemeral",
+                        s ? s : "");
 }
 
 int
@@ -156,10 +161,12 @@ sp_parse_bool (const char *s, const char *what, bool *out, sp_error_t *err)
 {
   if (s != NULL && (strcmp (s, "true") == 0 || strcmp (s, "on") == 0 || strcmp (s, "1") == 0))
     *out = true;
-  else if (s != NULL && (strcmp (s, "false") == 0 || strcmp (s, "off") == 0 || strcmp (s, "0") == 0))
+  else if (s != NULL
+           && (strcmp (s, "false") == 0 || strcmp (s, "off") == 0 || strcmp (s, "0") == 0))
     *out = false;
   else
-    return sp_error_make (err, EINVAL, "invalid %s \"%.32s\": want true or false", what, s ? s : "");
+    return sp_error_make (err, EINVAL, "invalid %s \"%.32s\": want true or false", what,
+                          s ? s : "");
   return 0;
 }
 
@@ -172,7 +179,8 @@ sp_huge_name (enum sp_huge h)
 const char *
 sp_lifetime_name (enum sp_lifetime l)
 {
-  return (unsigned) l < sizeof (lifetime_names) / sizeof (lifetime_names[0]) ? lifetime_names[l] : "persistent";
+  return (unsigned) l < sizeof (lifetime_names) / sizeof (lifetime_names[0]) ? lifetime_names[l]
+                                                                             : "persistent";
 }
 
 void

@@ -53,15 +53,16 @@ sp_pipeline_find_member (const struct sp_pipeline *p, const char *id)
 }
 
 int
-sp_pipeline_add_member (struct sp_pipeline *p, const char *id, int64_t pid, uint64_t start_time, int64_t joined,
-                        sp_error_t *err)
+sp_pipeline_add_member (struct sp_pipeline *p, const char *id, int64_t pid, uint64_t start_time,
+                        int64_t joined, sp_error_t *err)
 {
   struct sp_member *m;
 
   if (!sp_member_id_valid (id))
     return sp_error_make (err, EINVAL, "pipeline %s: invalid member id", p->name);
   if (p->n_members >= SP_MEMBERS_MAX)
-    return sp_error_make (err, EUSERS, "pipeline %s: already has %d members", p->name, SP_MEMBERS_MAX);
+    return sp_error_make (err, EUSERS, "pipeline %s: already has %d members", p->name,
+                          SP_MEMBERS_MAX);
   m = realloc (p->members, (p->n_members + 1) * sizeof (*m));
   if (m == NULL)
     return sp_error_sys (err, ENOMEM, "pipeline %s", p->name);
@@ -83,7 +84,8 @@ sp_pipeline_remove_member (struct sp_pipeline *p, size_t idx)
   if (idx >= p->n_members)
     return;
   free (p->members[idx].id);
-  memmove (&p->members[idx], &p->members[idx + 1], (p->n_members - idx - 1) * sizeof (p->members[0]));
+  memmove (&p->members[idx], &p->members[idx + 1],
+           (p->n_members - idx - 1) * sizeof (p->members[0]));
   p->n_members--;
 }
 
@@ -112,18 +114,21 @@ parse_member (yajl_val v, struct sp_pipeline *p, sp_error_t *err)
     }
   if (need (sp_json_get_string (v, "state: member", "id", &id, err), "id", err) < 0
       || need (sp_json_get_int (v, "state: member", "pid", &pid, err), "pid", err) < 0
-      || need (sp_json_get_int (v, "state: member", "start_time", &start, err), "start_time", err) < 0
+      || need (sp_json_get_int (v, "state: member", "start_time", &start, err), "start_time", err)
+             < 0
       || need (sp_json_get_string (v, "state: member", "joined", &joined, err), "joined", err) < 0)
     return -1;
   if (pid < 0 || pid > 4194304 || start < 0 || sp_parse_time (joined, &joined_t) < 0)
-    return sp_error_make (err, EINVAL, "state: member \"%.64s\": bad pid, start_time or joined", id);
+    return sp_error_make (err, EINVAL, "state: member \"%.64s\": bad pid, start_time or joined",
+                          id);
   if (sp_pipeline_find_member (p, id) >= 0)
     return sp_error_make (err, EINVAL, "state: member \"%.64s\" listed twice", id);
   return sp_pipeline_add_member (p, id, pid, (uint64_t) start, joined_t, err);
 }
 
 static const char *const state_keys[]
-    = { "version", "name", "size", "mode", "uid", "gid", "huge", "lifetime", "inodes", "ipc", "created", "members", NULL };
+    = { "version",  "name",   "size", "mode",    "uid",     "gid", "huge",
+        "lifetime", "inodes", "ipc",  "created", "members", NULL };
 
 int
 sp_state_parse (const char *buf, size_t len, struct sp_pipeline *p, sp_error_t *err)
@@ -249,8 +254,8 @@ sp_state_generate (const struct sp_pipeline *p, char **out, size_t *len, sp_erro
 }
 
 void
-sp_pipeline_gen_info (yajl_gen g, const struct sp_pipeline *p, const char *mountpoint, const char *ipc_namespace,
-                      uint64_t used)
+sp_pipeline_gen_info (yajl_gen g, const struct sp_pipeline *p, const char *mountpoint,
+                      const char *ipc_namespace, uint64_t used)
 {
   yajl_gen_map_open (g);
   sp_gen_kv_str (g, "name", p->name);

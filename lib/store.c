@@ -66,7 +66,8 @@ sp_store_open (struct sp_store *s, const struct sp_config *cfg, const char *root
   if (fstat (s->root_fd, &st) < 0)
     return sp_error_sys (err, errno, "store %s: stat", root);
   if (st.st_uid != geteuid () || (st.st_mode & 022) != 0)
-    return sp_error_make (err, EPERM, "store %s: must be owned by uid %d and not group/world-writable", root,
+    return sp_error_make (err, EPERM,
+                          "store %s: must be owned by uid %d and not group/world-writable", root,
                           (int) geteuid ());
   s->state_fd = open_subdir (s->root_fd, root, "state", 0755, err);
   if (s->state_fd < 0)
@@ -99,7 +100,8 @@ sp_store_close (struct sp_store *s)
 }
 
 void
-sp_store_default_opts (const struct sp_store *s, enum sp_lifetime lifetime, struct sp_pipeline_opts *o)
+sp_store_default_opts (const struct sp_store *s, enum sp_lifetime lifetime,
+                       struct sp_pipeline_opts *o)
 {
   memset (o, 0, sizeof (*o));
   o->size = s->cfg->default_size;
@@ -110,7 +112,8 @@ sp_store_default_opts (const struct sp_store *s, enum sp_lifetime lifetime, stru
 }
 
 int
-sp_store_check_opts (const struct sp_store *s, const char *name, const struct sp_pipeline_opts *o, sp_error_t *err)
+sp_store_check_opts (const struct sp_store *s, const char *name, const struct sp_pipeline_opts *o,
+                     sp_error_t *err)
 {
   char want[32], max[32];
 
@@ -118,7 +121,8 @@ sp_store_check_opts (const struct sp_store *s, const char *name, const struct sp
     {
       sp_format_size (o->size, want, sizeof (want));
       sp_format_size (s->cfg->max_size, max, sizeof (max));
-      return sp_error_make (err, EINVAL, "pipeline %s: size %s exceeds the configured maximum %s", name, want, max);
+      return sp_error_make (err, EINVAL, "pipeline %s: size %s exceeds the configured maximum %s",
+                            name, want, max);
     }
   if (o->size < SP_SIZE_MIN)
     return sp_error_make (err, EINVAL, "pipeline %s: size below %llu bytes", name, SP_SIZE_MIN);
@@ -141,7 +145,8 @@ lock_name (struct sp_store *s, const char *name, sp_error_t *err)
   for (int tries = 0; tries < 1000; tries++)
     {
       struct stat fst, pst;
-      cleanup_close int fd = openat (s->locks_fd, file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+      cleanup_close int fd
+          = openat (s->locks_fd, file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
       if (fd < 0)
         return sp_error_sys (err, errno, "pipeline %s: open lock", name);
       while (flock (fd, LOCK_EX) < 0)
@@ -182,7 +187,8 @@ load_state (struct sp_store *s, const char *name, struct sp_pipeline *p, sp_erro
 
   memset (p, 0, sizeof (*p));
   state_file (name, file, sizeof (file));
-  if (sp_read_file_at (s->state_fd, file, O_NOFOLLOW, SP_STATE_MAX_BYTES, &buf, &len, &read_err) < 0)
+  if (sp_read_file_at (s->state_fd, file, O_NOFOLLOW, SP_STATE_MAX_BYTES, &buf, &len, &read_err)
+      < 0)
     {
       if (read_err->status == ENOENT)
         {
@@ -197,8 +203,8 @@ load_state (struct sp_store *s, const char *name, struct sp_pipeline *p, sp_erro
   if (strcmp (p->name, name) != 0)
     {
       sp_pipeline_free (p);
-      return sp_error_make (err, EINVAL, "pipeline %s: record %s/state/%s names another pipeline", name, s->root,
-                            file);
+      return sp_error_make (err, EINVAL, "pipeline %s: record %s/state/%s names another pipeline",
+                            name, s->root, file);
     }
   return 1;
 }
@@ -307,8 +313,9 @@ mount_tmpfs (struct sp_store *s, const struct sp_pipeline *p, sp_error_t *err)
   /* huge=never is the kernel's default; passing it needs THP support. */
   if (p->opts.huge != SP_HUGE_NEVER
       && fsconfig (fsfd, FSCONFIG_SET_STRING, "huge", sp_huge_name (p->opts.huge), 0) < 0)
-    return sp_error_sys (err, errno, "pipeline %s: tmpfs option huge=%s (needs transparent hugepages for shmem)",
-                         name, sp_huge_name (p->opts.huge));
+    return sp_error_sys (
+        err, errno, "pipeline %s: tmpfs option huge=%s (needs transparent hugepages for shmem)",
+        name, sp_huge_name (p->opts.huge));
   if (fsconfig (fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
     return sp_error_sys (err, errno, "pipeline %s: create tmpfs", name);
   mfd = fsmount (fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
@@ -464,7 +471,8 @@ destroy_locked (struct sp_store *s, const char *name, sp_error_t *err)
 }
 
 static int
-create_locked (struct sp_store *s, const char *name, const struct sp_pipeline_opts *opts, sp_error_t *err)
+create_locked (struct sp_store *s, const char *name, const struct sp_pipeline_opts *opts,
+               sp_error_t *err)
 {
   struct sp_pipeline p;
   sp_error_t ignored = NULL;
@@ -489,7 +497,8 @@ create_locked (struct sp_store *s, const char *name, const struct sp_pipeline_op
 }
 
 static int
-check_name_and_opts (struct sp_store *s, const char *name, const struct sp_pipeline_opts *opts, sp_error_t *err)
+check_name_and_opts (struct sp_store *s, const char *name, const struct sp_pipeline_opts *opts,
+                     sp_error_t *err)
 {
   if (sp_name_check (name, err) < 0)
     return -1;
@@ -544,7 +553,8 @@ sp_store_create (struct sp_store *s, const char *name, const struct sp_pipeline_
         return sp_error_make (err, EEXIST, "pipeline %s: already exists", name);
       diff = opts_differ (&p.opts, opts);
       if (diff != NULL)
-        return sp_error_make (err, EEXIST, "pipeline %s: already exists with a different %s", name, diff);
+        return sp_error_make (err, EEXIST, "pipeline %s: already exists with a different %s", name,
+                              diff);
       return 0;
     }
   if (create_locked (s, name, opts, err) < 0)
@@ -569,7 +579,8 @@ sp_store_join (struct sp_store *s, const char *name, const char *id, int64_t pid
   if (check_name_and_opts (s, name, create_opts, err) < 0)
     return -1;
   if (!sp_member_id_valid (id))
-    return sp_error_make (err, EINVAL, "pipeline %s: invalid member id (want 1-%d of [A-Za-z0-9_.:-])", name,
+    return sp_error_make (err, EINVAL,
+                          "pipeline %s: invalid member id (want 1-%d of [A-Za-z0-9_.:-])", name,
                           SP_MEMBER_ID_MAX);
   if (pid < 0 || pid > 4194304)
     return sp_error_make (err, EINVAL, "pipeline %s: invalid pid %lld", name, (long long) pid);
@@ -592,8 +603,8 @@ sp_store_join (struct sp_store *s, const char *name, const char *id, int64_t pid
         return -1;
     }
   else if (is_mounted (s, name) != 1)
-    return sp_error_make (err, ENOENT, "pipeline %s: its tmpfs is not mounted (run `shmpipectl gc` to repair)",
-                          name);
+    return sp_error_make (
+        err, ENOENT, "pipeline %s: its tmpfs is not mounted (run `shmpipectl gc` to repair)", name);
   if (sp_pipeline_find_member (&p, id) < 0)
     {
       if (pid > 0 && sp_proc_start_time ((pid_t) pid, &start) < 0)
@@ -615,7 +626,8 @@ sp_store_join (struct sp_store *s, const char *name, const char *id, int64_t pid
 }
 
 int
-sp_store_leave (struct sp_store *s, const char *name, const char *id, bool *removed, sp_error_t *err)
+sp_store_leave (struct sp_store *s, const char *name, const char *id, bool *removed,
+                sp_error_t *err)
 {
   cleanup_close int lock = -1;
   cleanup_pipeline struct sp_pipeline p = { 0 };
@@ -675,15 +687,17 @@ sp_store_remove (struct sp_store *s, const char *name, bool force, sp_error_t *e
       size_t off = 0;
       for (size_t i = 0; i < p.n_members && off < sizeof (list) - 1; i++)
         {
-          int n = snprintf (list + off, sizeof (list) - off, "%s%s", i ? ", " : "", p.members[i].id);
+          int n
+              = snprintf (list + off, sizeof (list) - off, "%s%s", i ? ", " : "", p.members[i].id);
           if (n < 0)
             break;
           off += (size_t) n;
         }
       if (off >= sizeof (list) - 1)
         strcpy (list + sizeof (list) - 5, "...");
-      return sp_error_make (err, EBUSY, "pipeline %s: in use by %zu member%s (%s); use --force to detach it", name,
-                            p.n_members, p.n_members == 1 ? "" : "s", list);
+      return sp_error_make (err, EBUSY,
+                            "pipeline %s: in use by %zu member%s (%s); use --force to detach it",
+                            name, p.n_members, p.n_members == 1 ? "" : "s", list);
     }
   if (r < 0)
     sp_error_release (err); /* forced removal of a damaged record */
@@ -753,7 +767,8 @@ list_dir (int dirfd, const char *suffix, char ***names, size_t *n, sp_error_t *e
     {
       size_t len = strlen (de->d_name);
       char **nv;
-      if (len <= slen || strcmp (de->d_name + len - slen, suffix) != 0 || !sp_name_valid (de->d_name, len - slen))
+      if (len <= slen || strcmp (de->d_name + len - slen, suffix) != 0
+          || !sp_name_valid (de->d_name, len - slen))
         continue;
       nv = realloc (v, (count + 1) * sizeof (*v));
       if (nv == NULL || (nv[count] = strndup (de->d_name, len - slen)) == NULL)
@@ -854,7 +869,8 @@ gc_one (struct sp_store *s, const char *name, sp_gc_report_fn fn, void *ctx, sp_
       if (m->pid > 0 && !sp_proc_alive ((pid_t) m->pid, m->start_time))
         {
           char what[SP_MEMBER_ID_MAX + 64];
-          snprintf (what, sizeof (what), "dropped member %s (pid %lld is gone)", m->id, (long long) m->pid);
+          snprintf (what, sizeof (what), "dropped member %s (pid %lld is gone)", m->id,
+                    (long long) m->pid);
           report (fn, ctx, name, what);
           sp_pipeline_remove_member (&p, i);
           changes++;
@@ -954,7 +970,8 @@ sp_store_gc (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
           if ((pass == 0 ? unmount_tmpfs (s, names[i], err) : release_ipc (s, names[i], err)) < 0)
             break;
           report (fn, ctx, names[i],
-                  pass == 0 ? "removed a tmpfs left without a record" : "released an IPC namespace left without a record");
+                  pass == 0 ? "removed a tmpfs left without a record"
+                            : "released an IPC namespace left without a record");
           unlink_lock (s, names[i]);
           total++;
         }

@@ -28,16 +28,18 @@ struct sp_store
 
 /* Opens the store at ROOT (NULL: $SHMPIPE_ROOT, else CFG->root), creating its
    directories when missing.  */
-int sp_store_open (struct sp_store *s, const struct sp_config *cfg, const char *root, sp_error_t *err);
+int sp_store_open (struct sp_store *s, const struct sp_config *cfg, const char *root,
+                   sp_error_t *err);
 void sp_store_close (struct sp_store *s);
 
 /* Options for a new pipeline from the config's defaults (size, mode, inodes),
    uid/gid 0, huge never, lifetime LIFETIME. */
-void sp_store_default_opts (const struct sp_store *s, enum sp_lifetime lifetime, struct sp_pipeline_opts *o);
+void sp_store_default_opts (const struct sp_store *s, enum sp_lifetime lifetime,
+                            struct sp_pipeline_opts *o);
 
 /* Checks OPTS against the config's limits. */
-int sp_store_check_opts (const struct sp_store *s, const char *name, const struct sp_pipeline_opts *o,
-                         sp_error_t *err);
+int sp_store_check_opts (const struct sp_store *s, const char *name,
+                         const struct sp_pipeline_opts *o, sp_error_t *err);
 
 enum sp_create_mode
 {
@@ -56,7 +58,8 @@ int sp_store_join (struct sp_store *s, const char *name, const char *id, int64_t
 
 /* Drops member ID (absent: no-op).  An ephemeral pipeline left with no member
    is removed; *REMOVED tells.  A missing pipeline is not an error. */
-int sp_store_leave (struct sp_store *s, const char *name, const char *id, bool *removed, sp_error_t *err);
+int sp_store_leave (struct sp_store *s, const char *name, const char *id, bool *removed,
+                    sp_error_t *err);
 
 /* Removes NAME: refused while it has members unless FORCE (then the tmpfs is
    detached, MNT_DETACH, and users keep their mappings until they let go). */

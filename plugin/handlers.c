@@ -153,7 +153,7 @@ get_member_id (yajl_val req, char *buf, size_t len, sp_error_t *err)
 
   if (get_required_string (req, "ID", &id, err) < 0)
     return -1;
-  if (*id == '\0' || snprintf (buf, len, SP_PLUGIN_MEMBER_PREFIX "%s", id) >= (int)len
+  if (*id == '\0' || snprintf (buf, len, SP_PLUGIN_MEMBER_PREFIX "%s", id) >= (int) len
       || !sp_member_id_valid (buf))
     {
       sanitize (id, shown, sizeof (shown));
@@ -241,7 +241,7 @@ mountpoint (struct sp_store *s, const char *name, char *buf, size_t len, sp_erro
 static int
 handle_activate (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
 {
-  (void)s, (void)req, (void)err;
+  (void) s, (void) req, (void) err;
   yajl_gen_map_open (g);
   sp_gen_str (g, "Implements");
   yajl_gen_array_open (g);
@@ -254,7 +254,7 @@ handle_activate (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
 static int
 handle_capabilities (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
 {
-  (void)s, (void)req, (void)err;
+  (void) s, (void) req, (void) err;
   /* local: the tmpfs lives on this host only. */
   yajl_gen_map_open (g);
   sp_gen_str (g, "Capabilities");
@@ -306,9 +306,9 @@ format_members (const struct sp_pipeline *p, char *buf, size_t len)
   for (; shown < p->n_members && shown < 4; shown++)
     {
       int n = snprintf (buf + off, len - off, "%s%s", shown ? ", " : "", p->members[shown].id);
-      if (n < 0 || (size_t)n >= len - off)
+      if (n < 0 || (size_t) n >= len - off)
         break;
-      off += (size_t)n;
+      off += (size_t) n;
     }
   if (shown < p->n_members && off < len)
     snprintf (buf + off, len - off, " and %zu more", p->n_members - shown);
@@ -448,7 +448,7 @@ handle_list (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
   size_t n = 0;
   char mp[PATH_MAX], created[32];
 
-  (void)req;
+  (void) req;
   /* Every pipeline, whoever made it: the hook's and shmpipectl's too. */
   if (sp_store_list (s, &names, &n, err) < 0)
     return -1;

@@ -23,7 +23,6 @@
 #include "store.h"
 #include "version.h"
 
-
 #define DEFAULT_SOCKET "/run/docker/plugins/shmpipe.sock"
 /* sd_listen_fds(3): passed sockets start at fd 3. */
 #define SD_LISTEN_FDS_START 3
@@ -105,7 +104,7 @@ struct own_socket
 static void
 report_gc (void *ctx, const char *name, const char *what)
 {
-  (void)ctx;
+  (void) ctx;
   sp_log_info ("store: %s: %s", name, what);
 }
 
@@ -113,9 +112,9 @@ static int
 parse_level (const char *s, enum sp_log_level *out)
 {
   for (int l = SP_LOG_ERROR; l <= SP_LOG_DEBUG; l++)
-    if (strcmp (s, sp_log_level_name ((enum sp_log_level)l)) == 0)
+    if (strcmp (s, sp_log_level_name ((enum sp_log_level) l)) == 0)
       {
-        *out = (enum sp_log_level)l;
+        *out = (enum sp_log_level) l;
         return 0;
       }
   return -1;
@@ -138,7 +137,7 @@ activated_socket (int *fd, sp_error_t *err)
     return 0;
   errno = 0;
   pid = strtol (pid_s, &end, 10);
-  if (errno != 0 || *end != '\0' || pid != (long)getpid ())
+  if (errno != 0 || *end != '\0' || pid != (long) getpid ())
     return 0; /* meant for another process */
   n = strtol (fds_s, &end, 10);
   if (*end != '\0' || n < 1)
@@ -149,7 +148,7 @@ activated_socket (int *fd, sp_error_t *err)
   unsetenv ("LISTEN_FDNAMES");
   if (getsockopt (SD_LISTEN_FDS_START, SOL_SOCKET, SO_TYPE, &type, &olen) < 0
       || getsockopt (SD_LISTEN_FDS_START, SOL_SOCKET, SO_ACCEPTCONN, &listening, &olen) < 0
-      || getsockname (SD_LISTEN_FDS_START, (struct sockaddr *)&sa, &len) < 0)
+      || getsockname (SD_LISTEN_FDS_START, (struct sockaddr *) &sa, &len) < 0)
     return sp_error_sys (err, errno, "socket activation: fd %d", SD_LISTEN_FDS_START);
   if (type != SOCK_STREAM || !listening || sa.ss_family != AF_UNIX)
     return sp_error_make (err, EINVAL,
@@ -158,7 +157,7 @@ activated_socket (int *fd, sp_error_t *err)
   for (long i = 1; i < n; i++)
     {
       sp_log_warning ("socket activation: ignoring extra fd %ld", SD_LISTEN_FDS_START + i);
-      close ((int)(SD_LISTEN_FDS_START + i));
+      close ((int) (SD_LISTEN_FDS_START + i));
     }
   if (fcntl (SD_LISTEN_FDS_START, F_SETFD, FD_CLOEXEC) < 0)
     return sp_error_sys (err, errno, "socket activation: fd %d", SD_LISTEN_FDS_START);
@@ -181,7 +180,7 @@ clear_stale_socket (const char *path, const struct sockaddr_un *sa, sp_error_t *
   probe = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (probe < 0)
     return sp_error_sys (err, errno, "socket %s", path);
-  if (connect (probe, (const struct sockaddr *)sa, sizeof (*sa)) == 0)
+  if (connect (probe, (const struct sockaddr *) sa, sizeof (*sa)) == 0)
     return sp_error_make (err, EADDRINUSE, "socket %s: another plugin is serving it", path);
   if (errno != ECONNREFUSED && errno != ENOENT)
     return sp_error_sys (err, errno, "socket %s: probe", path);
@@ -219,7 +218,7 @@ bind_socket (struct own_socket *own, sp_error_t *err)
     return sp_error_sys (err, errno, "socket");
   /* Created 0600 from the start: no window in which another user connects. */
   old = umask (0177);
-  r = bind (fd, (const struct sockaddr *)&sa, sizeof (sa));
+  r = bind (fd, (const struct sockaddr *) &sa, sizeof (sa));
   umask (old);
   if (r < 0)
     return sp_error_sys (err, errno, "socket %s: bind", own->path);

@@ -47,7 +47,7 @@ static void
 on_completed (void *cls, struct MHD_Connection *c, void **con_cls,
               enum MHD_RequestTerminationCode toe)
 {
-  (void)cls, (void)c, (void)toe;
+  (void) cls, (void) c, (void) toe;
   request_free (*con_cls);
   *con_cls = NULL;
 }
@@ -58,7 +58,7 @@ on_mhd_log (void *cls, const char *fmt, va_list ap)
   char msg[512];
   size_t n;
 
-  (void)cls;
+  (void) cls;
   vsnprintf (msg, sizeof (msg), fmt, ap);
   n = strlen (msg);
   while (n > 0 && msg[n - 1] == '\n')
@@ -82,7 +82,7 @@ send_reply (struct MHD_Connection *c, struct sp_plugin_reply *reply)
   reply->body = NULL; /* MHD frees it now */
   reply->len = 0;
   MHD_add_response_header (resp, MHD_HTTP_HEADER_CONTENT_TYPE, SP_PLUGIN_CONTENT_TYPE);
-  r = MHD_queue_response (c, (unsigned int)reply->status, resp);
+  r = MHD_queue_response (c, (unsigned int) reply->status, resp);
   MHD_destroy_response (resp);
   return r;
 }
@@ -114,7 +114,7 @@ on_request (void *cls, struct MHD_Connection *c, const char *url, const char *me
   struct request *rq = *con_cls;
   cleanup_plugin_reply struct sp_plugin_reply reply = { 0 };
 
-  (void)version;
+  (void) version;
   if (rq == NULL)
     {
       /* Headers only so far: refuse early what needs no body to refuse (a
@@ -198,8 +198,8 @@ sp_server_start (struct sp_store *store, int listen_fd, struct sp_server **out, 
   srv->daemon = MHD_start_daemon (
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request,
       srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET,
-      (MHD_socket)mhd_fd, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)SP_PLUGIN_CONN_TIMEOUT,
-      MHD_OPTION_CONNECTION_LIMIT, (unsigned int)SP_PLUGIN_CONN_LIMIT, MHD_OPTION_NOTIFY_COMPLETED,
+      (MHD_socket) mhd_fd, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) SP_PLUGIN_CONN_TIMEOUT,
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned int) SP_PLUGIN_CONN_LIMIT, MHD_OPTION_NOTIFY_COMPLETED,
       on_completed, NULL, MHD_OPTION_END);
   if (srv->daemon == NULL)
     return sp_error_make (err, 0, "server: cannot start the HTTP server (libmicrohttpd)");

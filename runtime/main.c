@@ -23,7 +23,6 @@
 #include "store.h"
 #include "version.h"
 
-
 static const char usage_text[]
     = "Usage: shmpipe-runtime [--shmpipe-OPTION VALUE...] [RUNTIME ARGS...]\n"
       "\n"
@@ -74,7 +73,8 @@ fail (const char *pipeline, sp_error_t *err)
 static int
 take_own_options (int argc, char **argv, struct wrapper_opts *o, sp_error_t *err)
 {
-  static const char *const names[] = { "--shmpipe-runtime", "--shmpipe-hook", "--shmpipe-root", "--shmpipe-config" };
+  static const char *const names[]
+      = { "--shmpipe-runtime", "--shmpipe-hook", "--shmpipe-root", "--shmpipe-config" };
   int out = 1;
 
   for (int i = 1; i < argc; i++)
@@ -115,8 +115,8 @@ take_own_options (int argc, char **argv, struct wrapper_opts *o, sp_error_t *err
 static bool
 global_takes_value (const char *arg)
 {
-  static const char *const opts[] = { "--root", "--log", "--log-format", "--log-level", "--criu",
-                                      "--rootless", "--cgroup-manager", NULL };
+  static const char *const opts[] = { "--root", "--log",      "--log-format",     "--log-level",
+                                      "--criu", "--rootless", "--cgroup-manager", NULL };
   for (size_t i = 0; opts[i]; i++)
     if (strcmp (arg, opts[i]) == 0)
       return true;
@@ -157,7 +157,8 @@ static bool
 same_file (const char *a, const char *b)
 {
   struct stat sa, sb;
-  return stat (a, &sa) == 0 && stat (b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  return stat (a, &sa) == 0 && stat (b, &sb) == 0 && sa.st_dev == sb.st_dev
+         && sa.st_ino == sb.st_ino;
 }
 
 /* PATH lookup of NAME; refuses to find this very binary (a loop). */
@@ -179,8 +180,8 @@ resolve_runtime (const char *name, char *buf, size_t len, sp_error_t *err)
       while (*path && !found)
         {
           size_t n = strcspn (path, ":");
-          if (n > 0 && snprintf (buf, len, "%.*s/%s", (int) n, path, name) < (int) len && access (buf, X_OK) == 0
-              && !same_file (buf, "/proc/self/exe"))
+          if (n > 0 && snprintf (buf, len, "%.*s/%s", (int) n, path, name) < (int) len
+              && access (buf, X_OK) == 0 && !same_file (buf, "/proc/self/exe"))
             found = true;
           path += n + (path[n] == ':');
         }
@@ -206,20 +207,21 @@ default_hook_path (char *buf, size_t len, sp_error_t *err)
   *slash = '\0';
   if (snprintf (buf, len, "%s/shmpipe-hook", self) < (int) len && access (buf, X_OK) == 0)
     return 0;
-  if (snprintf (buf, len, "%s/../libexec/shmpipe/shmpipe-hook", self) < (int) len && access (buf, X_OK) == 0
-      && realpath (buf, self) != NULL && strlen (self) < len)
+  if (snprintf (buf, len, "%s/../libexec/shmpipe/shmpipe-hook", self) < (int) len
+      && access (buf, X_OK) == 0 && realpath (buf, self) != NULL && strlen (self) < len)
     {
       strcpy (buf, self);
       return 0;
     }
-  return sp_error_make (err, ENOENT, "shmpipe-hook not found next to shmpipe-runtime; use --shmpipe-hook");
+  return sp_error_make (err, ENOENT,
+                        "shmpipe-hook not found next to shmpipe-runtime; use --shmpipe-hook");
 }
 
 /* Makes sure pipeline REQ names exists (creating it when the config allows);
    fills *P. */
 static int
-ensure_pipeline (struct sp_store *store, const struct sp_config *cfg, const struct sp_oci_request *req,
-                 struct sp_pipeline *p, sp_error_t *err)
+ensure_pipeline (struct sp_store *store, const struct sp_config *cfg,
+                 const struct sp_oci_request *req, struct sp_pipeline *p, sp_error_t *err)
 {
   struct sp_pipeline_opts o;
   sp_error_t get_err = NULL;
@@ -254,7 +256,8 @@ ensure_pipeline (struct sp_store *store, const struct sp_config *cfg, const stru
 /* Returns 0 with the bundle rewritten (or left alone when it names no
    pipeline), -1 with nothing changed. */
 static int
-prepare_bundle (const char *bundle, const struct wrapper_opts *o, struct sp_oci_request *req, sp_error_t *err)
+prepare_bundle (const char *bundle, const struct wrapper_opts *o, struct sp_oci_request *req,
+                sp_error_t *err)
 {
   cleanup_close int dirfd = -1;
   cleanup_free char *buf = NULL;
@@ -272,7 +275,8 @@ prepare_bundle (const char *bundle, const struct wrapper_opts *o, struct sp_oci_
   dirfd = open (bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirfd < 0)
     return sp_error_sys (err, errno, "bundle %s", bundle);
-  if (sp_read_file_at (dirfd, "config.json", O_NOFOLLOW, SP_OCI_CONFIG_MAX_BYTES, &buf, &len, err) < 0
+  if (sp_read_file_at (dirfd, "config.json", O_NOFOLLOW, SP_OCI_CONFIG_MAX_BYTES, &buf, &len, err)
+          < 0
       || fstatat (dirfd, "config.json", &st, AT_SYMLINK_NOFOLLOW) < 0)
     return sp_error_prefix (err, "bundle %s", bundle);
   if (sp_oci_config_parse (buf, len, &oc, err) < 0)
@@ -311,8 +315,8 @@ int
 main (int argc, char **argv)
 {
   cleanup_error sp_error_t err = NULL;
-  struct wrapper_opts o = { getenv ("SHMPIPE_RUNTIME"), getenv ("SHMPIPE_HOOK"), getenv ("SHMPIPE_ROOT"),
-                            getenv ("SHMPIPE_CONFIG") };
+  struct wrapper_opts o = { getenv ("SHMPIPE_RUNTIME"), getenv ("SHMPIPE_HOOK"),
+                            getenv ("SHMPIPE_ROOT"), getenv ("SHMPIPE_CONFIG") };
   struct sp_oci_request req = { 0 };
   char runtime[PATH_MAX];
   int cmd;

@@ -155,7 +155,8 @@ gen_linux (yajl_gen g, yajl_val linux_obj, const char *ipc_ns, sp_error_t *err)
 }
 
 int
-sp_runtime_rewrite (yajl_val config, const struct sp_rewrite *rw, char **out, size_t *len, sp_error_t *err)
+sp_runtime_rewrite (yajl_val config, const struct sp_rewrite *rw, char **out, size_t *len,
+                    sp_error_t *err)
 {
   cleanup_yajl_gen yajl_gen g = sp_gen_new (false);
   bool hooks_seen = false, linux_seen = false;

@@ -19,6 +19,7 @@ struct sp_rewrite
 /* Re-emits CONFIG with a createRuntime and a poststop entry for the hook
    (unless an entry with the same path is there already) and, with IPC_NS, the
    ipc namespace entry pointing at it.  Everything else is kept as parsed. */
-int sp_runtime_rewrite (yajl_val config, const struct sp_rewrite *rw, char **out, size_t *len, sp_error_t *err);
+int sp_runtime_rewrite (yajl_val config, const struct sp_rewrite *rw, char **out, size_t *len,
+                        sp_error_t *err);
 
 #endif

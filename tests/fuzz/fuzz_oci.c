@@ -51,7 +51,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
           check_request (st.annotations, NULL);
           /* A relative root.path lands inside the bundle the runtime named. */
           if (sp_oci_rootfs_path (st.bundle, "rootfs", path, sizeof (path), &err) == 0
-              && (strncmp (path, st.bundle, strlen (st.bundle)) != 0 || strcmp (path + strlen (st.bundle), "/rootfs") != 0))
+              && (strncmp (path, st.bundle, strlen (st.bundle)) != 0
+                  || strcmp (path + strlen (st.bundle), "/rootfs") != 0))
             abort ();
           sp_error_release (&err);
         }
@@ -65,7 +66,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         {
           char path[PATH_MAX];
           check_request (cfg.annotations, cfg.env);
-          if (cfg.root_path != NULL && sp_oci_rootfs_path ("/run/bundle", cfg.root_path, path, sizeof (path), &err) == 0
+          if (cfg.root_path != NULL
+              && sp_oci_rootfs_path ("/run/bundle", cfg.root_path, path, sizeof (path), &err) == 0
               && (path[0] != '/' || strstr (path, "/../") != NULL))
             abort ();
         }

@@ -20,14 +20,16 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   switch (data[0] % 8)
     {
     case 0:
-      if (sp_name_valid (s, size - 1) && (strchr (s, '/') != NULL || strcmp (s, "..") == 0 || size - 1 > SP_NAME_MAX))
+      if (sp_name_valid (s, size - 1)
+          && (strchr (s, '/') != NULL || strcmp (s, "..") == 0 || size - 1 > SP_NAME_MAX))
         abort ();
       sp_name_check (s, &err);
       break;
     case 1:
       {
         uint64_t v;
-        if (sp_parse_size (s, &v, &err) == 0 && (v < SP_SIZE_MIN || v > SP_SIZE_LIMIT || v % 4096 != 0))
+        if (sp_parse_size (s, &v, &err) == 0
+            && (v < SP_SIZE_MIN || v > SP_SIZE_LIMIT || v % 4096 != 0))
           abort ();
         break;
       }

@@ -19,9 +19,18 @@ static struct sp_config cfg;
 static struct sp_store store;
 
 static const char *const endpoints[] = {
-  "/Plugin.Activate",         "/VolumeDriver.Create", "/VolumeDriver.Remove", "/VolumeDriver.Mount",
-  "/VolumeDriver.Unmount",    "/VolumeDriver.Path",   "/VolumeDriver.Get",    "/VolumeDriver.List",
-  "/VolumeDriver.Capabilities", "/VolumeDriver.Nope",  "",                     "/../etc/passwd",
+  "/Plugin.Activate",
+  "/VolumeDriver.Create",
+  "/VolumeDriver.Remove",
+  "/VolumeDriver.Mount",
+  "/VolumeDriver.Unmount",
+  "/VolumeDriver.Path",
+  "/VolumeDriver.Get",
+  "/VolumeDriver.List",
+  "/VolumeDriver.Capabilities",
+  "/VolumeDriver.Nope",
+  "",
+  "/../etc/passwd",
 };
 
 int
@@ -76,8 +85,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (size < 1)
     return 0;
   body = sp_fuzz_cstr (data + 1, size - 1);
-  sp_plugin_handle (&store, endpoints[data[0] % (sizeof (endpoints) / sizeof (endpoints[0]))], body, size - 1,
-                    &reply);
+  sp_plugin_handle (&store, endpoints[data[0] % (sizeof (endpoints) / sizeof (endpoints[0]))], body,
+                    size - 1, &reply);
   /* Every reply is JSON, with a status Docker understands. */
   if (reply.body == NULL || sp_json_parse (reply.body, reply.len, &v, &err) < 0)
     abort ();

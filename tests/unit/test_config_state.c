@@ -56,11 +56,12 @@ test_config_valid (void **state)
   struct sp_config cfg;
   sp_error_t err = NULL;
   (void) state;
-  assert_int_equal (parse_cfg ("{\"$schema\":\"x\",\"root\":\"/srv/shm\",\"default_size\":\"128m\","
-                               "\"max_size\":\"2g\",\"default_mode\":\"0770\",\"max_inodes\":1000,"
-                               "\"auto_create\":false,\"auto_lifetime\":\"persistent\",\"log_level\":\"debug\"}",
-                               &cfg, &err),
-                    0);
+  assert_int_equal (
+      parse_cfg ("{\"$schema\":\"x\",\"root\":\"/srv/shm\",\"default_size\":\"128m\","
+                 "\"max_size\":\"2g\",\"default_mode\":\"0770\",\"max_inodes\":1000,"
+                 "\"auto_create\":false,\"auto_lifetime\":\"persistent\",\"log_level\":\"debug\"}",
+                 &cfg, &err),
+      0);
   assert_string_equal (cfg.root, "/srv/shm");
   assert_int_equal (cfg.default_size, 128ULL << 20);
   assert_int_equal (cfg.max_size, 2ULL << 30);
@@ -217,8 +218,10 @@ test_state_torn (void **state)
   sp_pipeline_free (&p);
 }
 
-#define BASE "\"version\":1,\"name\":\"p\",\"size\":4096,\"mode\":\"1777\",\"uid\":0,\"gid\":0,\"huge\":\"never\","  \
-             "\"lifetime\":\"persistent\",\"inodes\":10,\"created\":\"2026-11-27T07:18:30Z\""
+#define BASE                                                                                       \
+  "\"version\":1,\"name\":\"p\",\"size\":4096,\"mode\":\"1777\",\"uid\":0,\"gid\":0,\"huge\":"     \
+  "\"never\","                                                                                     \
+  "\"lifetime\":\"persistent\",\"inodes\":10,\"created\":\"2026-11-27T07:18:30Z\""
 
 static void
 test_state_damaged (void **state)
@@ -234,29 +237,44 @@ test_state_damaged (void **state)
   BAD ("{" BASE "}", "\"members\" must be an array");
   BAD ("{" BASE ",\"members\":[],\"extra\":1}", "unknown key \"extra\"");
   BAD ("{" BASE ",\"members\":[{\"id\":\"a\",\"pid\":1,\"start_time\":1}]}", "missing \"joined\"");
-  BAD ("{" BASE ",\"members\":[{\"id\":\"a\",\"pid\":\"1\",\"start_time\":1,\"joined\":\"2026-11-27T07:18:30Z\"}]}",
+  BAD ("{" BASE ",\"members\":[{\"id\":\"a\",\"pid\":\"1\",\"start_time\":1,\"joined\":\"2026-11-"
+       "27T07:18:30Z\"}]}",
        "\"pid\" must be an integer");
-  BAD ("{" BASE ",\"members\":[{\"id\":\"a\",\"pid\":1,\"start_time\":1,\"joined\":\"yesterday\"}]}",
+  BAD ("{" BASE
+       ",\"members\":[{\"id\":\"a\",\"pid\":1,\"start_time\":1,\"joined\":\"yesterday\"}]}",
        "bad pid, start_time or joined");
-  BAD ("{" BASE ",\"members\":[{\"id\":\"a/b\",\"pid\":1,\"start_time\":1,\"joined\":\"2026-11-27T07:18:30Z\"}]}",
+  BAD ("{" BASE ",\"members\":[{\"id\":\"a/"
+       "b\",\"pid\":1,\"start_time\":1,\"joined\":\"2026-11-27T07:18:30Z\"}]}",
        "invalid member id");
-  BAD ("{" BASE ",\"members\":[{\"id\":\"a\",\"pid\":1,\"start_time\":1,\"joined\":\"2026-11-27T07:18:30Z\"},"
-       "{\"id\":\"a\",\"pid\":1,\"start_time\":1,\"joined\":\"2026-11-27T07:18:30Z\"}]}",
-       "listed twice");
-  BAD ("{\"version\":2,\"name\":\"p\",\"size\":4096,\"mode\":\"1777\",\"uid\":0,\"gid\":0,\"huge\":\"never\","
-       "\"lifetime\":\"persistent\",\"inodes\":10,\"created\":\"2026-11-27T07:18:30Z\",\"members\":[]}",
+  BAD (
+      "{" BASE
+      ",\"members\":[{\"id\":\"a\",\"pid\":1,\"start_time\":1,\"joined\":\"2026-11-27T07:18:30Z\"},"
+      "{\"id\":\"a\",\"pid\":1,\"start_time\":1,\"joined\":\"2026-11-27T07:18:30Z\"}]}",
+      "listed twice");
+  BAD ("{\"version\":2,\"name\":\"p\",\"size\":4096,\"mode\":\"1777\",\"uid\":0,\"gid\":0,\"huge\":"
+       "\"never\","
+       "\"lifetime\":\"persistent\",\"inodes\":10,\"created\":\"2026-11-27T07:18:30Z\",\"members\":"
+       "[]}",
        "unsupported version");
-  BAD ("{\"version\":1,\"name\":\"../p\",\"size\":4096,\"mode\":\"1777\",\"uid\":0,\"gid\":0,\"huge\":\"never\","
-       "\"lifetime\":\"persistent\",\"inodes\":10,\"created\":\"2026-11-27T07:18:30Z\",\"members\":[]}",
+  BAD ("{\"version\":1,\"name\":\"../"
+       "p\",\"size\":4096,\"mode\":\"1777\",\"uid\":0,\"gid\":0,\"huge\":\"never\","
+       "\"lifetime\":\"persistent\",\"inodes\":10,\"created\":\"2026-11-27T07:18:30Z\",\"members\":"
+       "[]}",
        "invalid name");
-  BAD ("{\"version\":1,\"name\":\"p\",\"size\":1,\"mode\":\"1777\",\"uid\":0,\"gid\":0,\"huge\":\"never\","
-       "\"lifetime\":\"persistent\",\"inodes\":10,\"created\":\"2026-11-27T07:18:30Z\",\"members\":[]}",
+  BAD ("{\"version\":1,\"name\":\"p\",\"size\":1,\"mode\":\"1777\",\"uid\":0,\"gid\":0,\"huge\":"
+       "\"never\","
+       "\"lifetime\":\"persistent\",\"inodes\":10,\"created\":\"2026-11-27T07:18:30Z\",\"members\":"
+       "[]}",
        "size out of range");
-  BAD ("{\"version\":1,\"name\":\"p\",\"size\":4096,\"mode\":\"1777\",\"uid\":-1,\"gid\":0,\"huge\":\"never\","
-       "\"lifetime\":\"persistent\",\"inodes\":10,\"created\":\"2026-11-27T07:18:30Z\",\"members\":[]}",
+  BAD ("{\"version\":1,\"name\":\"p\",\"size\":4096,\"mode\":\"1777\",\"uid\":-1,\"gid\":0,"
+       "\"huge\":\"never\","
+       "\"lifetime\":\"persistent\",\"inodes\":10,\"created\":\"2026-11-27T07:18:30Z\",\"members\":"
+       "[]}",
        "uid or gid out of range");
-  BAD ("{\"version\":1,\"name\":\"p\",\"size\":4096,\"mode\":\"1777\",\"uid\":0,\"gid\":0,\"huge\":\"big\","
-       "\"lifetime\":\"persistent\",\"inodes\":10,\"created\":\"2026-11-27T07:18:30Z\",\"members\":[]}",
+  BAD ("{\"version\":1,\"name\":\"p\",\"size\":4096,\"mode\":\"1777\",\"uid\":0,\"gid\":0,\"huge\":"
+       "\"big\","
+       "\"lifetime\":\"persistent\",\"inodes\":10,\"created\":\"2026-11-27T07:18:30Z\",\"members\":"
+       "[]}",
        "invalid huge");
   BAD ("[1,2]", "not a JSON object");
   BAD ("", "invalid JSON");
@@ -285,8 +303,9 @@ test_proc_stat (void **state)
   uint64_t st = 0, st2 = 0;
   (void) state;
   /* comm with spaces and a ')' inside: fields resume after the last ')'. */
-  const char line[] = "1234 (we ird) )) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10 "
-                      "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n";
+  const char line[]
+      = "1234 (we ird) )) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10 "
+        "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n";
   assert_int_equal (sp_proc_parse_stat (line, &st), 0);
   assert_int_equal (st, 98765);
   assert_int_equal (sp_proc_parse_stat ("1 (x) S 1 2", &st), -1);
@@ -332,11 +351,11 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (test_config_defaults), cmocka_unit_test (test_config_valid),
-    cmocka_unit_test (test_config_invalid),  cmocka_unit_test (test_config_escaped_nul),
+    cmocka_unit_test (test_config_defaults),     cmocka_unit_test (test_config_valid),
+    cmocka_unit_test (test_config_invalid),      cmocka_unit_test (test_config_escaped_nul),
     cmocka_unit_test (test_config_load_missing), cmocka_unit_test (test_state_round_trip),
-    cmocka_unit_test (test_state_torn),      cmocka_unit_test (test_state_damaged),
-    cmocka_unit_test (test_time_format),     cmocka_unit_test (test_proc_stat),
+    cmocka_unit_test (test_state_torn),          cmocka_unit_test (test_state_damaged),
+    cmocka_unit_test (test_time_format),         cmocka_unit_test (test_proc_stat),
     cmocka_unit_test (test_json_helpers),
   };
   return cmocka_run_group_tests_name ("config_state", tests, NULL, NULL);

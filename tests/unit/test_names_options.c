@@ -45,8 +45,8 @@ test_names_reject (void **state)
   assert_false (valid (".hidden"));
   assert_false (valid ("sp ace"));
   assert_false (valid ("new\nline"));
-  assert_false (valid ("caf\xc3\xa9"));      /* unicode */
-  assert_false (valid ("\xef\xbc\xa1"));     /* fullwidth A */
+  assert_false (valid ("caf\xc3\xa9"));  /* unicode */
+  assert_false (valid ("\xef\xbc\xa1")); /* fullwidth A */
   char s65[66];
   memset (s65, 'a', 65);
   s65[65] = '\0';
@@ -207,10 +207,14 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (test_names_accept), cmocka_unit_test (test_names_reject),
-    cmocka_unit_test (test_name_check_message), cmocka_unit_test (test_member_ids),
-    cmocka_unit_test (test_sizes),        cmocka_unit_test (test_modes_ids),
-    cmocka_unit_test (test_enums),        cmocka_unit_test (test_format_size),
+    cmocka_unit_test (test_names_accept),
+    cmocka_unit_test (test_names_reject),
+    cmocka_unit_test (test_name_check_message),
+    cmocka_unit_test (test_member_ids),
+    cmocka_unit_test (test_sizes),
+    cmocka_unit_test (test_modes_ids),
+    cmocka_unit_test (test_enums),
+    cmocka_unit_test (test_format_size),
   };
   return cmocka_run_group_tests_name ("names_options", tests, NULL, NULL);
 }

@@ -151,7 +151,7 @@ group_setup (void **state)
   sp_error_t err = NULL;
   struct sp_pipeline_opts o;
 
-  (void)state;
+  (void) state;
   sp_log_init ("test_plugin", false, SP_LOG_ERROR);
   sp_config_defaults (&cfg);
   cfg.max_size = 64ULL << 20; /* "bad size" cases: above this */
@@ -184,7 +184,7 @@ group_teardown (void **state)
   sp_error_t err = NULL;
   char cmd[128];
 
-  (void)state;
+  (void) state;
   if (sp_store_list (&store, &names, &n, &err) == 0)
     for (size_t i = 0; i < n; i++)
       {
@@ -207,7 +207,7 @@ test_activate (void **state)
   cleanup_reply struct reply r;
   yajl_val impl;
 
-  (void)state;
+  (void) state;
   /* Docker sends Activate without a body. */
   call ("/Plugin.Activate", NULL, &r);
   assert_int_equal (r.raw.status, 200);
@@ -226,7 +226,7 @@ test_capabilities (void **state)
   cleanup_reply struct reply r;
   yajl_val caps;
 
-  (void)state;
+  (void) state;
   call_ok ("/VolumeDriver.Capabilities", "{}", &r);
   caps = sp_json_get (r.json, "Capabilities");
   assert_non_null (caps);
@@ -237,7 +237,7 @@ test_capabilities (void **state)
 static void
 test_unknown_endpoint (void **state)
 {
-  (void)state;
+  (void) state;
   expect_err ("/VolumeDriver.Frobnicate", "{}", 404,
               "unknown endpoint \"/VolumeDriver.Frobnicate\"");
   expect_err ("/", "{}", 404, "unknown endpoint");
@@ -249,7 +249,7 @@ test_unknown_endpoint (void **state)
 static void
 test_malformed_json (void **state)
 {
-  (void)state;
+  (void) state;
   expect_err ("/VolumeDriver.Create", "{\"Name\":", 200,
               "VolumeDriver.Create: request body: invalid JSON");
   expect_err ("/VolumeDriver.Mount", "{Name: x}", 200, "invalid JSON");
@@ -275,7 +275,7 @@ test_body_nul (void **state)
   struct sp_plugin_reply r = { 0 };
   static const char body[] = "{\"Name\":\"a\0b\"}";
 
-  (void)state;
+  (void) state;
   assert_int_equal (sp_plugin_handle (&store, "/VolumeDriver.Get", body, sizeof (body) - 1, &r),
                     -1);
   assert_int_equal (r.status, 200);
@@ -290,7 +290,7 @@ test_oversized_body (void **state)
   size_t len = SP_PLUGIN_BODY_MAX + 1;
   char *body = malloc (len + 1);
 
-  (void)state;
+  (void) state;
   assert_non_null (body);
   memset (body, ' ', len);
   body[len] = '\0';
@@ -311,7 +311,7 @@ test_oversized_body (void **state)
 static void
 test_wrong_types (void **state)
 {
-  (void)state;
+  (void) state;
   expect_err ("/VolumeDriver.Create", "{\"Name\":42}", 200, "\"Name\" must be a string");
   expect_err ("/VolumeDriver.Create", "{\"Name\":[\"a\"]}", 200, "\"Name\" must be a string");
   expect_err ("/VolumeDriver.Create", "{\"Name\":\"a\",\"Opts\":[\"size=1m\"]}", 200,
@@ -329,7 +329,7 @@ test_wrong_types (void **state)
 static void
 test_missing_fields (void **state)
 {
-  (void)state;
+  (void) state;
   expect_err ("/VolumeDriver.Create", "{}", 200,
               "VolumeDriver.Create: invalid request: missing \"Name\"");
   expect_err ("/VolumeDriver.Create", NULL, 200, "missing \"Name\"");
@@ -352,7 +352,7 @@ test_bad_name (void **state)
       = { "/VolumeDriver.Create",  "/VolumeDriver.Remove", "/VolumeDriver.Mount",
           "/VolumeDriver.Unmount", "/VolumeDriver.Path",   "/VolumeDriver.Get" };
 
-  (void)state;
+  (void) state;
   for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++)
     for (size_t j = 0; j < sizeof (endpoints) / sizeof (endpoints[0]); j++)
       expect_err (endpoints[j], body_for ("{\"Name\":\"%s\",\"ID\":\"abc\"}", bad[i]), 200,
@@ -362,7 +362,7 @@ test_bad_name (void **state)
 static void
 test_bad_options (void **state)
 {
-  (void)state;
+  (void) state;
   expect_err ("/VolumeDriver.Create", "{\"Name\":\"o1\",\"Opts\":{\"size\":\"lots\"}}", 200,
               "invalid size \"lots\"");
   expect_err ("/VolumeDriver.Create", "{\"Name\":\"o1\",\"Opts\":{\"size\":\"0\"}}", 200,
@@ -383,9 +383,9 @@ test_bad_options (void **state)
               "lifetime");
   expect_err ("/VolumeDriver.Create", "{\"Name\":\"o1\",\"Opts\":{\"inodes\":\"0\"}}", 200,
               "inodes");
-  expect_err ("/VolumeDriver.Create",
-              "{\"Name\":\"o1\",\"Opts\":{\"size\":\"1m\",\"colour\":\"red\"}}", 200,
-              "unknown option \"colour\" (known: size, mode, uid, gid, huge, lifetime, inodes, ipc)");
+  expect_err (
+      "/VolumeDriver.Create", "{\"Name\":\"o1\",\"Opts\":{\"size\":\"1m\",\"colour\":\"red\"}}",
+      200, "unknown option \"colour\" (known: size, mode, uid, gid, huge, lifetime, inodes, ipc)");
   expect_err ("/VolumeDriver.Create", "{\"Name\":\"o1\",\"Opts\":{\"type\":\"tmpfs\"}}", 200,
               "unknown option \"type\"");
   expect_err ("/VolumeDriver.Create",
@@ -404,7 +404,7 @@ test_bad_mount_id (void **state)
 {
   char body[512], id[200];
 
-  (void)state;
+  (void) state;
   expect_err ("/VolumeDriver.Mount", "{\"Name\":\"m0\",\"ID\":\"\"}", 200, "invalid mount ID \"\"");
   expect_err ("/VolumeDriver.Mount", "{\"Name\":\"m0\",\"ID\":\"a/b\"}", 200,
               "invalid mount ID \"a/b\"");
@@ -426,7 +426,7 @@ test_bad_mount_id (void **state)
 static void
 test_missing_volume (void **state)
 {
-  (void)state;
+  (void) state;
   expect_err ("/VolumeDriver.Get", "{\"Name\":\"nosuch\"}", 200, "pipeline nosuch: does not exist");
   expect_err ("/VolumeDriver.Path", "{\"Name\":\"nosuch\"}", 200, "does not exist");
   expect_err ("/VolumeDriver.Mount", "{\"Name\":\"nosuch\",\"ID\":\"abc\"}", 200, "does not exist");
@@ -446,7 +446,7 @@ test_ipc_option (void **state)
   char want[256];
   yajl_val status;
 
-  (void)state;
+  (void) state;
   need_mount ();
   ok ("/VolumeDriver.Create", "{\"Name\":\"ipc1\",\"Opts\":{\"ipc\":\"true\"}}");
   call_ok ("/VolumeDriver.Get", "{\"Name\":\"ipc1\"}", &r);
@@ -454,10 +454,10 @@ test_ipc_option (void **state)
   snprintf (want, sizeof (want), "%s/ipc/ipc1", root);
   assert_string_equal (str_of (status, "ipc_namespace"), want);
   assert_true (YAJL_IS_TRUE (sp_json_get (status, "ipc")));
-  expect_err ("/VolumeDriver.Create", "{\"Name\":\"ipc1\",\"Opts\":{\"ipc\":\"false\"}}", SP_HTTP_OK,
-              "already exists with a different ipc");
-  expect_err ("/VolumeDriver.Create", "{\"Name\":\"ipc2\",\"Opts\":{\"ipc\":\"maybe\"}}", SP_HTTP_OK,
-              "invalid ipc \"maybe\"");
+  expect_err ("/VolumeDriver.Create", "{\"Name\":\"ipc1\",\"Opts\":{\"ipc\":\"false\"}}",
+              SP_HTTP_OK, "already exists with a different ipc");
+  expect_err ("/VolumeDriver.Create", "{\"Name\":\"ipc2\",\"Opts\":{\"ipc\":\"maybe\"}}",
+              SP_HTTP_OK, "invalid ipc \"maybe\"");
   ok ("/VolumeDriver.Remove", "{\"Name\":\"ipc1\"}");
 }
 
@@ -469,7 +469,7 @@ test_create_get_path (void **state)
   yajl_val vol, status;
   char mp[256];
 
-  (void)state;
+  (void) state;
   need_mount ();
   ok ("/VolumeDriver.Create",
       "{\"Name\":\"cg1\",\"Opts\":{\"size\":\"2m\",\"mode\":\"0770\",\"inodes\":\"100\"}}");
@@ -506,7 +506,7 @@ test_get_used (void **state)
   FILE *f;
   long long used;
 
-  (void)state;
+  (void) state;
   need_mount ();
   ok ("/VolumeDriver.Create", "{\"Name\":\"used1\"}");
   snprintf (path, sizeof (path), "%s/mnt/used1/data", root);
@@ -529,7 +529,7 @@ test_create_twice (void **state)
   struct sp_pipeline p;
   sp_error_t err = NULL;
 
-  (void)state;
+  (void) state;
   need_mount ();
   ok ("/VolumeDriver.Create", "{\"Name\":\"tw1\",\"Opts\":{\"size\":\"4m\",\"huge\":\"never\"}}");
   /* Same options: fine (docker volume create twice). */
@@ -559,7 +559,7 @@ test_create_defaults (void **state)
   struct sp_pipeline p;
   sp_error_t err = NULL;
 
-  (void)state;
+  (void) state;
   need_mount ();
   /* Docker's implicit create: the config's defaults, persistent. */
   ok ("/VolumeDriver.Create", "{\"Name\":\"def1\",\"Opts\":null}");
@@ -577,7 +577,7 @@ test_mount_unmount_counting (void **state)
   cleanup_reply struct reply r;
   char mp[256];
 
-  (void)state;
+  (void) state;
   need_mount ();
   ok ("/VolumeDriver.Create", "{\"Name\":\"cnt1\",\"Opts\":{\"size\":\"1m\"}}");
   call_ok ("/VolumeDriver.Mount", "{\"Name\":\"cnt1\",\"ID\":\"aaaa\"}", &r);
@@ -610,7 +610,7 @@ test_member_ids_prefixed (void **state)
   struct sp_pipeline p;
   sp_error_t err = NULL;
 
-  (void)state;
+  (void) state;
   need_mount ();
   ok ("/VolumeDriver.Create", "{\"Name\":\"pfx1\"}");
   ok ("/VolumeDriver.Mount",
@@ -638,7 +638,7 @@ test_member_ids_prefixed (void **state)
 static void
 test_remove_while_mounted (void **state)
 {
-  (void)state;
+  (void) state;
   need_mount ();
   ok ("/VolumeDriver.Create", "{\"Name\":\"busy1\"}");
   ok ("/VolumeDriver.Mount", "{\"Name\":\"busy1\",\"ID\":\"m1\"}");
@@ -661,7 +661,7 @@ test_remove_lists_many (void **state)
 {
   char id[16];
 
-  (void)state;
+  (void) state;
   need_mount ();
   ok ("/VolumeDriver.Create", "{\"Name\":\"busy2\"}");
   for (int i = 0; i < 6; i++)
@@ -683,7 +683,7 @@ test_remove_lists_many (void **state)
 static void
 test_ephemeral (void **state)
 {
-  (void)state;
+  (void) state;
   need_mount ();
   ok ("/VolumeDriver.Create", "{\"Name\":\"eph1\",\"Opts\":{\"lifetime\":\"ephemeral\"}}");
   ok ("/VolumeDriver.Mount", "{\"Name\":\"eph1\",\"ID\":\"m1\"}");
@@ -701,7 +701,7 @@ test_list (void **state)
   yajl_val vols;
   bool seen_a = false, seen_b = false;
 
-  (void)state;
+  (void) state;
   need_mount ();
   ok ("/VolumeDriver.Create", "{\"Name\":\"lst-a\"}");
   /* Made by shmpipectl or the hook: listed all the same. */
@@ -731,7 +731,7 @@ test_owner_mode (void **state)
   struct stat st;
   char mp[256];
 
-  (void)state;
+  (void) state;
   need_mount ();
   ok ("/VolumeDriver.Create",
       "{\"Name\":\"own1\",\"Opts\":{\"uid\":\"1000\",\"gid\":\"1001\",\"mode\":\"0700\"}}");

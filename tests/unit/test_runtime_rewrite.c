@@ -11,7 +11,8 @@
 #include "json.h"
 #include "rewrite.h"
 
-static const struct sp_rewrite rw = { "/usr/libexec/shmpipe/shmpipe-hook", "/run/shmpipe", NULL, NULL };
+static const struct sp_rewrite rw
+    = { "/usr/libexec/shmpipe/shmpipe-hook", "/run/shmpipe", NULL, NULL };
 
 static char *
 rewrite (const char *in, const struct sp_rewrite *r)
@@ -34,11 +35,12 @@ test_adds_hooks (void **state)
   char *out;
   (void) state;
   out = rewrite ("{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"sh\"]},\"n\":1.50e3}", &rw);
-  assert_string_equal (out, "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"sh\"]},\"n\":1.50e3,\"hooks\":{"
-                            "\"createRuntime\":[{\"path\":\"/usr/libexec/shmpipe/shmpipe-hook\",\"args\":["
-                            "\"shmpipe-hook\",\"createRuntime\"],\"env\":[\"SHMPIPE_ROOT=/run/shmpipe\"]}],"
-                            "\"poststop\":[{\"path\":\"/usr/libexec/shmpipe/shmpipe-hook\",\"args\":["
-                            "\"shmpipe-hook\",\"poststop\"],\"env\":[\"SHMPIPE_ROOT=/run/shmpipe\"]}]}}");
+  assert_string_equal (
+      out, "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"sh\"]},\"n\":1.50e3,\"hooks\":{"
+           "\"createRuntime\":[{\"path\":\"/usr/libexec/shmpipe/shmpipe-hook\",\"args\":["
+           "\"shmpipe-hook\",\"createRuntime\"],\"env\":[\"SHMPIPE_ROOT=/run/shmpipe\"]}],"
+           "\"poststop\":[{\"path\":\"/usr/libexec/shmpipe/shmpipe-hook\",\"args\":["
+           "\"shmpipe-hook\",\"poststop\"],\"env\":[\"SHMPIPE_ROOT=/run/shmpipe\"]}]}}");
   free (out);
 }
 
@@ -47,9 +49,11 @@ test_keeps_other_hooks_and_is_idempotent (void **state)
 {
   char *once, *twice;
   (void) state;
-  once = rewrite ("{\"hooks\":{\"prestart\":[{\"path\":\"/a\"}],\"poststop\":[{\"path\":\"/b\"}]}}", &rw);
+  once = rewrite ("{\"hooks\":{\"prestart\":[{\"path\":\"/a\"}],\"poststop\":[{\"path\":\"/b\"}]}}",
+                  &rw);
   assert_non_null (strstr (once, "\"prestart\":[{\"path\":\"/a\"}]"));
-  assert_non_null (strstr (once, "\"poststop\":[{\"path\":\"/b\"},{\"path\":\"/usr/libexec/shmpipe/shmpipe-hook\""));
+  assert_non_null (strstr (
+      once, "\"poststop\":[{\"path\":\"/b\"},{\"path\":\"/usr/libexec/shmpipe/shmpipe-hook\""));
   twice = rewrite (once, &rw);
   assert_string_equal (once, twice);
   free (once);
@@ -64,22 +68,27 @@ test_ipc_namespace (void **state)
   (void) state;
   r.ipc_ns = "/run/shmpipe/ipc/p1";
   r.config_path = "/etc/shmpipe/config.json";
-  out = rewrite ("{\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"ipc\"},{\"type\":\"mount\"}],"
-                 "\"maskedPaths\":[\"/proc/kcore\"]}}",
-                 &r);
-  assert_non_null (strstr (out, "\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"ipc\",\"path\":\"/run/shmpipe/ipc/"
-                                "p1\"},{\"type\":\"mount\"}],\"maskedPaths\":[\"/proc/kcore\"]"));
+  out = rewrite (
+      "{\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"ipc\"},{\"type\":\"mount\"}],"
+      "\"maskedPaths\":[\"/proc/kcore\"]}}",
+      &r);
+  assert_non_null (strstr (
+      out, "\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"ipc\",\"path\":\"/run/shmpipe/ipc/"
+           "p1\"},{\"type\":\"mount\"}],\"maskedPaths\":[\"/proc/kcore\"]"));
   assert_non_null (strstr (out, "\"SHMPIPE_CONFIG=/etc/shmpipe/config.json\""));
   free (out);
   /* A container that shared the host's IPC namespace now gets the pipeline's. */
   out = rewrite ("{\"linux\":{\"namespaces\":[{\"type\":\"pid\"}]}}", &r);
-  assert_non_null (strstr (out, "[{\"type\":\"pid\"},{\"type\":\"ipc\",\"path\":\"/run/shmpipe/ipc/p1\"}]"));
+  assert_non_null (
+      strstr (out, "[{\"type\":\"pid\"},{\"type\":\"ipc\",\"path\":\"/run/shmpipe/ipc/p1\"}]"));
   free (out);
   out = rewrite ("{}", &r);
-  assert_non_null (strstr (out, "\"linux\":{\"namespaces\":[{\"type\":\"ipc\",\"path\":\"/run/shmpipe/ipc/p1\"}]}"));
+  assert_non_null (strstr (
+      out, "\"linux\":{\"namespaces\":[{\"type\":\"ipc\",\"path\":\"/run/shmpipe/ipc/p1\"}]}"));
   free (out);
   /* Without an IPC namespace, ipc stays as it was. */
-  out = rewrite ("{\"linux\":{\"namespaces\":[{\"type\":\"ipc\",\"path\":\"/proc/1/ns/ipc\"}]}}", &rw);
+  out = rewrite ("{\"linux\":{\"namespaces\":[{\"type\":\"ipc\",\"path\":\"/proc/1/ns/ipc\"}]}}",
+                 &rw);
   assert_non_null (strstr (out, "{\"type\":\"ipc\",\"path\":\"/proc/1/ns/ipc\"}"));
   free (out);
 }
