@@ -185,7 +185,7 @@ kill_after() {
 # has all N IDs mounted already for Unmount), the plugin killed after a
 # quarter were answered, then restarted.
 t_kill_during() {
-	local ep=$1 v="kv-$1" d want before after ack acked_n members sent_minus extra missing i sender
+	local ep=$1 v="kv-$1" d want before after ack acked_n members extra missing i sender
 	d=$(sp_tmpdir req)
 	make_bystanders
 	sp_defer hk_quiet_remove keep-a

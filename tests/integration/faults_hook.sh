@@ -46,7 +46,7 @@ print("after the crash:", ", ".join("%s (%s, members %s)" % (p["name"], p["lifet
 assert_pipeline_gone() {
 	local p=$1 left
 	[[ ! -e $HK_ROOT/state/$p.json ]] || sp_fail "record of $p left: $(cat "$HK_ROOT/state/$p.json")"
-	left=$(ls -A "$HK_ROOT/state" | grep -F "$p" || true)
+	left=$(find "$HK_ROOT/state" -mindepth 1 -name "*$p*")
 	[[ -z $left ]] || sp_fail "files of $p left in state/: $left"
 	[[ ! -e $HK_ROOT/mnt/$p ]] || sp_fail "mountpoint of $p left"
 	left=$(awk -v s="shmpipe-$p" '$(NF-1) == s' /proc/self/mountinfo)
@@ -103,7 +103,7 @@ crash_join_existing() {
 	echo "gc: ${out:-nothing to do}"
 	sp_assert_eq "$live" "$(hk_members "$p")" "members after gc"
 	hk_mounted "$p" || sp_fail "$p lost its tmpfs"
-	[[ -z $(ls -A "$HK_ROOT/state" | grep -v '^[^.].*\.json$' || true) ]] || sp_fail "temp files left: $(ls -A "$HK_ROOT/state")"
+	[[ -z $(find "$HK_ROOT/state" -mindepth 1 -name '.*') ]] || sp_fail "temp files left: $(ls -A "$HK_ROOT/state")"
 	hk_bundle "$br" createRuntime -a "io.shmpipe.pipeline=$p" -- /bin/sh -c 'shmtool read before'
 	sp_assert_eq "live-$SP_RUN_ID" "$(hk_run runc "$(sp_id "$p-reader")" "$br")" "a new container shares with the live one"
 	sp_runc delete -f "$live"

@@ -33,6 +33,7 @@ vg_require() {
 	sp_require_cmd valgrind
 	[[ -n $VG_HOOK ]] || sp_skip "a sanitizer build: valgrind cannot run it"
 }
+# shellcheck disable=SC2054 # the commas are valgrind's
 VG=(valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect
 	--errors-for-leak-kinds=definite,indirect --track-fds=no)
 
