@@ -104,8 +104,16 @@ crash_join_existing() {
 	sp_assert_eq "$live" "$(hk_members "$p")" "members after gc"
 	hk_mounted "$p" || sp_fail "$p lost its tmpfs"
 	[[ -z $(find "$HK_ROOT/state" -mindepth 1 -name '.*') ]] || sp_fail "temp files left: $(ls -A "$HK_ROOT/state")"
-	hk_bundle "$br" createRuntime -a "io.shmpipe.pipeline=$p" -- /bin/sh -c 'shmtool read before'
-	sp_assert_eq "live-$SP_RUN_ID" "$(hk_run runc "$(sp_id "$p-reader")" "$br")" "a new container shares with the live one"
+	hk_bundle "$br" createRuntime -a "io.shmpipe.pipeline=$p" -- /bin/sh -c 'shmtool mountinfo; shmtool read before'
+	out=$(hk_run runc "$(sp_id "$p-reader")" "$br" 2>"$SP_CASE_DIR/reader.err") || {
+		echo "reader: $out"
+		cat "$SP_CASE_DIR/reader.err"
+		ls -la "$HK_ROOT/mnt/$p"
+		hk_ctl inspect "$p"
+		sp_fail "the reader failed"
+	}
+	hk_assert_shm_line "$(head -n1 <<<"$out")" "$p"
+	sp_assert_eq "live-$SP_RUN_ID" "$(tail -n1 <<<"$out")" "a new container shares with the live one"
 	sp_runc delete -f "$live"
 	sp_assert_eq "" "$(hk_members "$p")"
 	# the persistent pipeline's own tmpfs is the one new mount

@@ -127,7 +127,8 @@ hk_assert_no_new_mounts() {
 # hook or the store would look like, whatever else the host mounts
 # meanwhile: no new mount under $SP_TMP (bundles, rootfs, the store) since
 # the snapshot BEFORE (hk_mounts_snapshot), and no tmpfs of these pipelines
-# anywhere but on their own mountpoint in the store.
+# anywhere but on their own mountpoint in the store (other runs' stores
+# under /tmp, which may hold pipelines of the same names, do not count).
 hk_assert_no_stray_mounts() {
 	local before=$1 after new p left
 	shift
@@ -137,7 +138,8 @@ hk_assert_no_stray_mounts() {
 	rm -f "$after"
 	[[ -z $new ]] || sp_fail "new mounts under $SP_TMP: $new"
 	for p in "$@"; do
-		left=$(awk -v s="shmpipe-$p" -v own="$HK_ROOT/mnt/$p" '$(NF-1) == s && $5 != own' /proc/self/mountinfo)
+		left=$(awk -v s="shmpipe-$p" -v own="$HK_ROOT/mnt/$p" -v mine="$SP_TMP/" \
+			'$(NF-1) == s && $5 != own && (index($5, "/tmp/") != 1 || index($5, mine) == 1)' /proc/self/mountinfo)
 		[[ -z $left ]] || sp_fail "a tmpfs of $p outside the store: $left"
 	done
 }
