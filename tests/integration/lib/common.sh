@@ -609,6 +609,24 @@ sp_crun_run() {
 # Private containerd + ctr
 # ---------------------------------------------------------------------------
 
+# _sp_stop_daemon PID DIR TICKS : TERM the daemon PID, KILL it after TICKS
+# tenths of a second, then end whatever still runs from DIR and unmount
+# what is left below it.
+_sp_stop_daemon() {
+	local pid=$1 dir=$2 ticks=$3 i
+	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid"
+		for ((i = 0; i < ticks; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+	sp_kill_matching "$dir"
+	sp_umount_under "$dir"
+}
+
 # sp_containerd_start : start a private containerd (own root/state/sockets
 # under $SP_TMP, CRI and unused snapshotters disabled) unless already running
 # in this scope.  Sets SP_CTD_DIR, SP_CTD_SOCK, SP_CTD_NS, SP_CTD_PID.  Stop
@@ -674,17 +692,7 @@ sp_containerd_stop() {
 			done
 		done
 	fi
-	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid"
-		for ((i = 0; i < 100; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || true
-	sp_kill_matching "$dir"
-	sp_umount_under "$dir"
+	_sp_stop_daemon "$pid" "$dir" 100
 	if [[ "${SP_CTD_DIR:-}" == "$dir" ]]; then
 		unset SP_CTD_PID
 	fi
@@ -796,17 +804,7 @@ sp_dockerd_stop() {
 			DOCKER_CONFIG="$dir/client" timeout 30 docker -H "unix://$dir/docker.sock" rm -f $ids >/dev/null 2>&1 || true
 		fi
 	fi
-	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid"
-		for ((i = 0; i < 150; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || true
-	sp_kill_matching "$dir"
-	sp_umount_under "$dir"
+	_sp_stop_daemon "$pid" "$dir" 150
 	if [[ "${SP_DOCKER_DIR:-}" == "$dir" ]]; then
 		unset SP_DOCKER_PID
 	fi
