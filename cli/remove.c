@@ -59,10 +59,13 @@ sp_cmd_rm (struct sp_ctx *ctx, int argc, char **argv)
 }
 
 static void
-gc_report (void *ctx, const char *name, const char *what)
+gc_report (void *ctx, const char *name, const char *what, bool failed)
 {
   (void) ctx;
-  printf ("%s: %s\n", name, what);
+  if (failed)
+    fprintf (stderr, "shmpipectl: gc: %s: %s\n", name, what);
+  else
+    printf ("%s: %s\n", name, what);
 }
 
 int

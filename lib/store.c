@@ -231,7 +231,10 @@ sp_store_mountpoint (const struct sp_store *s, const char *name, char *buf, size
   return (n < 0 || (size_t) n >= len) ? -1 : 0;
 }
 
-/* 1 when mnt/NAME is a tmpfs mounted there, 0 when not, -1 on error. */
+/* 1 when mnt/NAME is a tmpfs mounted there, 0 when nothing is mounted there,
+   MOUNTED_OTHER when another filesystem is, -1 (errno set) when it cannot be
+   told (a symlink or a file in its place, no fds left). */
+#define MOUNTED_OTHER 2
 static int
 is_mounted (struct sp_store *s, const char *name)
 {
@@ -243,7 +246,19 @@ is_mounted (struct sp_store *s, const char *name)
     return errno == ENOENT ? 0 : -1;
   if (fstat (s->mnt_fd, &parent) < 0 || fstat (fd, &st) < 0 || fstatfs (fd, &sfs) < 0)
     return -1;
-  return st.st_dev != parent.st_dev && sfs.f_type == TMPFS_MAGIC;
+  if (st.st_dev == parent.st_dev)
+    return 0;
+  return sfs.f_type == TMPFS_MAGIC ? 1 : MOUNTED_OTHER;
+}
+
+/* Whether ROOT/ipc/NAME pins a namespace (an nsfs bind mount). */
+static bool
+ipc_pinned (struct sp_store *s, const char *name)
+{
+  struct statfs sfs;
+  cleanup_close int fd = openat (s->ipc_fd, name, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+
+  return fd >= 0 && fstatfs (fd, &sfs) == 0 && sfs.f_type == NSFS_MAGIC;
 }
 
 static int
@@ -275,7 +290,7 @@ mount_tmpfs_legacy (const struct sp_pipeline *p, int dirfd, sp_error_t *err)
 static int
 mount_tmpfs (struct sp_store *s, const struct sp_pipeline *p, sp_error_t *err)
 {
-  char v[64];
+  char v[SP_NAME_MAX + 16];
   cleanup_close int fsfd = -1;
   cleanup_close int mfd = -1;
   cleanup_close int dirfd = -1;
@@ -645,9 +660,13 @@ sp_store_leave (struct sp_store *s, const char *name, const char *id, bool *remo
   if (r <= 0)
     return r;
   idx = sp_pipeline_find_member (&p, id);
-  if (idx < 0)
+  /* Not a member and none left: a join that created the pipeline and died
+     before recording ID; its poststop still removes the ephemeral pipeline,
+     as gc would. */
+  if (idx < 0 && p.n_members > 0)
     return 0;
-  sp_pipeline_remove_member (&p, (size_t) idx);
+  if (idx >= 0)
+    sp_pipeline_remove_member (&p, (size_t) idx);
   if (p.n_members == 0 && p.opts.lifetime == SP_LIFETIME_EPHEMERAL)
     {
       sp_fault_point ("leave:destroying");
@@ -657,7 +676,7 @@ sp_store_leave (struct sp_store *s, const char *name, const char *id, bool *remo
         *removed = true;
       return 0;
     }
-  return save_state (s, &p, err);
+  return idx >= 0 ? save_state (s, &p, err) : 0;
 }
 
 int
@@ -846,7 +865,19 @@ static void
 report (sp_gc_report_fn fn, void *ctx, const char *name, const char *what)
 {
   if (fn != NULL)
-    fn (ctx, name, what);
+    fn (ctx, name, what, false);
+}
+
+/* MSG without its leading "pipeline NAME: ", for a report already keyed by NAME. */
+static const char *
+strip_name_prefix (const char *msg, const char *name)
+{
+  size_t n = strlen (name);
+
+  if (strncmp (msg, "pipeline ", 9) == 0 && strncmp (msg + 9, name, n) == 0
+      && strncmp (msg + 9 + n, ": ", 2) == 0)
+    return msg + 9 + n + 2;
+  return msg;
 }
 
 static int
@@ -885,13 +916,28 @@ gc_one (struct sp_store *s, const char *name, sp_gc_report_fn fn, void *ctx, sp_
       report (fn, ctx, name, "removed (ephemeral, no members left)");
       return changes + 1;
     }
-  if (is_mounted (s, name) != 1)
+  r = is_mounted (s, name);
+  if (r < 0)
+    return sp_error_sys (err, errno, "pipeline %s: cannot check its mountpoint", name);
+  if (r == MOUNTED_OTHER)
+    return sp_error_make (err, EBUSY,
+                          "pipeline %s: something other than its tmpfs is mounted on its mountpoint",
+                          name);
+  if (r == 0)
     {
       /* The tmpfs went away under us (reboot of a persistent root, a manual
-         umount): its content is lost, the pipeline and its options are not. */
-      if (create_locked (s, name, &p.opts, err) < 0)
+         umount): its content is lost, the pipeline and its options are not.
+         Only the tmpfs is made again: members keep their IPC namespace. */
+      if (mount_tmpfs (s, &p, err) < 0)
         return -1;
       report (fn, ctx, name, "remounted its missing tmpfs (content was lost)");
+      changes++;
+    }
+  if (p.opts.ipc && !ipc_pinned (s, name))
+    {
+      if (pin_ipc (s, name, err) < 0)
+        return -1;
+      report (fn, ctx, name, "pinned a new IPC namespace in place of its missing one");
       changes++;
     }
   if (changes > 0 && save_state (s, &p, err) < 0)
@@ -935,19 +981,24 @@ sp_store_gc (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
 {
   char **names = NULL;
   size_t n = 0;
-  int total = 0;
+  int total = 0, failed = 0;
 
   if (sp_store_list (s, &names, &n, err) < 0)
     return -1;
+  /* One pipeline that cannot be repaired does not stop the others. */
   for (size_t i = 0; i < n; i++)
     {
-      int r = gc_one (s, names[i], fn, ctx, err);
+      sp_error_t one = NULL;
+      int r = gc_one (s, names[i], fn, ctx, &one);
       if (r < 0)
         {
-          sp_store_free_names (names, n);
-          return -1;
+          if (fn != NULL)
+            fn (ctx, names[i], strip_name_prefix (one->msg, names[i]), true);
+          sp_error_release (&one);
+          failed++;
         }
-      total += r;
+      else
+        total += r;
     }
   sp_store_free_names (names, n);
 
@@ -977,5 +1028,8 @@ sp_store_gc (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
         }
       sp_store_free_names (names, n);
     }
+  if (failed > 0 && *err == NULL)
+    sp_error_make (err, EIO, "gc: %d pipeline%s could not be repaired", failed,
+                   failed == 1 ? "" : "s");
   return *err != NULL ? -1 : total;
 }

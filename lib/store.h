@@ -89,10 +89,13 @@ void sp_store_gen_info (struct sp_store *s, yajl_gen g, const struct sp_pipeline
    the pipeline's own tmpfs, ready for move_mount.  Returns the fd. */
 int sp_store_clone_mount (struct sp_store *s, const char *name, sp_error_t *err);
 
-typedef void (*sp_gc_report_fn) (void *ctx, const char *name, const char *what);
+/* WHAT is a change gc made to NAME, or (FAILED) why NAME was left as it was. */
+typedef void (*sp_gc_report_fn) (void *ctx, const char *name, const char *what, bool failed);
 /* Drops members whose process is gone, removes ephemeral pipelines left with
    none, unmounts tmpfs left without a record, remounts a persistent pipeline
-   whose tmpfs vanished.  Returns the number of changes. */
+   whose tmpfs vanished (and re-pins its IPC namespace if that went too).  A
+   pipeline that cannot be repaired is reported and the others are still
+   done; the call then fails.  Returns the number of changes. */
 int sp_store_gc (struct sp_store *s, sp_gc_report_fn report, void *ctx, sp_error_t *err);
 
 #endif

@@ -102,10 +102,13 @@ struct own_socket
 };
 
 static void
-report_gc (void *ctx, const char *name, const char *what)
+report_gc (void *ctx, const char *name, const char *what, bool failed)
 {
   (void) ctx;
-  sp_log_info ("store: %s: %s", name, what);
+  if (failed)
+    sp_log_warning ("store: %s: %s", name, what);
+  else
+    sp_log_info ("store: %s: %s", name, what);
 }
 
 static int
@@ -227,7 +230,9 @@ bind_socket (struct own_socket *own, sp_error_t *err)
   own->dev = st.st_dev;
   own->ino = st.st_ino;
   own->owned = true;
-  if (listen (fd, 64) < 0)
+  /* The kernel's cap: dockerd dials non-blocking and a full backlog fails
+     its request at once (EAGAIN) instead of waiting. */
+  if (listen (fd, SOMAXCONN) < 0)
     return sp_error_sys (err, errno, "socket %s: listen", own->path);
   return sp_steal_fd (&fd);
 }

@@ -181,6 +181,72 @@ t_gc_ephemeral_and_orphans() {
 	ctl join p --id x
 }
 
+# in_ipc_ns PID INODE: PID is in the IPC namespace INODE.
+in_ipc_ns() { [[ $(stat -L -c %i "/proc/$1/ns/ipc") == "$2" ]]; }
+
+# gc remounts a lost tmpfs without cutting its members off their IPC
+# namespace, and pins a new one when that was lost too.
+t_gc_keeps_ipc() {
+	local root out ns member
+	new_root
+	ctl create p --ipc >/dev/null
+	ns=$(stat -c %i "$root/ipc/p")
+	# A member in the namespace, as a container would be: it keeps the
+	# namespace (and its inode number) alive whatever gc does to the pin.
+	nsenter --ipc="$root/ipc/p" sleep 300 &
+	member=$!
+	sp_defer kill "$member"
+	sp_wait_for 10 in_ipc_ns "$member" "$ns"
+	umount "$root/mnt/p"
+	out=$(ctl gc)
+	sp_assert_contains "$out" "p: remounted its missing tmpfs"
+	sp_assert_eq "$ns" "$(stat -c %i "$root/ipc/p")" "the IPC namespace pinned before gc"
+	umount "$root/ipc/p"
+	out=$(ctl gc)
+	sp_assert_contains "$out" "p: pinned a new IPC namespace"
+	[[ $(stat -f -c %T "$root/ipc/p") == nsfs ]] || sp_fail "ipc/p is not an nsfs pin: $(stat -f -c %T "$root/ipc/p")"
+	sp_assert_eq "" "$(ctl gc)" "a second gc changes nothing"
+	ctl rm p
+}
+
+# A pipeline gc cannot repair is reported on stderr, left as it was, and
+# does not stop gc of the others; gc then exits 1.
+t_gc_unrepairable() {
+	local root out err rc=0 pid
+	new_root
+	ctl create a1 >/dev/null
+	ctl create a2 >/dev/null
+	ctl create b >/dev/null
+	sh -c 'exit 0' &
+	pid=$!
+	wait $pid
+	ctl join b --id gone --pid $pid
+	# a1: another filesystem mounted over its tmpfs; a2: a symlink in place
+	# of its mountpoint.
+	mount -t ramfs -o size=1m ramfs "$root/mnt/a1"
+	umount "$root/mnt/a2"
+	rmdir "$root/mnt/a2"
+	ln -s / "$root/mnt/a2"
+	ctl gc >"$SP_TMP/gc.out" 2>"$SP_TMP/gc.err" || rc=$?
+	out=$(cat "$SP_TMP/gc.out")
+	err=$(cat "$SP_TMP/gc.err")
+	sp_assert_eq 1 "$rc" "gc exit status"
+	sp_assert_contains "$out" "b: dropped member gone"
+	sp_assert_contains "$err" "shmpipectl: gc: a1: something other than its tmpfs is mounted on its mountpoint"
+	sp_assert_contains "$err" "shmpipectl: gc: a2: cannot check its mountpoint"
+	sp_assert_contains "$err" "shmpipectl: gc: 2 pipelines could not be repaired"
+	sp_assert_eq ramfs "$(stat -f -c %T "$root/mnt/a1")" "gc left a1's mount alone"
+	[[ -L $root/mnt/a2 ]] || sp_fail "gc replaced a2's symlink"
+	umount "$root/mnt/a1"
+	rm "$root/mnt/a2"
+	out=$(ctl gc)
+	sp_assert_eq "a2: remounted its missing tmpfs (content was lost)" "$out" "gc once the damage is undone"
+	sp_assert_eq tmpfs "$(stat -f -c %T "$root/mnt/a1")" "a1's own tmpfs under the ramfs"
+	ctl rm a1
+	ctl rm a2
+	ctl rm b
+}
+
 t_errors() {
 	local root out name
 	new_root
@@ -282,6 +348,8 @@ sp_test "50 racing join+leave pairs leave nothing" t_concurrent_joins_leaves_mix
 sp_test "10 concurrent creates of one name make one pipeline" t_concurrent_create
 sp_test "gc drops a member killed with SIGKILL" t_gc_killed_member
 sp_test "gc removes ephemeral leftovers and orphan mounts, remounts a lost tmpfs" t_gc_ephemeral_and_orphans
+sp_test "gc remounts a lost tmpfs but keeps the IPC namespace; re-pins a lost one" t_gc_keeps_ipc
+sp_test "gc reports a pipeline it cannot repair and still repairs the others" t_gc_unrepairable
 sp_test "errors: bad names, sizes, busy, missing, duplicate; nothing left behind" t_errors
 sp_test "a torn state file is reported, not trusted" t_damaged_state
 sp_test "config file: defaults, limits, unknown keys, --root" t_config

@@ -46,6 +46,23 @@ crash_join() {
 	assert_gone crash
 }
 
+# A join killed after it created an ephemeral pipeline but before it
+# recorded its member: the container's poststop (a leave by its id) removes
+# the pipeline without waiting for gc.
+t_leave_after_crashed_create() {
+	local rc=0 out
+	new_root
+	printf '{"auto_lifetime": "ephemeral"}\n' >"$root/config.json"
+	export SHMPIPE_CONFIG=$root/config.json
+	SHMPIPE_FAULT=join:created "$CTL" join crash --create --id c1 --pid $$ || rc=$?
+	sp_assert_eq 137 "$rc" "the join was killed at join:created"
+	sp_assert_eq 0 "$(sp_json <("$CTL" inspect crash) 'len(j["members"])')" "members after the crash"
+	"$CTL" leave crash --id c1
+	out=$("$CTL" ls)
+	sp_assert_not_contains "$out" crash
+	assert_gone crash
+}
+
 # crash_leave POINT: the last leave of an ephemeral pipeline killed at POINT.
 crash_leave() {
 	local point=$1 rc=0
@@ -126,6 +143,7 @@ done
 for point in leave:destroying destroy:unrecorded; do
 	sp_test "last leave killed at $point: gc repairs" crash_leave "$point"
 done
+sp_test "join killed at join:created: the poststop leave removes the pipeline" t_leave_after_crashed_create
 sp_test "rm killed at destroy:unrecorded: gc finishes the removal" crash_rm destroy:unrecorded
 sp_test "a full pipeline gives the app ENOSPC; the store carries on" t_full_pipeline
 sp_test "a read-only store root: clear one-line errors" t_readonly_root

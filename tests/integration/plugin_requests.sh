@@ -129,6 +129,48 @@ except Exception: pass' "$SP_PLUGIN_SOCK"
 }
 sp_test "a stalled client, 40 parallel clients, non-HTTP garbage" t_abuse
 
+# Go's net.Dial (dockerd's) does a non-blocking connect on unix sockets and
+# fails at once with EAGAIN when the backlog is full.  200 clients dialling
+# while the plugin cannot accept (stopped here) must all get in and then all
+# get answers.
+t_connect_burst() {
+	local pid out
+	pid=$(sp_plugin_pid)
+	kill -STOP "$pid"
+	sp_defer kill -CONT "$pid"
+	out=$(python3 - "$SP_PLUGIN_SOCK" "$pid" <<'EOF'
+import os, signal, socket, sys
+path, pid, n = sys.argv[1], int(sys.argv[2]), 200
+req = b"POST /VolumeDriver.Capabilities HTTP/1.1\r\nHost: p\r\nContent-Length: 2\r\n\r\n{}"
+socks, refused = [], 0
+for _ in range(n):
+    s = socket.socket(socket.AF_UNIX)
+    s.setblocking(False)
+    try:
+        s.connect(path)
+        s.send(req)
+        socks.append(s)
+    except BlockingIOError:
+        refused += 1
+        s.close()
+os.kill(pid, signal.SIGCONT)
+answered = 0
+for s in socks:
+    s.setblocking(True)
+    s.settimeout(20)
+    try:
+        if s.recv(4096).startswith(b"HTTP/1.1 200"):
+            answered += 1
+    except OSError:
+        pass
+    s.close()  # frees one of the plugin's connection slots
+print(f"refused={refused} answered={answered}")
+EOF
+	)
+	sp_assert_eq "refused=0 answered=200" "$out"
+}
+sp_test "200 non-blocking connects while the plugin is stopped: none refused, all answered" t_connect_burst
+
 t_hardening() {
 	local pid st
 	pid=$(sp_plugin_pid)
