@@ -4,6 +4,8 @@ BUILD ?= build
 PREFIX ?= /usr/local
 DESTDIR ?=
 SANITIZE ?=
+# HOOK_STATIC=0 links shmpipe-hook dynamically (sanitizer builds always do).
+HOOK_STATIC ?= 1
 
 PKGS := yajl libcap libseccomp
 CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Ilib
@@ -37,9 +39,17 @@ ifneq ($(RUNTIME_OBJ),)
 BINS += $(BUILD)/shmpipe-runtime
 endif
 
+# Helpers the integration tests run: a dynamically linked hook for valgrind
+# (memcheck cannot replace malloc in a static binary), and a wrapper that
+# makes chosen syscalls fail with ENOSYS.
+TEST_HELPERS := $(BUILD)/shmtool $(BUILD)/tests/seccomp-enosys
+ifneq ($(HOOK_OBJ),)
+TEST_HELPERS += $(BUILD)/tests/shmpipe-hook-dynamic
+endif
+
 .PHONY: all help demo test unit integration asan valgrind install deps bench fuzz clean format
 
-all: $(BINS) $(BUILD)/shmtool
+all: $(BINS) $(TEST_HELPERS)
 
 help:
 	@echo "make              build shmpipectl, shmpipe-hook, shmpipe-plugin into $(BUILD)/"
@@ -49,7 +59,7 @@ help:
 	@echo "make unit         cmocka unit tests only"
 	@echo "make integration  integration tests only"
 	@echo "make asan         the tests with binaries built with ASan+UBSan"
-	@echo "make valgrind     the CLI integration tests under valgrind"
+	@echo "make valgrind     the CLI tests and the hook's runc joins under valgrind memcheck"
 	@echo "make fuzz         libFuzzer targets, FUZZ_SECONDS each (default 60)"
 	@echo "make bench        benchmarks; prints a Markdown table"
 	@echo "make install      PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
@@ -67,8 +77,8 @@ $(BUILD)/shmpipectl: $(CLI_OBJ) $(BUILD)/libshmpipe.a
 # The hook is exec'd twice per container start: linked static, it starts
 # about a millisecond sooner and peaks at half the memory.  Sanitizer builds
 # cannot link static.
-ifeq ($(SANITIZE),)
-HOOK_LDFLAGS := -static-pie
+ifeq ($(SANITIZE)$(HOOK_STATIC),1)
+HOOK_LDFLAGS := -static-pie -Wl,-z,relro,-z,now
 HOOK_LDLIBS := -l:libyajl_s.a -l:libseccomp.a -l:libcap.a
 else
 HOOK_LDFLAGS := $(LDFLAGS)
@@ -76,7 +86,15 @@ HOOK_LDLIBS := $(LDLIBS)
 endif
 
 $(BUILD)/shmpipe-hook: $(HOOK_OBJ) $(BUILD)/libshmpipe.a
-	$(CC) $(HOOK_LDFLAGS) -Wl,-z,relro,-z,now -o $@ $^ $(HOOK_LDLIBS)
+	$(CC) $(HOOK_LDFLAGS) -o $@ $^ $(HOOK_LDLIBS)
+
+$(BUILD)/tests/shmpipe-hook-dynamic: $(HOOK_OBJ) $(BUILD)/libshmpipe.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/seccomp-enosys: tests/helpers/seccomp-enosys.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -O2 -Wall -Wextra -Werror -o $@ $< $(shell pkg-config --cflags --libs libseccomp)
 
 $(BUILD)/shmpipe-plugin: $(PLUGIN_OBJ) $(BUILD)/libshmpipe.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libmicrohttpd)
@@ -121,7 +139,7 @@ asan:
 	$(MAKE) BUILD=build/asan SANITIZE=1 test
 
 valgrind: all
-	@BUILD=$(abspath $(BUILD)) SHMPIPE_VALGRIND=1 tests/run-integration.sh cli_
+	@BUILD=$(abspath $(BUILD)) SHMPIPE_VALGRIND=1 tests/run-integration.sh cli_ valgrind_
 
 # FUZZ_SECONDS per target (default 60); FUZZ_TARGETS to pick some.
 fuzz:

@@ -19,8 +19,13 @@ static const char gc_help[]
       "Collect garbage: drop members whose process is gone (a container whose\n"
       "runtime died before poststop), remove ephemeral pipelines left with no\n"
       "member, unmount tmpfs left without a record by an interrupted create, and\n"
-      "remount a persistent pipeline whose tmpfs disappeared.  Prints one line per\n"
-      "change.\n";
+      "remount a persistent pipeline whose tmpfs disappeared (its members keep\n"
+      "their IPC namespace; a lost one is pinned anew).  Prints one line per\n"
+      "change on stdout.\n"
+      "\n"
+      "A pipeline that cannot be repaired (something else mounted on its\n"
+      "mountpoint, a symlink in its place) is left as it is and named on stderr;\n"
+      "gc goes on with the others and then exits 1.\n";
 
 int
 sp_cmd_rm (struct sp_ctx *ctx, int argc, char **argv)

@@ -920,9 +920,9 @@ gc_one (struct sp_store *s, const char *name, sp_gc_report_fn fn, void *ctx, sp_
   if (r < 0)
     return sp_error_sys (err, errno, "pipeline %s: cannot check its mountpoint", name);
   if (r == MOUNTED_OTHER)
-    return sp_error_make (err, EBUSY,
-                          "pipeline %s: something other than its tmpfs is mounted on its mountpoint",
-                          name);
+    return sp_error_make (
+        err, EBUSY, "pipeline %s: something other than its tmpfs is mounted on its mountpoint",
+        name);
   if (r == 0)
     {
       /* The tmpfs went away under us (reboot of a persistent root, a manual

@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # Runs tests/integration/*.sh (optionally only those whose name starts with
-# $1), each bounded in time.  Each test prints "N passed, N failed" itself;
+# one of the arguments), each bounded in time.  Each test prints "N passed, N failed" itself;
 # this prints the total over all files.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 : "${BUILD:=$(cd "$here/.." && pwd)/build}"
 export BUILD
-filter=${1:-}
+prefixes=("${@:-}")
 if [ "$(id -u)" != 0 ]; then
 	echo "integration tests need root" >&2
 	exit 1
 fi
 files_pass=0 files_fail=0 tests_pass=0 tests_fail=0 tests_skip=0
 failed=()
-for t in "$here"/integration/${filter}*.sh; do
+files=()
+for p in "${prefixes[@]}"; do
+	files+=("$here"/integration/"$p"*.sh)
+done
+for t in "${files[@]}"; do
 	[ -f "$t" ] || continue
 	name=$(basename "$t" .sh)
 	echo "=== $name"

@@ -18,19 +18,10 @@ set -euo pipefail
 hk_setup
 SHMTOOL=$(sp_shmtool)
 
-# sp_seccomp_enosys : build tests/helpers/seccomp-enosys.c into the build
-# dir when missing or stale; print its path.
-_build_enosys() {
-	local src=$1 out=$2
-	[[ -x $out && $out -nt $src ]] && return 0
-	mkdir -p "$(dirname "$out")"
-	# shellcheck disable=SC2046 # pkg-config prints several words
-	gcc -O2 -Wall -Wextra -Werror -o "$out.tmp.$$" "$src" $(pkg-config --cflags --libs libseccomp)
-	mv -f "$out.tmp.$$" "$out"
-}
+# sp_seccomp_enosys : the path of tests/helpers/seccomp-enosys.c as make built it.
 sp_seccomp_enosys() {
-	local out="$SP_BUILD_DIR/seccomp-enosys"
-	_sp_lock "$SP_BUILD_DIR/.seccomp-enosys.lock" _build_enosys "$SP_REPO/tests/helpers/seccomp-enosys.c" "$out" >&2
+	local out="$HK_BUILD/tests/seccomp-enosys"
+	[[ -x $out ]] || sp_fail "no $out (run make)"
 	printf '%s\n' "$out"
 }
 

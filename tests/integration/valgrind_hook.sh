@@ -19,15 +19,12 @@ hk_setup
 VG_LOGS=$(sp_tmpdir valgrind)
 
 # Memcheck cannot replace malloc in a static binary (the hook is linked
-# static-pie): link a dynamic hook from the same objects, as the Makefile
-# does for sanitizer builds.  A sanitizer build cannot run under valgrind.
-VG_HOOK="$SP_TMP/shmpipe-hook.dynamic"
-if grep -qa __asan_init "$HK_HOOK" "$HK_CTL"; then
+# static-pie): make links a dynamic hook from the same objects.  A sanitizer
+# build cannot run under valgrind.
+VG_HOOK="$HK_BUILD/tests/shmpipe-hook-dynamic"
+[[ -x $VG_HOOK ]] || sp_fail "no $VG_HOOK (run make)"
+if grep -qa __asan_init "$VG_HOOK" "$HK_CTL"; then
 	VG_HOOK=""
-else
-	# shellcheck disable=SC2046 # pkg-config prints several words
-	cc -pie -Wl,-z,relro,-z,now -o "$VG_HOOK" "$HK_BUILD"/obj/hook/*.o "$HK_BUILD/libshmpipe.a" \
-		$(pkg-config --libs yajl libcap libseccomp)
 fi
 vg_require() {
 	sp_require_cmd valgrind
