@@ -98,6 +98,10 @@ load_seccomp (sp_error_t *err)
       if (add_rule (ctx, nr, 0, NULL, allowed_syscalls[i], err) < 0)
         return -1;
     }
+  /* Newer than Debian 12's libseccomp, which does not know its name:
+     statmount(2), the mount's propagation in one call (mount.c). */
+  if (add_rule (ctx, 457, 0, NULL, "statmount", err) < 0)
+    return -1;
 
   /* Narrowed ones: setns only into mount namespaces; sockets only AF_UNIX
      (syslog); ioctl only NS_GET_NSTYPE and the isatty() stdio does; abort()

@@ -90,14 +90,94 @@ open_or_create_dir (int parent, const char *name, const char *shown, mode_t mode
 /* A container's mountinfo lists every mount of the host before pivot_root. */
 #define MOUNTINFO_MAX (16 * 1024 * 1024)
 
+/* statmount(2), Linux 6.8; Debian 12's headers predate it.  457 on every
+   architecture (new system calls share one table). */
+#ifndef __NR_statmount
+#define __NR_statmount 457
+#endif
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x4000U
+#endif
+#define SP_STATMOUNT_MNT_BASIC 0x2U
+
+struct sp_mnt_id_req
+{
+  uint32_t size;
+  uint32_t spare;
+  uint64_t mnt_id;
+  uint64_t param;
+};
+
+struct sp_statmount
+{
+  uint32_t size;
+  uint32_t mnt_opts;
+  uint64_t mask;
+  uint32_t sb_dev_major;
+  uint32_t sb_dev_minor;
+  uint64_t sb_magic;
+  uint32_t sb_flags;
+  uint32_t fs_type;
+  uint64_t mnt_id;
+  uint64_t mnt_parent_id;
+  uint32_t mnt_id_old;
+  uint32_t mnt_parent_id_old;
+  uint64_t mnt_attr;
+  uint64_t mnt_propagation;
+  uint64_t mnt_peer_group;
+  uint64_t mnt_master;
+  uint64_t propagate_from;
+  uint32_t mnt_root;
+  uint32_t mnt_point;
+  uint64_t spare2[50];
+};
+
+static int
+refuse_peer_group (unsigned long long group, sp_error_t *err)
+{
+  return sp_error_make (
+      err, EPERM,
+      "container's /dev/shm is on a shared mount (peer group %llu): a mount there "
+      "would propagate to other mount namespaces, maybe the host's; refusing "
+      "(make that mount private or slave)",
+      group);
+}
+
+/* The propagation of FD's mount by statmount(2): one system call, where
+   mountinfo lists every mount of the host.  1 when it answered (and the
+   mount is not shared), 0 when the kernel cannot tell (older than 6.8, or a
+   filter denies it), -1 (refusing) when the mount is shared or on error. */
+static int
+check_propagation_statmount (int fd, sp_error_t *err)
+{
+  struct sp_mnt_id_req req = { .size = sizeof (req), .param = SP_STATMOUNT_MNT_BASIC };
+  struct sp_statmount sm;
+  struct statx stx;
+
+  if (statx (fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID_UNIQUE, &stx) < 0)
+    return sp_error_sys (err, errno, "container's /dev/shm: statx");
+  if (!(stx.stx_mask & STATX_MNT_ID_UNIQUE))
+    return 0;
+  req.mnt_id = stx.stx_mnt_id;
+  memset (&sm, 0, sizeof (sm));
+  if (syscall (__NR_statmount, &req, &sm, sizeof (sm), 0) < 0)
+    return errno == ENOSYS ? 0 : sp_error_sys (err, errno, "container's /dev/shm: statmount");
+  if (!(sm.mask & SP_STATMOUNT_MNT_BASIC))
+    return 0;
+  if (sm.mnt_propagation & MS_SHARED)
+    return refuse_peer_group ((unsigned long long) sm.mnt_peer_group, err);
+  return 1;
+}
+
 /* Refuses a target directory FD whose mount is shared (in a peer group):
    a mount made on it would propagate to every peer and their slaves, in
    other mount namespaces and maybe the host's.  That is what a bind of a
    host directory with bidirectional propagation gives (rootfsPropagation
    rshared and an rshared bind: Kubernetes' "mountPropagation:
    Bidirectional"); on such a /dev the pipeline would also land on the
-   host's side of the bind, there to stay.  MOUNTINFO is an fd of the
-   container's /proc/PID/mountinfo (mount IDs are global).  */
+   host's side of the bind, there to stay.  Without statmount(2), reads
+   MOUNTINFO, an fd of the container's /proc/PID/mountinfo (mount IDs are
+   global).  */
 static int
 refuse_shared_target (int fd, int mountinfo, sp_error_t *err)
 {
@@ -105,7 +185,11 @@ refuse_shared_target (int fd, int mountinfo, sp_error_t *err)
   struct statx stx;
   char *line, *save = NULL;
   size_t len;
+  int r;
 
+  r = check_propagation_statmount (fd, err);
+  if (r != 0)
+    return r < 0 ? -1 : 0;
   if (statx (fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) < 0)
     return sp_error_sys (err, errno, "container's /dev/shm: statx");
   if (!(stx.stx_mask & STATX_MNT_ID))
@@ -132,12 +216,7 @@ refuse_shared_target (int fd, int mountinfo, sp_error_t *err)
           if (strcmp (field, "-") == 0)
             return 0;
           if (strncmp (field, "shared:", 7) == 0)
-            return sp_error_make (
-                err, EPERM,
-                "container's /dev/shm is on a shared mount (peer group %s): a mount there would "
-                "propagate to other mount namespaces, maybe the host's; refusing (make that mount "
-                "private or slave)",
-                field + 7);
+            return refuse_peer_group (strtoull (field + 7, NULL, 10), err);
         }
       return 0;
     }

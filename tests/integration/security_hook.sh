@@ -152,31 +152,37 @@ t_remount_root_default_caps() {
 
 # A container whose /dev is a bind of a host directory with bidirectional
 # propagation (rootfsPropagation rshared and an rshared bind: what
-# containerd makes of a Kubernetes "mountPropagation: Bidirectional" volume):
-# a mount made on its /dev/shm propagates to every peer of that mount, the
-# host's among them.  The hook must refuse rather than put the pipeline on
-# the host (on the host's own /dev/shm, were the directory the host's /dev).
+# containerd makes of a Kubernetes "mountPropagation: Bidirectional"
+# volume): a mount made on its /dev/shm propagates to every peer of that
+# mount, the host's among them.  The hook must refuse rather than put the
+# pipeline on the host (on the host's own /dev/shm, were the directory the
+# host's /dev).  It asks statmount(2); with that denied (a kernel before
+# 6.8) it reads the container's mountinfo, and must refuse the same.
 t_shared_parent() {
-	local p=prop b hd before out rc=0
+	local p=prop b hd before out rc wrap
 	b=$(sp_tmpdir bundle) hd=$(sp_tmpdir hostdev)
 	mkdir -p "$hd/shm"
 	: >"$hd/null"
 	mount --bind "$hd" "$hd"
 	mount --make-shared "$hd"
 	sp_defer sp_umount_under "$hd"
-	hk_bundle "$b" createRuntime -a "io.shmpipe.pipeline=$p" --no-dev-tmpfs -s 'linux.rootfsPropagation="rshared"' \
-		-s "mounts=[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},{\"destination\":\"/dev\",\"type\":\"bind\",\"source\":\"$hd\",\"options\":[\"rbind\",\"rshared\"]}]" \
-		-- /bin/sh -c 'echo STARTED; grep " /dev/shm " /proc/self/mountinfo'
 	before="$SP_CASE_DIR/mounts.before"
 	hk_mounts_snapshot "$before"
-	out=$(hk_run runc "$(sp_id prop)" "$b" 2>&1) || rc=$?
-	echo "$out"
-	echo "host: $(grep -F "$hd" /proc/self/mountinfo)"
-	grep -qF " $hd/shm " /proc/self/mountinfo && sp_fail "the pipeline propagated to the host at $hd/shm"
-	((rc != 0)) || sp_fail "the container started"
-	sp_assert_contains "$out" "shmpipe-hook: pipeline $p: container's /dev/shm is on a shared mount"
-	hk_assert_no_new_mounts "$before"
-	hk_exists "$p" && sp_fail "$p left"
+	for wrap in "" "$(sp_seccomp_enosys) statmount"; do
+		echo "--- hook under: ${wrap:-nothing}"
+		HK_WRAP=$wrap hk_bundle "$b" createRuntime -a "io.shmpipe.pipeline=$p" --no-dev-tmpfs -s 'linux.rootfsPropagation="rshared"' \
+			-s "mounts=[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},{\"destination\":\"/dev\",\"type\":\"bind\",\"source\":\"$hd\",\"options\":[\"rbind\",\"rshared\"]}]" \
+			-- /bin/sh -c 'echo STARTED; grep " /dev/shm " /proc/self/mountinfo'
+		rc=0
+		out=$(hk_run runc "$(sp_id "prop${wrap:+-enosys}")" "$b" 2>&1) || rc=$?
+		echo "$out"
+		echo "host: $(grep -F "$hd" /proc/self/mountinfo)"
+		grep -qF " $hd/shm " /proc/self/mountinfo && sp_fail "the pipeline propagated to the host at $hd/shm"
+		((rc != 0)) || sp_fail "the container started"
+		sp_assert_contains "$out" "shmpipe-hook: pipeline $p: container's /dev/shm is on a shared mount (peer group "
+		hk_assert_no_new_mounts "$before"
+		hk_exists "$p" && sp_fail "$p left"
+	done
 	# The same container with the default (slave) propagation: its /dev is
 	# then a slave of the host's mount, and the pipeline stays inside.
 	hk_bundle "$b" createRuntime -a "io.shmpipe.pipeline=$p" --no-dev-tmpfs \
@@ -189,12 +195,15 @@ t_shared_parent() {
 }
 
 # A "container" chrooted into a directory that is not a mount point: the
-# mount /dev/shm sits on lies above its root, out of its mountinfo, so its
-# propagation cannot be checked (were that mount shared with the host's /,
-# the pipeline would land on the host): refused, fail closed.
+# mount /dev/shm sits on lies above its root, out of its mountinfo.
+# statmount(2) still tells its propagation (private here), so the hook
+# joins, inside that namespace only.  Without statmount the propagation
+# cannot be checked (were that mount shared with the host's /, the pipeline
+# would land on the host): refused, fail closed.
 t_root_not_a_mount() {
-	local p=unlisted b in="$SP_CASE_DIR/state" pid i out rc=0 before
+	local p=unlisted b in="$SP_CASE_DIR/state" pid i out rc=0 before wrap
 	b=$(sp_tmpdir bundle)
+	wrap=$(sp_seccomp_enosys)
 	mkdir -p "$b/rootfs"
 	printf '{"ociVersion":"1.0.2","root":{"path":"rootfs"},"annotations":{"io.shmpipe.pipeline":"%s"}}' "$p" >"$b/config.json"
 	sp_busybox_rootfs "$b/rootfs"
@@ -209,14 +218,22 @@ t_root_not_a_mount() {
 	before="$SP_CASE_DIR/mounts.before"
 	hk_mounts_snapshot "$before"
 	printf '{"ociVersion":"1.0.2","id":"unlisted","status":"creating","pid":%s,"bundle":"%s"}' "$pid" "$b" >"$in"
-	out=$(timeout 10 "$HK_HOOK" --root "$HK_ROOT" --config "$HK_CONFIG" createRuntime <"$in" 2>&1) || rc=$?
-	echo "$out"
+	out=$(timeout 10 "$wrap" statmount "$HK_HOOK" --root "$HK_ROOT" --config "$HK_CONFIG" createRuntime <"$in" 2>&1) || rc=$?
+	echo "without statmount: $out"
 	sp_assert_eq 1 "$rc" "exit status"
 	sp_assert_match "$out" "^shmpipe-hook: pipeline $p: container's /dev/shm: its mount \([0-9]+\) is outside the container's root, where its propagation cannot be checked: refusing \(the rootfs must be a mount point\)\$"
 	out=$(awk '$(NF-1) ~ /^shmpipe-/' "/proc/$pid/mountinfo")
 	[[ -z $out ]] || sp_fail "mounted in its namespace: $out"
 	hk_assert_no_new_mounts "$before"
 	hk_exists "$p" && sp_fail "$p left"
+	# With statmount: joined, the tmpfs on its /dev/shm and nowhere else.
+	"$HK_HOOK" --root "$HK_ROOT" --config "$HK_CONFIG" createRuntime <"$in"
+	out=$(awk '$5 == "/dev/shm" && $(NF-1) == "shmpipe-'"$p"'"' "/proc/$pid/mountinfo")
+	[[ -n $out ]] || sp_fail "no pipeline on its /dev/shm: $(cat "/proc/$pid/mountinfo")"
+	echo "with statmount, in its namespace: $out"
+	"$HK_HOOK" --root "$HK_ROOT" --config "$HK_CONFIG" poststop <"$in"
+	hk_exists "$p" && sp_fail "$p left after poststop"
+	hk_assert_no_new_mounts "$before"
 	return 0
 }
 
@@ -369,8 +386,8 @@ sp_test "pipeline A's container cannot open, list, map or find pipeline B's or t
 sp_test "uid 1000 without capabilities: no remount exec/suid/dev, no umount, no exec from /dev/shm" t_remount_unprivileged
 sp_test "root with Docker's default capabilities: the same, and a device node it makes there cannot be opened" \
 	t_remount_root_default_caps
-sp_test "/dev a bidirectional (rshared) bind of a host directory: refused, nothing propagates to the host" t_shared_parent
-sp_test "a root that is not a mount point (chroot-style): propagation unknowable, refused" t_root_not_a_mount
+sp_test "/dev a bidirectional (rshared) bind of a host directory: refused (statmount and mountinfo), nothing propagates to the host" t_shared_parent
+sp_test "a root that is not a mount point (chroot-style): joined with statmount, refused without" t_root_not_a_mount
 sp_test "the hook blocked in a real join under runc: CapEff/Prm/Bnd sys_admin,sys_chroot,sys_ptrace; NoNewPrivs; 1 seccomp filter; fds CLOEXEC" \
 	t_hook_privileges_live
 sp_test "openat2 ENOSYS: refused with a clear line, nothing mounted or recorded" \

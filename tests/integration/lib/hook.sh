@@ -40,7 +40,8 @@ hk_setup() {
 hk_ctl() { "$HK_CTL" --root "$HK_ROOT" --config "$HK_CONFIG" "$@"; }
 
 # hk_cmd STAGE : the hook's command line in a bundle (-H STAGE=...).
-hk_cmd() { printf '%s --root %s --config %s %s' "$HK_HOOK" "$HK_ROOT" "$HK_CONFIG" "$1"; }
+# HK_WRAP, when set, is a command line the hook runs under (seccomp-enosys).
+hk_cmd() { printf '%s%s --root %s --config %s %s' "${HK_WRAP:+$HK_WRAP }" "$HK_HOOK" "$HK_ROOT" "$HK_CONFIG" "$1"; }
 
 # hk_bundle DIR STAGES [sp_runc_bundle options] [--] CMD... : a runc-spec
 # bundle with the hook at each of STAGES (comma-separated: prestart,
