@@ -50,19 +50,13 @@ t_regular_file() { attack_image file 'echo x > shm' "container's /dev/shm is not
 # rootfs in a mount namespace of its own, the rootfs a mount point there (as
 # pivot_root requires, and as runtimes make it).
 t_pivoted() {
-	local b in="$SP_CASE_DIR/state" pid i line
+	local b in="$SP_CASE_DIR/state" pid line
 	b=$(sp_tmpdir bundle)
-	direct_bundle "$b" pivoted
+	hk_direct_bundle "$b" pivoted
 	sp_busybox_rootfs "$b/rootfs"
-	unshare -m --propagation private sh -c 'mount --bind "$1" "$1" && exec chroot "$1" /bin/sleep 60' sh "$b/rootfs" &
-	pid=$!
-	sp_defer kill -KILL "$pid"
-	for ((i = 0; i < 100; i++)); do
-		[[ $(readlink "/proc/$pid/ns/mnt") != "$(readlink /proc/self/ns/mnt)" &&
-			$(readlink "/proc/$pid/exe") == */busybox ]] && break
-		sleep 0.05
-	done
-	state_for pivoted "$pid" "$b" >"$in"
+	hk_chroot_process "$b/rootfs" pivoted
+	pid=$HK_PID
+	hk_state_for pivoted "$pid" "$b" >"$in"
 	hook_direct "$in" createRuntime
 	line=$(awk '$5 == "/dev/shm"' "/proc/$pid/mountinfo" | tail -n1)
 	hk_assert_shm_line "$line" pivoted
@@ -144,20 +138,10 @@ hook_direct() {
 	timeout 10 "$HK_HOOK" --root "$HK_ROOT" --config "$HK_CONFIG" "$@" <"$in" 2>&1 >/dev/null
 }
 
-# a bundle dir with a config.json asking for pipeline $2
-direct_bundle() {
-	local b=$1 pipe=$2
-	mkdir -p "$b/rootfs"
-	printf '{"ociVersion":"1.0.2","root":{"path":"rootfs"},"annotations":{"io.shmpipe.pipeline":"%s"}}' \
-		"$pipe" >"$b/config.json"
-}
-
-state_for() { printf '{"ociVersion":"1.0.2","id":"%s","status":"creating","pid":%s,"bundle":"%s"}' "$1" "$2" "$3"; }
-
 t_oversized_state() {
 	local in="$SP_CASE_DIR/state" b out
 	b=$(sp_tmpdir bundle)
-	direct_bundle "$b" big
+	hk_direct_bundle "$b" big
 	{
 		printf '{"id":"x","bundle":"%s","pad":"' "$b"
 		head -c 70000 /dev/zero | tr '\0' a
@@ -178,7 +162,7 @@ t_oversized_config() {
 		head -c $((4 * 1024 * 1024)) /dev/zero | tr '\0' a
 		printf '"}}'
 	} >"$b/config.json"
-	state_for big-config 1 "$b" >"$in"
+	hk_state_for big-config 1 "$b" >"$in"
 	out=$(hook_direct "$in" createRuntime) && sp_fail "accepted"
 	sp_assert_eq "shmpipe-hook: bundle $b: config.json is larger than 4194304 bytes" "$out"
 }
@@ -186,7 +170,7 @@ t_oversized_config() {
 t_no_config() {
 	local in="$SP_CASE_DIR/state" b out
 	b=$(sp_tmpdir bundle)
-	state_for noconfig 1 "$b" >"$in"
+	hk_state_for noconfig 1 "$b" >"$in"
 	out=$(hook_direct "$in" createRuntime) && sp_fail "accepted"
 	sp_assert_eq "shmpipe-hook: bundle $b: config.json: No such file or directory" "$out"
 }
@@ -195,7 +179,7 @@ t_fifo_config() {
 	local in="$SP_CASE_DIR/state" b out
 	b=$(sp_tmpdir bundle)
 	mkfifo "$b/config.json"
-	state_for fifo 1 "$b" >"$in"
+	hk_state_for fifo 1 "$b" >"$in"
 	out=$(hook_direct "$in" createRuntime) && sp_fail "accepted"
 	sp_assert_eq "shmpipe-hook: bundle $b: config.json is not a regular file" "$out"
 }
@@ -207,7 +191,7 @@ t_malformed() {
 	out=$(hook_direct "$in" createRuntime) && sp_fail "accepted"
 	sp_assert_match "$out" '^shmpipe-hook: state: invalid JSON: '
 	printf '{"root":{"path":"rootfs"},"annotations":{"io.shmpipe.pipeline":"x"' >"$b/config.json"
-	state_for malformed 1 "$b" >"$in"
+	hk_state_for malformed 1 "$b" >"$in"
 	out=$(hook_direct "$in" createRuntime) && sp_fail "accepted"
 	sp_assert_match "$out" "^shmpipe-hook: bundle $b: config.json: invalid JSON: "
 	printf '{"id":"x","bundle":"%s","pid":"12"}' "$b" >"$in"
@@ -221,8 +205,8 @@ t_malformed() {
 t_no_mount_ns() {
 	local in="$SP_CASE_DIR/state" b before out
 	b=$(sp_tmpdir bundle)
-	direct_bundle "$b" hostns
-	state_for hostns $$ "$b" >"$in"
+	hk_direct_bundle "$b" hostns
+	hk_state_for hostns $$ "$b" >"$in"
 	before="$SP_CASE_DIR/mounts.before"
 	hk_mounts_snapshot "$before"
 	out=$(hook_direct "$in" createRuntime) && sp_fail "accepted"
@@ -239,7 +223,7 @@ t_not_ours() {
 	b=$(sp_tmpdir bundle)
 	mkdir -p "$b/rootfs"
 	echo '{"root":{"path":"rootfs"},"process":{"env":["PATH=/bin"]},"annotations":{"a":"b"}}' >"$b/config.json"
-	state_for notours 1 "$b" >"$in"
+	hk_state_for notours 1 "$b" >"$in"
 	timeout 10 "$HK_HOOK" --root "$root" --config /nonexistent/config.json createRuntime <"$in"
 	timeout 10 "$HK_HOOK" --root "$root" --config /nonexistent/config.json poststop <"$in"
 	[[ ! -e $root ]] || sp_fail "the hook created $root"
@@ -270,8 +254,8 @@ t_poststop_no_config() {
 t_syslog() {
 	local d="$SP_CASE_DIR/dev" in="$SP_CASE_DIR/state" b out
 	b=$(sp_tmpdir bundle)
-	direct_bundle "$b" ../x
-	state_for syslog-ctr 1 "$b" >"$in"
+	hk_direct_bundle "$b" ../x
+	hk_state_for syslog-ctr 1 "$b" >"$in"
 	mkdir -p "$d"
 	"$SP_PYTHON" - "$d/log" >"$SP_CASE_DIR/syslog" <<'PY' &
 import socket, sys

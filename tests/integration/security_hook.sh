@@ -201,23 +201,16 @@ t_shared_parent() {
 # cannot be checked (were that mount shared with the host's /, the pipeline
 # would land on the host): refused, fail closed.
 t_root_not_a_mount() {
-	local p=unlisted b in="$SP_CASE_DIR/state" pid i out rc=0 before wrap
+	local p=unlisted b in="$SP_CASE_DIR/state" pid out rc=0 before wrap
 	b=$(sp_tmpdir bundle)
 	wrap=$(sp_seccomp_enosys)
-	mkdir -p "$b/rootfs"
-	printf '{"ociVersion":"1.0.2","root":{"path":"rootfs"},"annotations":{"io.shmpipe.pipeline":"%s"}}' "$p" >"$b/config.json"
+	hk_direct_bundle "$b" "$p"
 	sp_busybox_rootfs "$b/rootfs"
-	unshare -m --propagation private --root "$b/rootfs" /bin/sleep 60 &
-	pid=$!
-	sp_defer kill -KILL "$pid"
-	for ((i = 0; i < 100; i++)); do
-		[[ $(readlink "/proc/$pid/ns/mnt") != "$(readlink /proc/self/ns/mnt)" &&
-			$(readlink "/proc/$pid/exe") == */busybox ]] && break
-		sleep 0.05
-	done
+	hk_chroot_process "$b/rootfs" unlisted
+	pid=$HK_PID
 	before="$SP_CASE_DIR/mounts.before"
 	hk_mounts_snapshot "$before"
-	printf '{"ociVersion":"1.0.2","id":"unlisted","status":"creating","pid":%s,"bundle":"%s"}' "$pid" "$b" >"$in"
+	hk_state_for unlisted "$pid" "$b" >"$in"
 	out=$(timeout 10 "$wrap" statmount "$HK_HOOK" --root "$HK_ROOT" --config "$HK_CONFIG" createRuntime <"$in" 2>&1) || rc=$?
 	echo "without statmount: $out"
 	sp_assert_eq 1 "$rc" "exit status"
@@ -356,23 +349,16 @@ enosys_case() {
 # into a rootfs in a mount namespace of its own): the rootfs needs no
 # openat2, the walk of dev and shm does.
 t_enosys_pivoted() {
-	local p=ns-pivoted b in="$SP_CASE_DIR/state" pid i out rc=0 wrap
+	local p=ns-pivoted b in="$SP_CASE_DIR/state" pid out rc=0 wrap
 	b=$(sp_tmpdir bundle)
 	wrap=$(sp_seccomp_enosys)
 	hk_ctl create "$p" --lifetime persistent >/dev/null
 	sp_defer hk_quiet hk_ctl rm --force "$p"
-	mkdir -p "$b/rootfs"
-	printf '{"ociVersion":"1.0.2","root":{"path":"rootfs"},"annotations":{"io.shmpipe.pipeline":"%s"}}' "$p" >"$b/config.json"
+	hk_direct_bundle "$b" "$p"
 	sp_busybox_rootfs "$b/rootfs"
-	unshare -m --propagation private sh -c 'mount --bind "$1" "$1" && exec chroot "$1" /bin/sleep 60' sh "$b/rootfs" &
-	pid=$!
-	sp_defer kill -KILL "$pid"
-	for ((i = 0; i < 100; i++)); do
-		[[ $(readlink "/proc/$pid/ns/mnt") != "$(readlink /proc/self/ns/mnt)" &&
-			$(readlink "/proc/$pid/exe") == */busybox ]] && break
-		sleep 0.05
-	done
-	printf '{"ociVersion":"1.0.2","id":"pivoted","status":"creating","pid":%s,"bundle":"%s"}' "$pid" "$b" >"$in"
+	hk_chroot_process "$b/rootfs" pivoted
+	pid=$HK_PID
+	hk_state_for pivoted "$pid" "$b" >"$in"
 	out=$(timeout 10 "$wrap" openat2 "$HK_HOOK" --root "$HK_ROOT" --config "$HK_CONFIG" createRuntime <"$in" 2>&1) || rc=$?
 	echo "$out"
 	sp_assert_eq 1 "$rc" "exit status"

@@ -107,6 +107,40 @@ hk_mounted() { grep -q " $HK_ROOT/mnt/$1 " /proc/self/mountinfo; }
 # hk_members NAME : member ids, one per line.
 hk_members() { sp_json "$HK_ROOT/state/$1.json" '"\n".join(m["id"] for m in j["members"])'; }
 
+# hk_direct_bundle DIR PIPE : a bundle dir whose config.json asks for
+# pipeline PIPE, for running the hook by hand (no runtime).
+hk_direct_bundle() {
+	local b=$1 pipe=$2
+	mkdir -p "$b/rootfs"
+	printf '{"ociVersion":"1.0.2","root":{"path":"rootfs"},"annotations":{"io.shmpipe.pipeline":"%s"}}' \
+		"$pipe" >"$b/config.json"
+}
+
+# hk_state_for ID PID BUNDLE : the OCI state a runtime gives a createRuntime hook.
+hk_state_for() { printf '{"ociVersion":"1.0.2","id":"%s","status":"creating","pid":%s,"bundle":"%s"}' "$1" "$2" "$3"; }
+
+# hk_chroot_process ROOTFS pivoted|unlisted : a stand-in container, busybox
+# `sleep 60` chrooted into ROOTFS in a private mount namespace of its own;
+# "pivoted" binds ROOTFS on itself first (a mount point, as pivot_root
+# requires and runtimes make it), "unlisted" does not (its mount lies above
+# its root).  Sets HK_PID once the process runs busybox in its namespace;
+# it is killed at the end of the case.
+hk_chroot_process() {
+	local rootfs=$1 kind=$2 i
+	case $kind in
+	pivoted) unshare -m --propagation private sh -c 'mount --bind "$1" "$1" && exec chroot "$1" /bin/sleep 60' sh "$rootfs" & ;;
+	unlisted) unshare -m --propagation private --root "$rootfs" /bin/sleep 60 & ;;
+	*) sp_fail "hk_chroot_process: unknown kind $kind" ;;
+	esac
+	HK_PID=$!
+	sp_defer kill -KILL "$HK_PID"
+	for ((i = 0; i < 100; i++)); do
+		[[ $(readlink "/proc/$HK_PID/ns/mnt") != "$(readlink /proc/self/ns/mnt)" &&
+			$(readlink "/proc/$HK_PID/exe") == */busybox ]] && break
+		sleep 0.05
+	done
+}
+
 # hk_mounts_snapshot FILE : the host's mount points and sources, for a later
 # hk_assert_no_new_mounts, which ignores what other tests and demos running
 # at the same time mount in their own directories under /tmp (never an
