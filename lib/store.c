@@ -661,13 +661,10 @@ sp_store_leave (struct sp_store *s, const char *name, const char *id, bool *remo
   if (r <= 0)
     return r;
   idx = sp_pipeline_find_member (&p, id);
-  /* Not a member and none left: a join that created the pipeline and died
-     before recording ID; its poststop still removes the ephemeral pipeline,
-     as gc would. */
-  if (idx < 0 && p.n_members > 0)
-    return 0;
   if (idx >= 0)
     sp_pipeline_remove_member (&p, (size_t) idx);
+  /* Also when ID was no member: a join that created the pipeline and died
+     before recording ID still has its poststop remove it, as gc would. */
   if (p.n_members == 0 && p.opts.lifetime == SP_LIFETIME_EPHEMERAL)
     {
       sp_fault_point ("leave:destroying");
