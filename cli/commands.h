@@ -19,6 +19,7 @@ struct sp_command
 };
 
 int sp_cmd_create (struct sp_ctx *ctx, int argc, char **argv);
+int sp_cmd_options (struct sp_ctx *ctx, int argc, char **argv);
 int sp_cmd_ls (struct sp_ctx *ctx, int argc, char **argv);
 int sp_cmd_inspect (struct sp_ctx *ctx, int argc, char **argv);
 int sp_cmd_rm (struct sp_ctx *ctx, int argc, char **argv);

@@ -1,105 +1,115 @@
-/* shmpipectl create */
+/* shmpipectl create, and shmpipectl options: the table of pipeline options. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "commands.h"
 #include "names.h"
-#include "options.h"
+#include "pipeline_options.h"
 
-static const char help[]
-    = "Usage: shmpipectl create NAME [OPTIONS]\n"
-      "\n"
-      "Create pipeline NAME: a tmpfs mounted nosuid,nodev,noexec under the store\n"
-      "root, which containers that name the pipeline get on their /dev/shm.\n"
-      "NAME is 1-64 of [A-Za-z0-9_.-], starting with a letter or digit.\n"
-      "\n"
-      "Options:\n"
-      "  --size SIZE          tmpfs size, bytes or with a k/m/g/t suffix\n"
-      "                       (default: the config's default_size, 64m)\n"
-      "  --mode MODE          octal mode of the tmpfs root (default 1777)\n"
-      "  --uid UID            owner of the tmpfs root (default 0)\n"
-      "  --gid GID            group of the tmpfs root (default 0)\n"
-      "  --huge POLICY        never, always, within_size or advise (default never)\n"
-      "  --inodes N           inode cap (default and maximum: the config's max_inodes)\n"
-      "  --lifetime LIFETIME  persistent (default): lives until `shmpipectl rm`;\n"
-      "                       ephemeral: removed when its last member leaves\n"
-      "  --ipc                give the pipeline an IPC namespace of its own (SysV\n"
-      "                       shm, semaphores, POSIX message queues), pinned at\n"
-      "                       ROOT/ipc/NAME for runtimes to join (see shmpipe-runtime)\n"
-      "\n"
-      "Fails with \"already exists\" when NAME exists; the size may not exceed the\n"
-      "config's max_size.\n";
+/* getopt's value for row I of the options table. */
+#define OPT_ROW(i) (256 + (int) (i))
+
+static void
+print_help (void)
+{
+  fputs ("Usage: shmpipectl create NAME [OPTIONS]\n"
+         "\n"
+         "Create pipeline NAME: a tmpfs mounted nosuid,nodev,noexec under the store\n"
+         "root, which containers that name the pipeline get on their /dev/shm.\n"
+         "NAME is 1-64 of [A-Za-z0-9_.-], starting with a letter or digit.\n"
+         "\n"
+         "Options (`shmpipectl options` lists them with the plugin's keys and the\n"
+         "annotations; [annotation]: a container may set it too):\n",
+         stdout);
+  sp_opts_print_table (stdout, SP_OPTS_CLI);
+  fputs ("\n"
+         "Defaults: size, mode and inodes from the config (default_size 64m,\n"
+         "default_mode 1777, max_inodes 65536); uid and gid 0; huge never; lifetime\n"
+         "persistent: it lives until `shmpipectl rm`, where ephemeral is removed\n"
+         "when its last member leaves; no IPC namespace: with --ipc one is pinned at\n"
+         "ROOT/ipc/NAME for runtimes to join (see shmpipe-runtime).\n"
+         "\n"
+         "Fails with \"already exists\" when NAME exists; the size may not exceed the\n"
+         "config's max_size, nor the inodes its max_inodes.\n",
+         stdout);
+}
 
 int
 sp_cmd_create (struct sp_ctx *ctx, int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "size", required_argument, NULL, 's' },     { "mode", required_argument, NULL, 'm' },
-    { "uid", required_argument, NULL, 'u' },      { "gid", required_argument, NULL, 'g' },
-    { "huge", required_argument, NULL, 'H' },     { "inodes", required_argument, NULL, 'i' },
-    { "lifetime", required_argument, NULL, 'l' }, { "ipc", no_argument, NULL, 'I' },
-    { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
-  };
+  struct option opts[sp_opt_count + 2];
   cleanup_error sp_error_t err = NULL;
-  struct sp_store store;
+  cleanup_store struct sp_store store = SP_STORE_INIT;
   struct sp_pipeline_opts o;
-  int c, rc;
+  char mp[4096];
+  int c;
+
+  for (size_t i = 0; i < sp_opt_count; i++)
+    opts[i] = (struct option){ sp_opt_defs[i].name,
+                               sp_opt_defs[i].arg ? required_argument : no_argument, NULL,
+                               OPT_ROW (i) };
+  opts[sp_opt_count] = (struct option){ "help", no_argument, NULL, 'h' };
+  opts[sp_opt_count + 1] = (struct option){ NULL, 0, NULL, 0 };
 
   sp_store_default_opts (&(struct sp_store){ .cfg = ctx->cfg }, SP_LIFETIME_PERSISTENT, &o);
+  opterr = 0;
   while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
     {
-      int r = 0;
-      switch (c)
+      if (c == 'h')
         {
-        case 's':
-          r = sp_parse_size (optarg, &o.size, &err);
-          break;
-        case 'm':
-          r = sp_parse_mode (optarg, &o.mode, &err);
-          break;
-        case 'u':
-          r = sp_parse_id (optarg, "uid", &o.uid, &err);
-          break;
-        case 'g':
-          r = sp_parse_id (optarg, "gid", &o.gid, &err);
-          break;
-        case 'H':
-          r = sp_parse_huge (optarg, &o.huge, &err);
-          break;
-        case 'i':
-          r = sp_parse_count (optarg, "inodes", &o.inodes, &err);
-          break;
-        case 'l':
-          r = sp_parse_lifetime (optarg, &o.lifetime, &err);
-          break;
-        case 'I':
-          o.ipc = true;
-          break;
-        case 'h':
-          fputs (help, stdout);
+          print_help ();
           return 0;
-        default:
-          return sp_cli_usage ("create", "bad option");
         }
-      if (r < 0)
+      if (c < OPT_ROW (0) || c >= OPT_ROW (sp_opt_count))
+        {
+          const char *arg = argv[optind - 1];
+          char name[64];
+
+          /* "--sizee=1g" or "--sizee": name the nearest option. */
+          if (c == ':' || strncmp (arg, "--", 2) != 0)
+            return sp_cli_usage ("create", "bad option %.64s", arg);
+          snprintf (name, sizeof (name), "%.*s", (int) strcspn (arg + 2, "="), arg + 2);
+          if (sp_opt_find (name) != NULL)
+            return sp_cli_usage ("create", "option --%s needs a value", name);
+          sp_opt_unknown ("option", "--", name, &err);
+          return sp_cli_usage ("create", "%s", err->msg);
+        }
+      if (sp_opt_parse (&sp_opt_defs[c - OPT_ROW (0)], optarg, &o, &err) < 0)
         return sp_cli_usage ("create", "%s", err->msg);
     }
   if (optind != argc - 1)
     return sp_cli_usage ("create", "want exactly one NAME");
-  if (sp_name_check (argv[optind], &err) < 0)
+  if (sp_name_check (argv[optind], &err) < 0
+      || sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0
+      || sp_store_create (&store, argv[optind], &o, SP_CREATE_EXCL, NULL, &err) < 0)
     return sp_cli_fail (&err);
-  if (sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0)
-    return sp_cli_fail (&err);
-  rc = sp_store_create (&store, argv[optind], &o, SP_CREATE_EXCL, NULL, &err) < 0
-           ? sp_cli_fail (&err)
-           : 0;
-  if (rc == 0)
+  sp_store_mountpoint (&store, argv[optind], mp, sizeof (mp));
+  printf ("%s\n", mp);
+  return 0;
+}
+
+int
+sp_cmd_options (struct sp_ctx *ctx, int argc, char **argv)
+{
+  (void) ctx;
+  if (argc == 2 && strcmp (argv[1], "--markdown") == 0)
     {
-      char mp[4096];
-      sp_store_mountpoint (&store, argv[optind], mp, sizeof (mp));
-      printf ("%s\n", mp);
+      sp_opts_print_table (stdout, SP_OPTS_MARKDOWN);
+      return 0;
     }
-  sp_store_close (&store);
-  return rc;
+  if (argc == 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0))
+    {
+      fputs ("Usage: shmpipectl options [--markdown]\n"
+             "\n"
+             "The options a pipeline is made of: `shmpipectl create --NAME`, the Docker\n"
+             "plugin's `-o NAME=`, and, where a container may set it, the annotation\n"
+             "io.shmpipe.NAME.  --markdown prints the table of docs/pipeline-options.md.\n",
+             stdout);
+      return 0;
+    }
+  if (argc != 1)
+    return sp_cli_usage ("options", "takes no arguments but --markdown");
+  sp_opts_print_table (stdout, SP_OPTS_CLI);
+  return 0;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "macro.h"
 #include "cleanup.h"
 #include "commands.h"
 #include "config.h"
@@ -27,6 +28,7 @@ static const char usage_text[]
       "  rm NAME [--force]      remove a pipeline (refused while it has members)\n"
       "  gc                     drop members whose process is gone; remove\n"
       "                         ephemeral pipelines left with none\n"
+      "  options [--markdown]   the pipeline options: flags, plugin keys, annotations\n"
       "  join NAME --id ID      record a member (plumbing, for scripts and tests)\n"
       "  leave NAME --id ID     drop a member (plumbing)\n"
       "\n"
@@ -44,6 +46,7 @@ static const struct sp_command commands[] = {
   { "create", sp_cmd_create },   { "ls", sp_cmd_ls },     { "list", sp_cmd_ls },
   { "inspect", sp_cmd_inspect }, { "rm", sp_cmd_rm },     { "remove", sp_cmd_rm },
   { "gc", sp_cmd_gc },           { "join", sp_cmd_join }, { "leave", sp_cmd_leave },
+  { "options", sp_cmd_options },
 };
 
 int
@@ -88,7 +91,7 @@ main (int argc, char **argv)
       fputs (usage_text, stderr);
       return 2;
     }
-  for (size_t i = 0; i < sizeof (commands) / sizeof (commands[0]); i++)
+  for (size_t i = 0; i < ARRAY_SIZE (commands); i++)
     {
       if (strcmp (argv[optind], commands[i].name) != 0)
         continue;

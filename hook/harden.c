@@ -18,6 +18,7 @@
 #include "cleanup.h"
 #include "fileutil.h"
 #include "hook.h"
+#include "macro.h"
 #include "privs.h"
 
 /* CAP_SYS_ADMIN: open_tree/move_mount/mount_setattr, fsopen (auto-create),
@@ -61,28 +62,10 @@ static const char *const allowed_syscalls[] = {
 /* clang-format on */
 
 static int
-add_rule (scmp_filter_ctx ctx, int nr, unsigned n_args, const struct scmp_arg_cmp *args,
-          const char *name, sp_error_t *err)
-{
-  int r = seccomp_rule_add_array (ctx, SCMP_ACT_ALLOW, nr, n_args, args);
-  if (r < 0)
-    return sp_error_sys (err, -r, "seccomp: rule for %s", name);
-  return 0;
-}
-
-static void
-cleanup_seccomp (scmp_filter_ctx *ctx)
-{
-  if (*ctx != NULL)
-    seccomp_release (*ctx);
-}
-
-static int
 load_seccomp (sp_error_t *err)
 {
-  __attribute__ ((cleanup (cleanup_seccomp))) scmp_filter_ctx ctx = NULL;
+  cleanup_seccomp scmp_filter_ctx ctx = NULL;
   struct scmp_arg_cmp a;
-  int r;
 
   /* ENOSYS, not EPERM or a kill: glibc falls back from syscalls it probes
      (clone3, faccessat2, ...) and anything else fails with a clear error. */
@@ -90,50 +73,43 @@ load_seccomp (sp_error_t *err)
   if (ctx == NULL)
     return sp_error_make (err, ENOMEM, "seccomp: init failed");
 
-  for (size_t i = 0; i < sizeof (allowed_syscalls) / sizeof (allowed_syscalls[0]); i++)
-    {
-      int nr = seccomp_syscall_resolve_name (allowed_syscalls[i]);
-      if (nr == __NR_SCMP_ERROR)
-        continue;
-      if (add_rule (ctx, nr, 0, NULL, allowed_syscalls[i], err) < 0)
-        return -1;
-    }
+  if (sp_privs_seccomp_rules (ctx, SCMP_ACT_ALLOW, allowed_syscalls, ARRAY_SIZE (allowed_syscalls),
+                              err)
+      < 0)
+    return -1;
   /* Newer than Debian 12's libseccomp, which does not know its name:
      statmount(2), the mount's propagation in one call (mount.c). */
-  if (add_rule (ctx, 457, 0, NULL, "statmount", err) < 0)
+  if (sp_privs_seccomp_rule (ctx, SCMP_ACT_ALLOW, 457, "statmount", 0, NULL, err) < 0)
     return -1;
 
   /* Narrowed ones: setns only into mount namespaces; sockets only AF_UNIX
      (syslog); ioctl only NS_GET_NSTYPE and the isatty() stdio does; abort()
      may signal only this process.  */
   a = SCMP_A1 (SCMP_CMP_EQ, CLONE_NEWNS);
-  if (add_rule (ctx, SCMP_SYS (setns), 1, &a, "setns", err) < 0)
+  if (sp_privs_seccomp_rule (ctx, SCMP_ACT_ALLOW, SCMP_SYS (setns), "setns", 1, &a, err) < 0)
     return -1;
   a = SCMP_A0 (SCMP_CMP_EQ, AF_UNIX);
-  if (add_rule (ctx, SCMP_SYS (socket), 1, &a, "socket", err) < 0)
+  if (sp_privs_seccomp_rule (ctx, SCMP_ACT_ALLOW, SCMP_SYS (socket), "socket", 1, &a, err) < 0)
     return -1;
   a = SCMP_A1 (SCMP_CMP_EQ, NS_GET_NSTYPE);
-  if (add_rule (ctx, SCMP_SYS (ioctl), 1, &a, "ioctl", err) < 0)
+  if (sp_privs_seccomp_rule (ctx, SCMP_ACT_ALLOW, SCMP_SYS (ioctl), "ioctl", 1, &a, err) < 0)
     return -1;
   a = SCMP_A1 (SCMP_CMP_EQ, TCGETS);
-  if (add_rule (ctx, SCMP_SYS (ioctl), 1, &a, "ioctl", err) < 0)
+  if (sp_privs_seccomp_rule (ctx, SCMP_ACT_ALLOW, SCMP_SYS (ioctl), "ioctl", 1, &a, err) < 0)
     return -1;
 #if !defined(__SANITIZE_ADDRESS__)
   a = SCMP_A0 (SCMP_CMP_EQ, (scmp_datum_t) getpid ());
-  if (add_rule (ctx, SCMP_SYS (tgkill), 1, &a, "tgkill", err) < 0)
+  if (sp_privs_seccomp_rule (ctx, SCMP_ACT_ALLOW, SCMP_SYS (tgkill), "tgkill", 1, &a, err) < 0)
     return -1;
 #endif
 
-  r = seccomp_load (ctx);
-  if (r < 0)
-    return sp_error_sys (err, -r, "seccomp: load filter");
-  return 0;
+  return sp_privs_seccomp_load (ctx, err);
 }
 
 int
 sp_hook_harden (sp_error_t *err)
 {
-  if (sp_privs_keep_only (keep_caps, sizeof (keep_caps) / sizeof (keep_caps[0]), err) < 0)
+  if (sp_privs_keep_only (keep_caps, ARRAY_SIZE (keep_caps), err) < 0)
     return -1;
   return load_seccomp (err);
 }

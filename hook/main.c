@@ -29,8 +29,9 @@ static const char usage_text[]
       "OCI hook: reads the container state on stdin and its bundle's config.json.\n"
       "A container with the annotation " SP_ANNOTATION_PIPELINE "=NAME (or, for engines\n"
       "that pass no annotations, " SP_ENV_PIPELINE "=NAME in its environment) gets\n"
-      "pipeline NAME's tmpfs on /dev/shm.  Optional annotations for a pipeline the\n"
-      "hook creates: " SP_ANNOTATION_SIZE ", " SP_ANNOTATION_MODE ", " SP_ANNOTATION_LIFETIME ".\n"
+      "pipeline NAME's tmpfs on /dev/shm.  For a pipeline the hook creates, the\n"
+      "annotations " SP_ANNOTATION_PREFIX "OPTION set the options containers may set\n"
+      "(`shmpipectl options` lists them); any other " SP_ANNOTATION_PREFIX "* key is refused.\n"
       "\n"
       "STAGE: prestart or createRuntime (join the pipeline, mount /dev/shm),\n"
       "       poststop (leave it).  Without STAGE the state's status decides:\n"
@@ -78,15 +79,6 @@ hook_run_free (struct hook_run *h)
   if (h->have_cfg)
     sp_config_free (&h->cfg);
 }
-
-static void
-store_closep (struct sp_store **s)
-{
-  if (*s != NULL)
-    sp_store_close (*s);
-}
-
-#define cleanup_store __attribute__ ((cleanup (store_closep)))
 
 /* 0: run; 1: done (help, version), exit 0; 2: usage error. */
 static int
@@ -204,9 +196,8 @@ load_site_config (struct hook_run *h, sp_error_t *err)
 static int
 join (struct hook_run *h, sp_error_t *err)
 {
-  struct sp_store store;
-  cleanup_store struct sp_store *sp = NULL;
-  struct sp_pipeline_opts opts;
+  cleanup_store struct sp_store store = SP_STORE_INIT;
+  struct sp_pipeline_opts defaults, opts;
   const struct sp_pipeline_opts *create = NULL;
   const char *name = h->req.pipeline, *id = h->state.id;
   char rootfs[PATH_MAX];
@@ -219,27 +210,18 @@ join (struct hook_run *h, sp_error_t *err)
     return -1;
   if (load_site_config (h, err) < 0)
     return -1;
-  r = sp_store_open (&store, &h->cfg, h->opts->root, err);
-  sp = &store;
-  if (r < 0)
+  if (sp_store_open (&store, &h->cfg, h->opts->root, err) < 0)
     return -1;
 
-  sp_store_default_opts (&store, h->cfg.auto_lifetime, &opts);
-  if (h->req.has_size)
-    opts.size = h->req.size;
-  if (h->req.has_mode)
-    opts.mode = h->req.mode;
-  if (h->req.has_lifetime)
-    opts.lifetime = h->req.lifetime;
+  sp_store_default_opts (&store, h->cfg.auto_lifetime, &defaults);
+  sp_oci_request_opts (&h->req, &defaults, &opts);
   if (h->cfg.auto_create)
     create = &opts;
   else if (!sp_store_exists (&store, name))
-    return sp_error_make (
-        err, ENOENT, "pipeline %s: does not exist, and auto_create is off in the config", name);
-  else if (h->req.has_size || h->req.has_mode || h->req.has_lifetime)
-    sp_log_debug (
-        "container %s: pipeline %s exists: its size/mode/lifetime annotations do not apply", id,
-        name);
+    return sp_error_make (err, ENOENT, "does not exist, and auto_create is off in the config");
+  else if (h->req.given != 0)
+    sp_log_debug ("container %s: pipeline %s exists: its option annotations do not apply", id,
+                  name);
 
   /* Joining twice (the hook at two stages) must not make a failure of the
      second undo the first.  */
@@ -283,16 +265,10 @@ join (struct hook_run *h, sp_error_t *err)
 static int
 leave (struct hook_run *h, sp_error_t *err)
 {
-  struct sp_store store;
-  cleanup_store struct sp_store *sp = NULL;
+  cleanup_store struct sp_store store = SP_STORE_INIT;
   bool removed = false;
-  int r;
 
-  if (load_site_config (h, err) < 0)
-    return -1;
-  r = sp_store_open (&store, &h->cfg, h->opts->root, err);
-  sp = &store;
-  if (r < 0)
+  if (load_site_config (h, err) < 0 || sp_store_open (&store, &h->cfg, h->opts->root, err) < 0)
     return -1;
   if (sp_store_leave (&store, h->req.pipeline, h->state.id, &removed, err) < 0)
     return -1;
@@ -306,27 +282,20 @@ leave (struct hook_run *h, sp_error_t *err)
 static int
 leave_everywhere (struct hook_run *h, sp_error_t *err)
 {
-  struct sp_store store;
-  cleanup_store struct sp_store *sp = NULL;
+  cleanup_store struct sp_store store = SP_STORE_INIT;
   char **names = NULL;
   size_t n = 0;
   const char *root;
   struct stat st;
-  int r;
+  int r = 0;
 
   if (load_site_config (h, err) < 0)
     return -1;
-  root = h->opts->root;
-  if (root == NULL || *root == '\0')
-    root = getenv ("SHMPIPE_ROOT");
-  if (root == NULL || *root == '\0')
-    root = h->cfg.root != NULL ? h->cfg.root : SP_DEFAULT_ROOT;
+  root = sp_store_root_path (&h->cfg, h->opts->root);
   /* No store: nobody ever joined anything; do not create one. */
   if (stat (root, &st) < 0 && errno == ENOENT)
     return 0;
-  r = sp_store_open (&store, &h->cfg, root, err);
-  sp = &store;
-  if (r < 0 || sp_store_list (&store, &names, &n, err) < 0)
+  if (sp_store_open (&store, &h->cfg, root, err) < 0 || sp_store_list (&store, &names, &n, err) < 0)
     return -1;
   for (size_t i = 0; i < n && r == 0; i++)
     {
@@ -353,9 +322,8 @@ leave_everywhere (struct hook_run *h, sp_error_t *err)
 /* One line on stderr for the runtime to show; the same in syslog with the
    container's id.  */
 static int
-fail (const struct hook_run *h, const char *pipeline, sp_error_t err)
+fail (const struct hook_run *h, sp_error_t err)
 {
-  char prefix[SP_NAME_MAX + 16];
   const char *msg = err != NULL && err->msg != NULL ? err->msg : "unknown error";
   const char *id = h->state.id != NULL ? h->state.id : "?";
   /* A system call the hook needs (openat2, open_tree, move_mount, ...)
@@ -368,19 +336,8 @@ fail (const struct hook_run *h, const char *pipeline, sp_error_t err)
               " it needs Linux 5.12 or later and never falls back to mounting by path)"
             : "";
 
-  if (pipeline != NULL && pipeline[0] != '\0')
-    {
-      size_t n = (size_t) snprintf (prefix, sizeof (prefix), "pipeline %s: ", pipeline);
-      if (strncmp (msg, prefix, n) == 0)
-        msg += n;
-      fprintf (stderr, "shmpipe-hook: pipeline %s: %s%s\n", pipeline, msg, hint);
-      sp_log_error ("container %s: pipeline %s: %s%s", id, pipeline, msg, hint);
-    }
-  else
-    {
-      fprintf (stderr, "shmpipe-hook: %s%s\n", msg, hint);
-      sp_log_error ("container %s: %s%s", id, msg, hint);
-    }
+  fprintf (stderr, "shmpipe-hook: %s%s\n", msg, hint);
+  sp_log_error ("container %s: %s%s", id, msg, hint);
   return 1;
 }
 
@@ -404,9 +361,9 @@ main (int argc, char **argv)
 
   /* Before any input is read. */
   if (sp_hook_harden (&err) < 0)
-    return fail (&h, NULL, err);
+    return fail (&h, err);
   if (opts.print_security)
-    return sp_privs_print_status (stdout, &err) < 0 ? fail (&h, NULL, err) : 0;
+    return sp_privs_print_status (stdout, &err) < 0 ? fail (&h, err) : 0;
 
   if (opts.stage != NULL && sp_oci_parse_stage (opts.stage, &stage, &err) < 0)
     {
@@ -415,7 +372,7 @@ main (int argc, char **argv)
     }
   if (read_state (&h.state, &err) < 0
       || sp_oci_select_action (stage, h.state.status, &action, &err) < 0)
-    return fail (&h, NULL, err);
+    return fail (&h, err);
 
   r = read_bundle_config (h.state.bundle, &h.config, &err);
   if (r < 0)
@@ -423,7 +380,7 @@ main (int argc, char **argv)
       /* At poststop the bundle may be gone already: the state's annotations
          (or the members' ids) still tell which pipeline to leave.  */
       if (action != SP_HOOK_LEAVE || sp_error_status (err) != ENOENT)
-        return fail (&h, NULL, err);
+        return fail (&h, err);
       sp_log_debug ("container %s: %s", h.state.id, err->msg);
       sp_error_release (&err);
     }
@@ -433,15 +390,17 @@ main (int argc, char **argv)
   annotations = h.config.annotations != NULL ? h.config.annotations : h.state.annotations;
   r = sp_oci_get_request (annotations, h.config.env, &h.req, &err);
   if (r < 0)
-    return fail (&h, NULL, err);
+    return fail (&h, err);
   if (r == 0)
     {
       if (action == SP_HOOK_LEAVE && !h.have_config)
-        return leave_everywhere (&h, &err) < 0 ? fail (&h, NULL, err) : 0;
+        return leave_everywhere (&h, &err) < 0 ? fail (&h, err) : 0;
       /* Not ours: touch nothing, not even the store. */
       return 0;
     }
 
   r = action == SP_HOOK_JOIN ? join (&h, &err) : leave (&h, &err);
-  return r < 0 ? fail (&h, h.req.pipeline, err) : 0;
+  if (r < 0)
+    sp_error_wrap_pipeline (&err, h.req.pipeline);
+  return r < 0 ? fail (&h, err) : 0;
 }

@@ -25,6 +25,14 @@ sp_cleanup_closep (int *fd)
     }
 }
 
+/* Both ends of a pipe or socketpair; an end already handed on is -1. */
+static inline void
+sp_cleanup_close_pairp (int (*pair)[2])
+{
+  sp_cleanup_closep (&(*pair)[0]);
+  sp_cleanup_closep (&(*pair)[1]);
+}
+
 static inline void
 sp_cleanup_fclosep (FILE **f)
 {
@@ -41,8 +49,17 @@ sp_cleanup_closedirp (DIR **d)
 
 #define cleanup_free __attribute__ ((cleanup (sp_cleanup_freep)))
 #define cleanup_close __attribute__ ((cleanup (sp_cleanup_closep)))
+#define cleanup_close_pair __attribute__ ((cleanup (sp_cleanup_close_pairp)))
 #define cleanup_fclose __attribute__ ((cleanup (sp_cleanup_fclosep)))
 #define cleanup_dir __attribute__ ((cleanup (sp_cleanup_closedirp)))
+
+/* Closes FD now and marks it closed for its cleanup. */
+static inline void
+sp_close (int *fd)
+{
+  sp_cleanup_closep (fd);
+  *fd = -1;
+}
 
 /* Hands an owned value on: the cleanup of the source then does nothing.  */
 static inline int

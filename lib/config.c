@@ -9,6 +9,8 @@
 #include "cleanup.h"
 #include "fileutil.h"
 #include "json.h"
+#include "macro.h"
+#include "suggest.h"
 
 static const char *const log_names[] = { "error", "warning", "info", "debug" };
 
@@ -64,6 +66,21 @@ get_string (yajl_val v, const char *key, const char **out, sp_error_t *err)
     return sp_error_make (err, EINVAL, "config: \"%s\" must be a string", key);
   *out = YAJL_GET_STRING (v);
   return 0;
+}
+
+static const char *const config_keys[]
+    = { "$schema",    "root",        "default_size",  "max_size", "default_mode",
+        "max_inodes", "auto_create", "auto_lifetime", "log_level" };
+
+static int
+unknown_key (const char *key, sp_error_t *err)
+{
+  const char *near = sp_nearest (key, config_keys, ARRAY_SIZE (config_keys), sizeof (char *));
+
+  if (near != NULL)
+    return sp_error_make (err, EINVAL, "config: unknown key \"%.64s\" (did you mean \"%s\"?)", key,
+                          near);
+  return sp_error_make (err, EINVAL, "config: unknown key \"%.64s\"", key);
 }
 
 int
@@ -152,7 +169,7 @@ sp_config_parse (const char *buf, size_t len, struct sp_config *cfg, sp_error_t 
           cfg->log_level = (enum sp_log_level) j;
         }
       else
-        return sp_error_make (err, EINVAL, "config: unknown key \"%.64s\"", key);
+        return unknown_key (key, err);
     }
 
   if (cfg->default_size > cfg->max_size)
@@ -193,6 +210,9 @@ sp_config_load (const char *path, bool explicit_path, struct sp_config *cfg, sp_
     }
   if (sp_config_parse (buf, len, cfg, err) < 0)
     return sp_error_prefix (err, "%s", path);
+  cfg->path = strdup (path);
+  if (cfg->path == NULL)
+    return sp_error_sys (err, ENOMEM, "config");
 done:
   if (cfg->root == NULL)
     {
@@ -208,4 +228,6 @@ sp_config_free (struct sp_config *cfg)
 {
   free (cfg->root);
   cfg->root = NULL;
+  free (cfg->path);
+  cfg->path = NULL;
 }

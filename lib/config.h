@@ -23,6 +23,7 @@ enum sp_log_level
 
 struct sp_config
 {
+  char *path; /* the file read, NULL when none was (built-in defaults) */
   char *root;
   uint64_t default_size;
   uint64_t max_size;

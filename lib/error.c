@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 
 static char oom_msg[] = "out of memory";
 
@@ -84,6 +85,15 @@ sp_error_prefix (sp_error_t *err, const char *fmt, ...)
   return -1;
 }
 
+int
+sp_error_wrap_pipeline (sp_error_t *err, const char *name)
+{
+  if (err == NULL || *err == NULL || (*err)->named || name == NULL || *name == '\0')
+    return -1;
+  (*err)->named = true;
+  return sp_error_prefix (err, "pipeline %s", name);
+}
+
 void
 sp_error_release (sp_error_t *err)
 {
@@ -99,4 +109,20 @@ int
 sp_error_status (sp_error_t err)
 {
   return err != NULL ? err->status : 0;
+}
+
+const char *
+sp_printable (const char *s, size_t max, char *buf, size_t len)
+{
+  size_t n = 0;
+
+  if (len == 0)
+    return buf;
+  for (; s != NULL && s[n] != '\0' && n < max && n + 1 < len; n++)
+    {
+      unsigned char c = (unsigned char) s[n];
+      buf[n] = (c >= 0x20 && c < 0x7f) ? (char) c : '?';
+    }
+  buf[n] = '\0';
+  return buf;
 }

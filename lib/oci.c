@@ -1,3 +1,4 @@
+#include "macro.h"
 #include "oci.h"
 
 #include <errno.h>
@@ -9,22 +10,6 @@
 
 /* PID_MAX_LIMIT on 64-bit kernels. */
 #define OCI_PID_MAX 4194304
-
-const char *
-sp_oci_printable (const char *s, size_t max, char *buf, size_t len)
-{
-  size_t n = 0;
-
-  if (len == 0)
-    return buf;
-  for (; s != NULL && s[n] != '\0' && n < max && n + 1 < len; n++)
-    {
-      unsigned char c = (unsigned char) s[n];
-      buf[n] = (c >= 0x20 && c < 0x7f) ? (char) c : '?';
-    }
-  buf[n] = '\0';
-  return buf;
-}
 
 static bool
 has_control_chars (const char *s)
@@ -138,7 +123,7 @@ sp_oci_state_parse (const char *buf, size_t len, struct sp_oci_state *st, sp_err
       char shown[40];
       return sp_error_make (err, EINVAL,
                             "state: invalid container id \"%s\" (want 1-%d of [A-Za-z0-9_.:-])",
-                            sp_oci_printable (st->id, 32, shown, sizeof (shown)), SP_MEMBER_ID_MAX);
+                            sp_printable (st->id, 32, shown, sizeof (shown)), SP_MEMBER_ID_MAX);
     }
 
   if (get_string (st->tree, what, "status", &st->status, err) < 0)
@@ -275,6 +260,43 @@ get_env_pipeline (yajl_val env, const char **out, sp_error_t *err)
   return 0;
 }
 
+/* Every io.shmpipe.* annotation but the pipeline's name: an option row a
+   container may set, or an error naming the nearest one. */
+static int
+get_options (yajl_val annotations, struct sp_oci_request *req, sp_error_t *err)
+{
+  static const size_t plen = sizeof (SP_ANNOTATION_PREFIX) - 1;
+
+  if (!YAJL_IS_OBJECT (annotations))
+    return 0;
+  for (size_t i = 0; i < annotations->u.object.len; i++)
+    {
+      const char *key = annotations->u.object.keys[i], *v;
+      const struct sp_opt_def *d;
+      char shown[48];
+      int r;
+
+      if (strncmp (key, SP_ANNOTATION_PREFIX, plen) != 0
+          || strcmp (key, SP_ANNOTATION_PIPELINE) == 0)
+        continue;
+      d = sp_opt_find (key + plen);
+      sp_printable (key, 40, shown, sizeof (shown));
+      if (d == NULL)
+        return sp_opt_unknown ("annotation", SP_ANNOTATION_PREFIX, key + plen, err);
+      if (!(d->flags & SP_OPT_F_CONTAINER))
+        return sp_error_make (
+            err, EPERM, "annotation %s: not for containers to set (use shmpipectl create)", shown);
+      r = get_annotation (annotations, key, &v, err);
+      if (r < 0)
+        return -1;
+      if (r == 0 && sp_opt_parse (d, v, &req->opts, err) < 0)
+        return sp_error_prefix (err, "annotation %s", shown);
+      if (r == 0)
+        req->given |= sp_opt_bit (d);
+    }
+  return 0;
+}
+
 int
 sp_oci_get_request (yajl_val annotations, yajl_val env, struct sp_oci_request *req, sp_error_t *err)
 {
@@ -303,39 +325,15 @@ sp_oci_get_request (yajl_val annotations, yajl_val env, struct sp_oci_request *r
       req->source = "environment";
     }
 
-  r = get_annotation (annotations, SP_ANNOTATION_SIZE, &v, err);
-  if (r < 0)
-    return -1;
-  if (r == 0)
-    {
-      if (sp_parse_size (v, &req->size, err) < 0)
-        return sp_error_prefix (err, "annotation " SP_ANNOTATION_SIZE);
-      req->has_size = true;
-    }
-  r = get_annotation (annotations, SP_ANNOTATION_MODE, &v, err);
-  if (r < 0)
-    return -1;
-  if (r == 0)
-    {
-      if (sp_parse_mode (v, &req->mode, err) < 0)
-        return sp_error_prefix (err, "annotation " SP_ANNOTATION_MODE);
-      req->has_mode = true;
-    }
-  r = get_annotation (annotations, SP_ANNOTATION_LIFETIME, &v, err);
-  if (r < 0)
-    return -1;
-  if (r == 0)
-    {
-      if (sp_parse_lifetime (v, &req->lifetime, err) < 0)
-        return sp_error_prefix (err, "annotation " SP_ANNOTATION_LIFETIME);
-      req->has_lifetime = true;
-    }
-  r = get_annotation (annotations, SP_ANNOTATION_IPC, &v, err);
-  if (r < 0)
-    return -1;
-  if (r == 0 && sp_parse_bool (v, "value", &req->ipc, err) < 0)
-    return sp_error_prefix (err, "annotation " SP_ANNOTATION_IPC);
-  return 1;
+  return get_options (annotations, req, err) < 0 ? -1 : 1;
+}
+
+void
+sp_oci_request_opts (const struct sp_oci_request *req, const struct sp_pipeline_opts *defaults,
+                     struct sp_pipeline_opts *out)
+{
+  *out = *defaults;
+  sp_opts_overlay (out, &req->opts, req->given);
 }
 
 static const char *const stage_names[] = {
@@ -348,8 +346,7 @@ static const char *const stage_names[] = {
 const char *
 sp_oci_stage_name (enum sp_oci_stage stage)
 {
-  return (unsigned) stage < sizeof (stage_names) / sizeof (stage_names[0]) ? stage_names[stage]
-                                                                           : "";
+  return (unsigned) stage < ARRAY_SIZE (stage_names) ? stage_names[stage] : "";
 }
 
 int
@@ -357,8 +354,7 @@ sp_oci_parse_stage (const char *s, enum sp_oci_stage *out, sp_error_t *err)
 {
   char shown[40];
 
-  for (size_t i = SP_OCI_STAGE_PRESTART;
-       s != NULL && i < sizeof (stage_names) / sizeof (stage_names[0]); i++)
+  for (size_t i = SP_OCI_STAGE_PRESTART; s != NULL && i < ARRAY_SIZE (stage_names); i++)
     if (strcmp (s, stage_names[i]) == 0)
       {
         *out = (enum sp_oci_stage) i;
@@ -368,7 +364,7 @@ sp_oci_parse_stage (const char *s, enum sp_oci_stage *out, sp_error_t *err)
      where neither the hook binary nor the store is.  */
   return sp_error_make (err, EINVAL,
                         "unsupported hook stage \"%s\" (want prestart, createRuntime or poststop)",
-                        sp_oci_printable (s, 32, shown, sizeof (shown)));
+                        sp_printable (s, 32, shown, sizeof (shown)));
 }
 
 int
@@ -408,7 +404,7 @@ sp_oci_select_action (enum sp_oci_stage stage, const char *status, enum sp_hook_
       err, EINVAL,
       "cannot tell the stage from status \"%s\": give it (createRuntime or poststop) as an "
       "argument",
-      sp_oci_printable (status, 32, shown, sizeof (shown)));
+      sp_printable (status, 32, shown, sizeof (shown)));
 }
 
 int

@@ -11,7 +11,7 @@
 
 #include "error.h"
 #include "names.h"
-#include "options.h"
+#include "pipeline_options.h"
 
 /* Real states are a few hundred bytes (a few KiB with annotations); real
    config.json files a few tens of KiB.  */
@@ -20,12 +20,11 @@
 /* Longest value accepted for an io.shmpipe.* annotation or the env variable. */
 #define SP_OCI_VALUE_MAX 256
 
-#define SP_ANNOTATION_PIPELINE "io.shmpipe.pipeline"
-#define SP_ANNOTATION_SIZE "io.shmpipe.size"
-#define SP_ANNOTATION_MODE "io.shmpipe.mode"
-#define SP_ANNOTATION_LIFETIME "io.shmpipe.lifetime"
-/* "true": an auto-created pipeline gets an IPC namespace of its own. */
-#define SP_ANNOTATION_IPC "io.shmpipe.ipc"
+/* io.shmpipe.pipeline names the pipeline; io.shmpipe.OPTION sets the rows of
+   the options table that containers may set (SP_OPT_F_CONTAINER), for a
+   pipeline the hook or the runtime wrapper creates. */
+#define SP_ANNOTATION_PREFIX SP_OPTS_ANNOTATION_PREFIX
+#define SP_ANNOTATION_PIPELINE SP_ANNOTATION_PREFIX "pipeline"
 #define SP_ENV_PIPELINE "SHMPIPE_PIPELINE"
 
 /* The state a runtime writes on a hook's stdin.  Strings point into TREE. */
@@ -62,19 +61,22 @@ void sp_oci_config_free (struct sp_oci_config *cfg);
 struct sp_oci_request
 {
   char pipeline[SP_NAME_MAX + 1];
-  const char *source; /* "annotation" or "environment" */
-  bool has_size, has_mode, has_lifetime;
-  uint64_t size;
-  mode_t mode;
-  enum sp_lifetime lifetime;
-  bool ipc;
+  const char *source;           /* "annotation" or "environment" */
+  struct sp_pipeline_opts opts; /* the options it gave, marked in GIVEN */
+  sp_opt_mask given;
 };
+
+/* The options for a pipeline REQ creates: the config's defaults
+   (DEFAULTS) with what the container asked for laid over them. */
+void sp_oci_request_opts (const struct sp_oci_request *req, const struct sp_pipeline_opts *defaults,
+                          struct sp_pipeline_opts *out);
 
 /* Looks for io.shmpipe.pipeline in ANNOTATIONS, else SHMPIPE_PIPELINE=NAME in
    ENV (an array of "KEY=VALUE"); either may be NULL.  Returns 1 with REQ
    filled, 0 when the container asks for nothing, -1 on a hostile or invalid
-   value (bad name, over-long value, control characters, bad size/mode/
-   lifetime, conflicting SHMPIPE_PIPELINE entries).  */
+   value (bad name, over-long value, control characters, a bad option value,
+   an io.shmpipe.* key that is no option a container may set, conflicting
+   SHMPIPE_PIPELINE entries).  */
 int sp_oci_get_request (yajl_val annotations, yajl_val env, struct sp_oci_request *req,
                         sp_error_t *err);
 
@@ -105,10 +107,6 @@ int sp_oci_select_action (enum sp_oci_stage stage, const char *status, enum sp_h
    against BUNDLE.  Refuses empty paths and ".." components.  */
 int sp_oci_rootfs_path (const char *bundle, const char *root_path, char *buf, size_t len,
                         sp_error_t *err);
-
-/* Copies S into BUF (LEN bytes) for a log line or an error: at most MAX
-   bytes, each byte outside printable ASCII shown as '?'.  Returns BUF. */
-const char *sp_oci_printable (const char *s, size_t max, char *buf, size_t len);
 
 #define cleanup_oci_state __attribute__ ((cleanup (sp_oci_state_free)))
 #define cleanup_oci_config __attribute__ ((cleanup (sp_oci_config_free)))

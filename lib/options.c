@@ -1,3 +1,4 @@
+#include "macro.h"
 #include "options.h"
 
 #include <errno.h>
@@ -133,7 +134,7 @@ static const char *const lifetime_names[] = {
 int
 sp_parse_huge (const char *s, enum sp_huge *out, sp_error_t *err)
 {
-  for (size_t i = 0; s != NULL && i < sizeof (huge_names) / sizeof (huge_names[0]); i++)
+  for (size_t i = 0; s != NULL && i < ARRAY_SIZE (huge_names); i++)
     if (strcmp (s, huge_names[i]) == 0)
       {
         *out = (enum sp_huge) i;
@@ -146,7 +147,7 @@ sp_parse_huge (const char *s, enum sp_huge *out, sp_error_t *err)
 int
 sp_parse_lifetime (const char *s, enum sp_lifetime *out, sp_error_t *err)
 {
-  for (size_t i = 0; s != NULL && i < sizeof (lifetime_names) / sizeof (lifetime_names[0]); i++)
+  for (size_t i = 0; s != NULL && i < ARRAY_SIZE (lifetime_names); i++)
     if (strcmp (s, lifetime_names[i]) == 0)
       {
         *out = (enum sp_lifetime) i;
@@ -173,14 +174,13 @@ sp_parse_bool (const char *s, const char *what, bool *out, sp_error_t *err)
 const char *
 sp_huge_name (enum sp_huge h)
 {
-  return (unsigned) h < sizeof (huge_names) / sizeof (huge_names[0]) ? huge_names[h] : "never";
+  return (unsigned) h < ARRAY_SIZE (huge_names) ? huge_names[h] : "never";
 }
 
 const char *
 sp_lifetime_name (enum sp_lifetime l)
 {
-  return (unsigned) l < sizeof (lifetime_names) / sizeof (lifetime_names[0]) ? lifetime_names[l]
-                                                                             : "persistent";
+  return (unsigned) l < ARRAY_SIZE (lifetime_names) ? lifetime_names[l] : "persistent";
 }
 
 void

@@ -8,6 +8,7 @@
 
 #include "cleanup.h"
 #include "json.h"
+#include "proc.h"
 
 void
 sp_format_time (int64_t t, char *buf, size_t len)
@@ -59,18 +60,17 @@ sp_pipeline_add_member (struct sp_pipeline *p, const char *id, int64_t pid, uint
   struct sp_member *m;
 
   if (!sp_member_id_valid (id))
-    return sp_error_make (err, EINVAL, "pipeline %s: invalid member id", p->name);
+    return sp_error_make (err, EINVAL, "invalid member id");
   if (p->n_members >= SP_MEMBERS_MAX)
-    return sp_error_make (err, EUSERS, "pipeline %s: already has %d members", p->name,
-                          SP_MEMBERS_MAX);
+    return sp_error_make (err, EUSERS, "already has %d members", SP_MEMBERS_MAX);
   m = realloc (p->members, (p->n_members + 1) * sizeof (*m));
   if (m == NULL)
-    return sp_error_sys (err, ENOMEM, "pipeline %s", p->name);
+    return sp_error_sys (err, ENOMEM, "member %s", id);
   p->members = m;
   m = &p->members[p->n_members];
   m->id = strdup (id);
   if (m->id == NULL)
-    return sp_error_sys (err, ENOMEM, "pipeline %s", p->name);
+    return sp_error_sys (err, ENOMEM, "member %s", id);
   m->pid = pid;
   m->start_time = start_time;
   m->joined = joined;
@@ -87,6 +87,36 @@ sp_pipeline_remove_member (struct sp_pipeline *p, size_t idx)
   memmove (&p->members[idx], &p->members[idx + 1],
            (p->n_members - idx - 1) * sizeof (p->members[0]));
   p->n_members--;
+}
+
+bool
+sp_member_is_gone (const struct sp_member *m)
+{
+  /* Members without a pid (Docker's mounts) are never judged by one. */
+  return m->pid > 0 && !sp_proc_alive ((pid_t) m->pid, m->start_time);
+}
+
+bool
+sp_pipeline_is_spent (const struct sp_pipeline *p)
+{
+  return p->n_members == 0 && p->opts.lifetime == SP_LIFETIME_EPHEMERAL;
+}
+
+void
+sp_pipeline_format_members (const struct sp_pipeline *p, char *buf, size_t len)
+{
+  size_t off = 0, shown = 0;
+
+  buf[0] = '\0';
+  for (; shown < p->n_members && shown < 4; shown++)
+    {
+      int n = snprintf (buf + off, len - off, "%s%s", shown ? ", " : "", p->members[shown].id);
+      if (n < 0 || (size_t) n >= len - off)
+        break;
+      off += (size_t) n;
+    }
+  if (shown < p->n_members && off < len)
+    snprintf (buf + off, len - off, " and %zu more", p->n_members - shown);
 }
 
 static int
@@ -126,16 +156,19 @@ parse_member (yajl_val v, struct sp_pipeline *p, sp_error_t *err)
   return sp_pipeline_add_member (p, id, pid, (uint64_t) start, joined_t, err);
 }
 
-static const char *const state_keys[]
-    = { "version",  "name",   "size", "mode",    "uid",     "gid", "huge",
-        "lifetime", "inodes", "ipc",  "created", "members", NULL };
+static bool
+is_state_key (const char *key)
+{
+  return strcmp (key, "version") == 0 || strcmp (key, "name") == 0 || strcmp (key, "created") == 0
+         || strcmp (key, "members") == 0 || sp_opts_is_record_key (key);
+}
 
 int
 sp_state_parse (const char *buf, size_t len, struct sp_pipeline *p, sp_error_t *err)
 {
   cleanup_yajl_val yajl_val root = NULL;
-  const char *name, *mode, *huge, *lifetime, *created;
-  long long version, size, uid, gid, inodes;
+  const char *name, *created;
+  long long version;
   yajl_val members;
 
   memset (p, 0, sizeof (*p));
@@ -146,22 +179,10 @@ sp_state_parse (const char *buf, size_t len, struct sp_pipeline *p, sp_error_t *
   if (!YAJL_IS_OBJECT (root))
     return sp_error_make (err, EINVAL, "state: not a JSON object");
   for (size_t i = 0; i < root->u.object.len; i++)
-    {
-      size_t j;
-      for (j = 0; state_keys[j] && strcmp (state_keys[j], root->u.object.keys[i]); j++)
-        ;
-      if (state_keys[j] == NULL)
-        return sp_error_make (err, EINVAL, "state: unknown key \"%.64s\"", root->u.object.keys[i]);
-    }
+    if (!is_state_key (root->u.object.keys[i]))
+      return sp_error_make (err, EINVAL, "state: unknown key \"%.64s\"", root->u.object.keys[i]);
   if (need (sp_json_get_int (root, "state", "version", &version, err), "version", err) < 0
       || need (sp_json_get_string (root, "state", "name", &name, err), "name", err) < 0
-      || need (sp_json_get_int (root, "state", "size", &size, err), "size", err) < 0
-      || need (sp_json_get_string (root, "state", "mode", &mode, err), "mode", err) < 0
-      || need (sp_json_get_int (root, "state", "uid", &uid, err), "uid", err) < 0
-      || need (sp_json_get_int (root, "state", "gid", &gid, err), "gid", err) < 0
-      || need (sp_json_get_string (root, "state", "huge", &huge, err), "huge", err) < 0
-      || need (sp_json_get_string (root, "state", "lifetime", &lifetime, err), "lifetime", err) < 0
-      || need (sp_json_get_int (root, "state", "inodes", &inodes, err), "inodes", err) < 0
       || need (sp_json_get_string (root, "state", "created", &created, err), "created", err) < 0)
     return -1;
   if (version != SP_STATE_VERSION)
@@ -169,21 +190,7 @@ sp_state_parse (const char *buf, size_t len, struct sp_pipeline *p, sp_error_t *
   if (!sp_name_valid (name, strlen (name)))
     return sp_error_make (err, EINVAL, "state: invalid name");
   strcpy (p->name, name);
-  if (size < (long long) SP_SIZE_MIN || (unsigned long long) size > SP_SIZE_LIMIT)
-    return sp_error_make (err, EINVAL, "state: size out of range");
-  p->opts.size = (uint64_t) size;
-  if (uid < 0 || uid >= UINT32_MAX || gid < 0 || gid >= UINT32_MAX)
-    return sp_error_make (err, EINVAL, "state: uid or gid out of range");
-  p->opts.uid = (uint32_t) uid;
-  p->opts.gid = (uint32_t) gid;
-  if (inodes <= 0 || inodes > (1LL << 40))
-    return sp_error_make (err, EINVAL, "state: inodes out of range");
-  p->opts.inodes = (uint64_t) inodes;
-  if (sp_parse_mode (mode, &p->opts.mode, err) < 0 || sp_parse_huge (huge, &p->opts.huge, err) < 0
-      || sp_parse_lifetime (lifetime, &p->opts.lifetime, err) < 0)
-    return sp_error_prefix (err, "state");
-  /* Absent in records written before IPC namespaces existed. */
-  if (sp_json_get_bool (root, "state", "ipc", &p->opts.ipc, err) < 0)
+  if (sp_opts_parse_record (root, "state", &p->opts, err) < 0)
     return -1;
   if (sp_parse_time (created, &p->created) < 0)
     return sp_error_make (err, EINVAL, "state: bad \"created\" time");
@@ -220,17 +227,9 @@ gen_member (yajl_gen g, const struct sp_member *m, bool with_start)
 static void
 gen_common (yajl_gen g, const struct sp_pipeline *p)
 {
-  char t[32], mode[8];
+  char t[32];
 
-  sp_gen_kv_int (g, "size", (long long) p->opts.size);
-  snprintf (mode, sizeof (mode), "%04o", (unsigned) p->opts.mode);
-  sp_gen_kv_str (g, "mode", mode);
-  sp_gen_kv_int (g, "uid", p->opts.uid);
-  sp_gen_kv_int (g, "gid", p->opts.gid);
-  sp_gen_kv_str (g, "huge", sp_huge_name (p->opts.huge));
-  sp_gen_kv_str (g, "lifetime", sp_lifetime_name (p->opts.lifetime));
-  sp_gen_kv_int (g, "inodes", (long long) p->opts.inodes);
-  sp_gen_kv_bool (g, "ipc", p->opts.ipc);
+  sp_opts_gen (g, &p->opts);
   sp_format_time (p->created, t, sizeof (t));
   sp_gen_kv_str (g, "created", t);
 }

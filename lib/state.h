@@ -10,7 +10,7 @@
 
 #include "error.h"
 #include "names.h"
-#include "options.h"
+#include "pipeline_options.h"
 
 #define SP_STATE_VERSION 1
 #define SP_STATE_MAX_BYTES (1024 * 1024)
@@ -22,19 +22,6 @@ struct sp_member
   int64_t pid;         /* 0 when unknown */
   uint64_t start_time; /* /proc/PID/stat starttime: tells a reused pid apart */
   int64_t joined;      /* unix seconds */
-};
-
-/* What a pipeline is made of; what create takes and inspect shows. */
-struct sp_pipeline_opts
-{
-  uint64_t size;
-  mode_t mode;
-  uint32_t uid;
-  uint32_t gid;
-  enum sp_huge huge;
-  enum sp_lifetime lifetime;
-  uint64_t inodes;
-  bool ipc; /* pin an IPC namespace of its own (SysV shm/sem, POSIX mqueues) */
 };
 
 struct sp_pipeline
@@ -55,6 +42,15 @@ ssize_t sp_pipeline_find_member (const struct sp_pipeline *p, const char *id);
 int sp_pipeline_add_member (struct sp_pipeline *p, const char *id, int64_t pid, uint64_t start_time,
                             int64_t joined, sp_error_t *err);
 void sp_pipeline_remove_member (struct sp_pipeline *p, size_t idx);
+
+/* "a, b, c, d and 3 more": the members for a message. */
+void sp_pipeline_format_members (const struct sp_pipeline *p, char *buf, size_t len);
+
+/* Whether M's process is gone (a member without a pid never is): gc drops
+   such members. */
+bool sp_member_is_gone (const struct sp_member *m);
+/* Whether P is due for removal: ephemeral with no member left. */
+bool sp_pipeline_is_spent (const struct sp_pipeline *p);
 
 /* The object `shmpipectl inspect` prints (also `ls --json` entries);
    IPC_NAMESPACE is NULL for a pipeline without one. */

@@ -26,18 +26,32 @@ struct sp_store
   const struct sp_config *cfg;
 };
 
+/* A store that owns nothing yet: what sp_store_close may always be given. */
+#define SP_STORE_INIT                                                                              \
+  {                                                                                                \
+    .root_fd = -1, .state_fd = -1, .locks_fd = -1, .mnt_fd = -1, .ipc_fd = -1                      \
+  }
+
+/* The store root in force: ROOT when given, else $SHMPIPE_ROOT, else the
+   config's root, else SP_DEFAULT_ROOT. */
+const char *sp_store_root_path (const struct sp_config *cfg, const char *root);
+
 /* Opens the store at ROOT (NULL: $SHMPIPE_ROOT, else CFG->root), creating its
    directories when missing.  */
 int sp_store_open (struct sp_store *s, const struct sp_config *cfg, const char *root,
                    sp_error_t *err);
 void sp_store_close (struct sp_store *s);
+void sp_store_closep (struct sp_store *s);
+/* A store closed at the end of its scope (start it as SP_STORE_INIT). */
+#define cleanup_store __attribute__ ((cleanup (sp_store_closep)))
 
 /* Options for a new pipeline from the config's defaults (size, mode, inodes),
    uid/gid 0, huge never, lifetime LIFETIME. */
 void sp_store_default_opts (const struct sp_store *s, enum sp_lifetime lifetime,
                             struct sp_pipeline_opts *o);
 
-/* Checks OPTS against the config's limits. */
+/* Checks OPTS against the config's limits; the error names the config key
+   and file to change. */
 int sp_store_check_opts (const struct sp_store *s, const char *name,
                          const struct sp_pipeline_opts *o, sp_error_t *err);
 

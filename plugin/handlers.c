@@ -1,3 +1,4 @@
+#include "macro.h"
 #include "handlers.h"
 
 #include <errno.h>
@@ -163,33 +164,6 @@ get_member_id (yajl_val req, char *buf, size_t len, sp_error_t *err)
   return 0;
 }
 
-static const char known_opts[] = "size, mode, uid, gid, huge, lifetime, inodes, ipc";
-
-static int
-apply_opt (struct sp_pipeline_opts *o, const char *key, const char *value, sp_error_t *err)
-{
-  char shown[40];
-
-  if (strcmp (key, "size") == 0)
-    return sp_parse_size (value, &o->size, err);
-  if (strcmp (key, "mode") == 0)
-    return sp_parse_mode (value, &o->mode, err);
-  if (strcmp (key, "uid") == 0)
-    return sp_parse_id (value, "uid", &o->uid, err);
-  if (strcmp (key, "gid") == 0)
-    return sp_parse_id (value, "gid", &o->gid, err);
-  if (strcmp (key, "huge") == 0)
-    return sp_parse_huge (value, &o->huge, err);
-  if (strcmp (key, "lifetime") == 0)
-    return sp_parse_lifetime (value, &o->lifetime, err);
-  if (strcmp (key, "inodes") == 0)
-    return sp_parse_count (value, "inodes", &o->inodes, err);
-  if (strcmp (key, "ipc") == 0)
-    return sp_parse_bool (value, "ipc", &o->ipc, err);
-  sanitize (key, shown, sizeof (shown));
-  return sp_error_make (err, EINVAL, "unknown option \"%s\" (known: %s)", shown, known_opts);
-}
-
 /* Docker's Opts map over the defaults of a Docker volume (persistent: its
    content outlives the containers until `docker volume rm`).  *N counts the
    options given. */
@@ -217,7 +191,7 @@ parse_opts (struct sp_store *s, yajl_val req, struct sp_pipeline_opts *o, size_t
           return sp_error_make (err, EINVAL, "option \"%s\" given twice", shown);
       if (!YAJL_IS_STRING (v))
         return sp_error_make (err, EINVAL, "option \"%s\": the value must be a string", shown);
-      if (apply_opt (o, key, YAJL_GET_STRING (v), err) < 0)
+      if (sp_opts_set (o, key, YAJL_GET_STRING (v), NULL, err) < 0)
         return -1;
     }
   *n = opts->u.object.len;
@@ -296,24 +270,6 @@ handle_create (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
   return 0;
 }
 
-/* "a, b, c and 3 more" */
-static void
-format_members (const struct sp_pipeline *p, char *buf, size_t len)
-{
-  size_t off = 0, shown = 0;
-
-  buf[0] = '\0';
-  for (; shown < p->n_members && shown < 4; shown++)
-    {
-      int n = snprintf (buf + off, len - off, "%s%s", shown ? ", " : "", p->members[shown].id);
-      if (n < 0 || (size_t) n >= len - off)
-        break;
-      off += (size_t) n;
-    }
-  if (shown < p->n_members && off < len)
-    snprintf (buf + off, len - off, " and %zu more", p->n_members - shown);
-}
-
 static int
 handle_remove (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
 {
@@ -328,7 +284,7 @@ handle_remove (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
   if (sp_store_get (s, name, &p, &get_err) == 0 && p.n_members > 0)
     {
       char list[1024];
-      format_members (&p, list, sizeof (list));
+      sp_pipeline_format_members (&p, list, sizeof (list));
       return sp_error_make (
           err, EBUSY,
           "volume %s is in use by %zu member%s (%s): stop the containers that use it first", name,
@@ -517,10 +473,10 @@ sp_plugin_handle (struct sp_store *s, const char *endpoint, const char *body, si
   size_t i;
 
   memset (reply, 0, sizeof (*reply));
-  for (i = 0; i < sizeof (handlers) / sizeof (handlers[0]); i++)
+  for (i = 0; i < ARRAY_SIZE (handlers); i++)
     if (strcmp (endpoint, handlers[i].endpoint) == 0)
       break;
-  if (i == sizeof (handlers) / sizeof (handlers[0]))
+  if (i == ARRAY_SIZE (handlers))
     {
       sanitize (endpoint, shown, sizeof (shown));
       sp_log_debug ("unknown endpoint %s", shown);

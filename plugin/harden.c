@@ -9,16 +9,10 @@
 #include <seccomp.h>
 
 #include "log.h"
+#include "macro.h"
 #include "privs.h"
 
 static const cap_value_t keep_caps[] = { CAP_SYS_ADMIN, CAP_DAC_OVERRIDE };
-
-static void
-cleanup_seccomp (scmp_filter_ctx *ctx)
-{
-  if (*ctx != NULL)
-    seccomp_release (*ctx);
-}
 
 /* LeakSanitizer stops the world with ptrace at exit: a sanitizer build (a
    test build) keeps it. */
@@ -48,56 +42,48 @@ static const char *const denied[] = {
 static int
 load_seccomp (sp_error_t *err)
 {
-  __attribute__ ((cleanup (cleanup_seccomp))) scmp_filter_ctx ctx = seccomp_init (SCMP_ACT_ALLOW);
+  cleanup_seccomp scmp_filter_ctx ctx = seccomp_init (SCMP_ACT_ALLOW);
   static const unsigned long ns_flags[]
       = { CLONE_NEWNS,  CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET,
           CLONE_NEWIPC, CLONE_NEWUTS,  CLONE_NEWCGROUP, CLONE_NEWTIME };
-  int r;
+  struct scmp_arg_cmp a;
 
   if (ctx == NULL)
     return sp_error_sys (err, ENOMEM, "seccomp");
-  for (size_t i = 0; i < sizeof (denied) / sizeof (denied[0]); i++)
-    {
-      int nr = seccomp_syscall_resolve_name (denied[i]);
-      if (nr == __NR_SCMP_ERROR)
-        continue; /* not on this architecture */
-      r = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), nr, 0);
-      if (r < 0)
-        return sp_error_sys (err, -r, "seccomp: rule for %s", denied[i]);
-    }
+  if (sp_privs_seccomp_rules (ctx, SCMP_ACT_ERRNO (EPERM), denied, ARRAY_SIZE (denied), err) < 0)
+    return -1;
   /* unshare only for a new IPC namespace: the store makes a pipeline's
      (ipc=true) in a short-lived child. */
-  r = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), SCMP_SYS (unshare), 1,
-                        SCMP_A0 (SCMP_CMP_NE, CLONE_NEWIPC));
-  if (r < 0)
-    return sp_error_sys (err, -r, "seccomp: rule for unshare");
+  a = SCMP_A0 (SCMP_CMP_NE, CLONE_NEWIPC);
+  if (sp_privs_seccomp_rule (ctx, SCMP_ACT_ERRNO (EPERM), SCMP_SYS (unshare), "unshare", 1, &a, err)
+      < 0)
+    return -1;
   /* Only unix sockets: the plugin listens on one and never dials out. */
-  r = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EAFNOSUPPORT), SCMP_SYS (socket), 1,
-                        SCMP_A0 (SCMP_CMP_NE, AF_UNIX));
-  if (r < 0)
-    return sp_error_sys (err, -r, "seccomp: rule for socket");
+  a = SCMP_A0 (SCMP_CMP_NE, AF_UNIX);
+  if (sp_privs_seccomp_rule (ctx, SCMP_ACT_ERRNO (EAFNOSUPPORT), SCMP_SYS (socket), "socket", 1, &a,
+                             err)
+      < 0)
+    return -1;
   /* Threads yes, namespaces no.  clone3 hides its flags from seccomp behind a
      pointer: ENOSYS makes glibc fall back to clone, whose flags are checked. */
-  r = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (ENOSYS), SCMP_SYS (clone3), 0);
-  if (r < 0)
-    return sp_error_sys (err, -r, "seccomp: rule for clone3");
-  for (size_t i = 0; i < sizeof (ns_flags) / sizeof (ns_flags[0]); i++)
+  if (sp_privs_seccomp_rule (ctx, SCMP_ACT_ERRNO (ENOSYS), SCMP_SYS (clone3), "clone3", 0, NULL,
+                             err)
+      < 0)
+    return -1;
+  for (size_t i = 0; i < ARRAY_SIZE (ns_flags); i++)
     {
-      r = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), SCMP_SYS (clone), 1,
-                            SCMP_A0 (SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]));
-      if (r < 0)
-        return sp_error_sys (err, -r, "seccomp: rule for clone");
+      a = SCMP_A0 (SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]);
+      if (sp_privs_seccomp_rule (ctx, SCMP_ACT_ERRNO (EPERM), SCMP_SYS (clone), "clone", 1, &a, err)
+          < 0)
+        return -1;
     }
-  r = seccomp_load (ctx);
-  if (r < 0)
-    return sp_error_sys (err, -r, "seccomp: load the filter");
-  return 0;
+  return sp_privs_seccomp_load (ctx, err);
 }
 
 int
 sp_plugin_harden (bool seccomp, sp_error_t *err)
 {
-  if (sp_privs_keep_only (keep_caps, sizeof (keep_caps) / sizeof (keep_caps[0]), err) < 0)
+  if (sp_privs_keep_only (keep_caps, ARRAY_SIZE (keep_caps), err) < 0)
     return -1;
   if (seccomp && load_seccomp (err) < 0)
     return -1;

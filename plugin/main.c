@@ -21,6 +21,7 @@
 #include "log.h"
 #include "server.h"
 #include "store.h"
+#include "pipeline_options.h"
 #include "version.h"
 
 #define DEFAULT_SOCKET "/run/docker/plugins/shmpipe.sock"
@@ -64,15 +65,13 @@ static const char usage_text[]
       "  -h, --help         this help\n"
       "  -V, --version      print the version\n"
       "\n"
-      "Volume options (docker volume create -o KEY=VALUE):\n"
-      "  size=SIZE          tmpfs size, e.g. 64m, 1g (default: the config's, 64m)\n"
-      "  mode=OCTAL         permissions of the volume's root (default 1777)\n"
-      "  uid=N, gid=N       owner of the volume's root (default 0)\n"
-      "  huge=WHEN          transparent huge pages: never, always, within_size, advise\n"
-      "  lifetime=L         persistent (default): content survives while no container\n"
-      "                     uses it, until `docker volume rm`; ephemeral: removed when\n"
-      "                     the last container using it stops\n"
-      "  inodes=N           maximum number of files (default: the config's, 65536)\n"
+      "Volume options (docker volume create -o KEY=VALUE):\n";
+
+static const char usage_tail[]
+    = "  Defaults: size, mode and inodes from the config (64m, 1777, 65536); uid and\n"
+      "  gid 0; huge never; lifetime persistent: content survives while no container\n"
+      "  uses it, until `docker volume rm` (ephemeral: removed when the last container\n"
+      "  using it stops); no IPC namespace.\n"
       "  An unknown option is an error.  `docker run -v NAME:...` of a volume that does\n"
       "  not exist yet creates it with the defaults.\n"
       "\n"
@@ -290,6 +289,8 @@ main (int argc, char **argv)
         break;
       case 'h':
         fputs (usage_text, stdout);
+        sp_opts_print_table (stdout, SP_OPTS_PLUGIN);
+        fputs (usage_tail, stdout);
         return 0;
       case 'V':
         printf ("shmpipe-plugin %s\n", SHMPIPE_VERSION);

@@ -59,12 +59,9 @@ struct wrapper_opts
 };
 
 static int
-fail (const char *pipeline, sp_error_t *err)
+fail (sp_error_t *err)
 {
-  if (pipeline != NULL && strstr ((*err)->msg, "pipeline ") != (*err)->msg)
-    fprintf (stderr, "shmpipe-runtime: pipeline %s: %s\n", pipeline, (*err)->msg);
-  else
-    fprintf (stderr, "shmpipe-runtime: %s\n", (*err)->msg);
+  fprintf (stderr, "shmpipe-runtime: %s\n", (*err)->msg);
   sp_error_release (err);
   return 1;
 }
@@ -223,7 +220,7 @@ static int
 ensure_pipeline (struct sp_store *store, const struct sp_config *cfg,
                  const struct sp_oci_request *req, struct sp_pipeline *p, sp_error_t *err)
 {
-  struct sp_pipeline_opts o;
+  struct sp_pipeline_opts defaults, o;
   sp_error_t get_err = NULL;
 
   if (sp_store_get (store, req->pipeline, p, &get_err) == 0)
@@ -234,14 +231,8 @@ ensure_pipeline (struct sp_store *store, const struct sp_config *cfg,
       return sp_error_status (get_err) == ENOENT ? sp_error_prefix (err, "auto_create is off") : -1;
     }
   sp_error_release (&get_err);
-  sp_store_default_opts (store, cfg->auto_lifetime, &o);
-  if (req->has_size)
-    o.size = req->size;
-  if (req->has_mode)
-    o.mode = req->mode;
-  if (req->has_lifetime)
-    o.lifetime = req->lifetime;
-  o.ipc = req->ipc;
+  sp_store_default_opts (store, cfg->auto_lifetime, &defaults);
+  sp_oci_request_opts (req, &defaults, &o);
   /* EXCL and then read back: a concurrent create of the same name wins. */
   if (sp_store_create (store, req->pipeline, &o, SP_CREATE_EXCL, NULL, &get_err) < 0
       && sp_error_status (get_err) != EEXIST)
@@ -325,13 +316,16 @@ main (int argc, char **argv)
     o.config = NULL;
   argc = take_own_options (argc, argv, &o, &err);
   if (argc < 0)
-    return fail (NULL, &err);
+    return fail (&err);
   if (resolve_runtime (o.runtime ? o.runtime : "runc", runtime, sizeof (runtime), &err) < 0)
-    return fail (NULL, &err);
+    return fail (&err);
   cmd = find_command (argc, argv);
   if (cmd > 0 && (strcmp (argv[cmd], "create") == 0 || strcmp (argv[cmd], "run") == 0)
       && prepare_bundle (find_bundle (argc, argv, cmd), &o, &req, &err) < 0)
-    return fail (req.pipeline[0] ? req.pipeline : NULL, &err);
+    {
+      sp_error_wrap_pipeline (&err, req.pipeline);
+      return fail (&err);
+    }
   if (cmd > 0 && strcmp (argv[cmd], "shmpipe-version") == 0)
     {
       printf ("shmpipe-runtime %s (runtime %s)\n", SHMPIPE_VERSION, runtime);
@@ -340,5 +334,5 @@ main (int argc, char **argv)
   argv[0] = runtime;
   execv (runtime, argv);
   sp_error_sys (&err, errno, "exec %s", runtime);
-  return fail (NULL, &err);
+  return fail (&err);
 }

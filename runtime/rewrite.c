@@ -1,3 +1,4 @@
+#include "macro.h"
 #include "rewrite.h"
 
 #include <errno.h>
@@ -8,7 +9,7 @@
 #include "json.h"
 
 static const char *const our_stages[] = { "createRuntime", "poststop" };
-#define N_STAGES (sizeof (our_stages) / sizeof (our_stages[0]))
+#define N_STAGES (ARRAY_SIZE (our_stages))
 
 static void
 gen_hook_entry (yajl_gen g, const struct sp_rewrite *rw, const char *stage)

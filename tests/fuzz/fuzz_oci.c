@@ -21,7 +21,7 @@ check_request (yajl_val annotations, yajl_val env)
       /* Whatever is accepted is a valid name: the hook builds paths from it. */
       if (!sp_name_valid (req.pipeline, strlen (req.pipeline)))
         abort ();
-      if (req.has_mode && req.mode > 07777)
+      if (req.opts.mode > 07777)
         abort ();
     }
   sp_error_release (&err);

@@ -21,6 +21,9 @@
 
 /* Payloads as runc 1.1.5, crun 1.8.1, podman 4.3.1 (runc) and containerd
    1.6.20 (ctr run --config, runc) sent them on this project's test host.  */
+/* Whether the request gave option NAME. */
+#define HAS(req, name) (((req).given & sp_opt_bit (sp_opt_find (name))) != 0)
+
 static const char runc_create[] = "{\"ociVersion\":\"1.0.2-dev\",\"id\":\"x1\",\"status\":"
                                   "\"creating\",\"pid\":8852,\"bundle\":\"/tmp/exp/b\"}";
 static const char runc_poststop[] = "{\"ociVersion\":\"1.0.2-dev\",\"id\":\"x1\",\"status\":"
@@ -298,7 +301,7 @@ test_request (void **unused)
   assert_int_equal (request ("{\"io.shmpipe.pipeline\":\"p1\"}", NULL, &req, &err), 1);
   assert_string_equal (req.pipeline, "p1");
   assert_string_equal (req.source, "annotation");
-  assert_false (req.has_size || req.has_mode || req.has_lifetime);
+  assert_false (HAS (req, "size") || HAS (req, "mode") || HAS (req, "lifetime"));
 
   assert_int_equal (request (NULL, "[\"PATH=/bin\",\"SHMPIPE_PIPELINE=frames.v2\"]", &req, &err),
                     1);
@@ -317,20 +320,28 @@ test_request (void **unused)
 
   assert_int_equal (
       request ("{\"io.shmpipe.pipeline\":\"p\",\"io.shmpipe.size\":\"1m\",\"io.shmpipe.mode\":"
-               "\"0770\",\"io.shmpipe.lifetime\":\"persistent\",\"io.shmpipe.other\":\"x\"}",
+               "\"0770\",\"io.shmpipe.lifetime\":\"persistent\"}",
                NULL, &req, &err),
       1);
-  assert_true (req.has_size && req.has_mode && req.has_lifetime);
-  assert_int_equal (req.size, 1 << 20);
-  assert_int_equal (req.mode, 0770);
-  assert_int_equal (req.lifetime, SP_LIFETIME_PERSISTENT);
+  assert_true (HAS (req, "size") && HAS (req, "mode") && HAS (req, "lifetime"));
+  assert_int_equal (req.opts.size, 1 << 20);
+  assert_int_equal (req.opts.mode, 0770);
+  assert_int_equal (req.opts.lifetime, SP_LIFETIME_PERSISTENT);
   /* with the env variable, the annotations still give the options */
   assert_int_equal (
       request ("{\"io.shmpipe.size\":\"8k\"}", "[\"SHMPIPE_PIPELINE=e\"]", &req, &err), 1);
-  assert_true (req.has_size);
-  assert_int_equal (req.size, 8192);
+  assert_true (HAS (req, "size"));
+  assert_int_equal (req.opts.size, 8192);
   assert_null (err);
 
+  /* Any other io.shmpipe.* key is refused, with the nearest known name. */
+  request_bad ("{\"io.shmpipe.pipeline\":\"p\",\"io.shmpipe.sizee\":\"1m\"}", NULL,
+               "unknown annotation \"io.shmpipe.sizee\" (did you mean \"io.shmpipe.size\"?)");
+  request_bad ("{\"io.shmpipe.pipeline\":\"p\",\"io.shmpipe.other\":\"x\"}", NULL,
+               "unknown annotation \"io.shmpipe.other\" (known: size, mode,");
+  /* Known options that are not a container's to set. */
+  request_bad ("{\"io.shmpipe.pipeline\":\"p\",\"io.shmpipe.uid\":\"0\"}", NULL,
+               "annotation io.shmpipe.uid: not for containers to set");
   request_bad ("{\"io.shmpipe.pipeline\":\"../x\"}", NULL, "invalid pipeline name");
   request_bad ("{\"io.shmpipe.pipeline\":\"a/b\"}", NULL, "invalid pipeline name");
   request_bad ("{\"io.shmpipe.pipeline\":\".x\"}", NULL, "invalid pipeline name");
@@ -459,10 +470,10 @@ test_printable (void **unused)
   char buf[8];
   (void) unused;
 
-  assert_string_equal (sp_oci_printable ("a\nb\x1b", 32, buf, sizeof (buf)), "a?b?");
-  assert_string_equal (sp_oci_printable ("abcdefghij", 32, buf, sizeof (buf)), "abcdefg");
-  assert_string_equal (sp_oci_printable ("abcdefghij", 3, buf, sizeof (buf)), "abc");
-  assert_string_equal (sp_oci_printable (NULL, 3, buf, sizeof (buf)), "");
+  assert_string_equal (sp_printable ("a\nb\x1b", 32, buf, sizeof (buf)), "a?b?");
+  assert_string_equal (sp_printable ("abcdefghij", 32, buf, sizeof (buf)), "abcdefg");
+  assert_string_equal (sp_printable ("abcdefghij", 3, buf, sizeof (buf)), "abc");
+  assert_string_equal (sp_printable (NULL, 3, buf, sizeof (buf)), "");
 }
 
 /* tests/fixtures/oci/: payloads the harness captured from real engines

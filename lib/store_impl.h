@@ -1,0 +1,47 @@
+/* What the store's own files share (store.c, tmpfs.c, ipcns.c, gc.c); no
+   binary includes this.  Every function here expects NAME to be valid and,
+   where it changes NAME, NAME's lock to be held.  Messages do not name the
+   pipeline: the store's entry points add that once. */
+#ifndef SHMPIPE_STORE_IMPL_H
+#define SHMPIPE_STORE_IMPL_H
+
+#include "store.h"
+
+#define SP_STATE_SUFFIX ".json"
+#define SP_LOCK_SUFFIX ".lock"
+
+/* NAME's lock (an flock()ed fd); see store.c for the unlink protocol. */
+int sp_store_lock (struct sp_store *s, const char *name, sp_error_t *err);
+void sp_store_unlink_lock (struct sp_store *s, const char *name);
+
+/* 1: loaded, 0: no record, -1: error (a damaged record is an error, not
+   "absent"). */
+int sp_store_load (struct sp_store *s, const char *name, struct sp_pipeline *p, sp_error_t *err);
+int sp_store_save (struct sp_store *s, const struct sp_pipeline *p, sp_error_t *err);
+/* Record, tmpfs, IPC pin and lock of NAME, in the order a crash survives. */
+int sp_store_destroy_locked (struct sp_store *s, const char *name, sp_error_t *err);
+
+/* Sorted names of the entries of DIRFD that are valid pipeline names once
+   SUFFIX is cut ("" for the mountpoint and IPC directories). */
+int sp_store_list_dir (int dirfd, const char *suffix, char ***names, size_t *n, sp_error_t *err);
+
+/* tmpfs.c */
+enum sp_tmpfs_state
+{
+  SP_TMPFS_ABSENT = 0, /* nothing mounted on mnt/NAME (or no mnt/NAME) */
+  SP_TMPFS_MOUNTED = 1,
+  SP_TMPFS_OTHER = 2, /* another filesystem is mounted there */
+};
+/* -1 (errno set) when it cannot be told: a symlink or a file in its place. */
+int sp_tmpfs_state (struct sp_store *s, const char *name);
+/* Mounts P's tmpfs on mnt/NAME (making the directory). */
+int sp_tmpfs_mount (struct sp_store *s, const struct sp_pipeline *p, sp_error_t *err);
+/* Unmounts (detached: live users keep their mappings), removes mnt/NAME. */
+int sp_tmpfs_unmount (struct sp_store *s, const char *name, sp_error_t *err);
+
+/* ipcns.c */
+int sp_ipcns_pin (struct sp_store *s, const char *name, sp_error_t *err);
+int sp_ipcns_release (struct sp_store *s, const char *name, sp_error_t *err);
+bool sp_ipcns_pinned (struct sp_store *s, const char *name);
+
+#endif
