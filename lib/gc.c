@@ -24,10 +24,7 @@ gc_one (struct sp_store *s, const char *name, sp_gc_report_fn fn, void *ctx, sp_
   cleanup_pipeline struct sp_pipeline p = { 0 };
   int changes = 0, r;
 
-  lock = sp_store_lock (s, name, err);
-  if (lock < 0)
-    return -1;
-  r = sp_store_load (s, name, &p, err);
+  r = sp_store_lock_load (s, name, &lock, &p, err);
   if (r <= 0)
     return r;
   for (size_t i = 0; i < p.n_members;)

@@ -184,6 +184,16 @@ state_file (const char *name, char *buf, size_t len)
   snprintf (buf, len, "%s" SP_STATE_SUFFIX, name);
 }
 
+int
+sp_store_lock_load (struct sp_store *s, const char *name, int *lock, struct sp_pipeline *p,
+                    sp_error_t *err)
+{
+  *lock = sp_store_lock (s, name, err);
+  if (*lock < 0)
+    return -1;
+  return sp_store_load (s, name, p, err);
+}
+
 /* 1: loaded, 0: no record, -1: error (a damaged record is an error, not "absent"). */
 int
 sp_store_load (struct sp_store *s, const char *name, struct sp_pipeline *p, sp_error_t *err)
@@ -305,10 +315,7 @@ store_create (struct sp_store *s, const char *name, const struct sp_pipeline_opt
     *created = false;
   if (check_name_and_opts (s, name, opts, err) < 0)
     return -1;
-  lock = sp_store_lock (s, name, err);
-  if (lock < 0)
-    return -1;
-  r = sp_store_load (s, name, &p, err);
+  r = sp_store_lock_load (s, name, &lock, &p, err);
   if (r < 0)
     return -1;
   if (r == 1)
@@ -412,10 +419,7 @@ store_leave (struct sp_store *s, const char *name, const char *id, bool *removed
     *removed = false;
   if (sp_name_check (name, err) < 0)
     return -1;
-  lock = sp_store_lock (s, name, err);
-  if (lock < 0)
-    return -1;
-  r = sp_store_load (s, name, &p, err);
+  r = sp_store_lock_load (s, name, &lock, &p, err);
   if (r <= 0)
     return r;
   idx = sp_pipeline_find_member (&p, id);
@@ -451,10 +455,7 @@ store_remove (struct sp_store *s, const char *name, bool force, sp_error_t *err)
 
   if (sp_name_check (name, err) < 0)
     return -1;
-  lock = sp_store_lock (s, name, err);
-  if (lock < 0)
-    return -1;
-  r = sp_store_load (s, name, &p, err);
+  r = sp_store_lock_load (s, name, &lock, &p, err);
   if (r < 0 && !force)
     return -1;
   if (r == 0)

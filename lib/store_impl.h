@@ -17,6 +17,9 @@ void sp_store_unlink_lock (struct sp_store *s, const char *name);
 /* 1: loaded, 0: no record, -1: error (a damaged record is an error, not
    "absent"). */
 int sp_store_load (struct sp_store *s, const char *name, struct sp_pipeline *p, sp_error_t *err);
+/* NAME's lock into *LOCK, then its record: sp_store_load's result. */
+int sp_store_lock_load (struct sp_store *s, const char *name, int *lock, struct sp_pipeline *p,
+                        sp_error_t *err);
 int sp_store_save (struct sp_store *s, const struct sp_pipeline *p, sp_error_t *err);
 /* Record, tmpfs, IPC pin and lock of NAME, in the order a crash survives. */
 int sp_store_destroy_locked (struct sp_store *s, const char *name, sp_error_t *err);
