@@ -6,16 +6,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
-BUILD=${BUILD:-$SP_REPO/build}
-CTL="$BUILD/shmpipectl"
-SHMTOOL="$BUILD/shmtool"
-[[ -x $SHMTOOL ]] || SHMTOOL=$(sp_shmtool)
-
-new_root() {
-	root=$(mktemp -d "$SP_TMP/root.XXXXXX")
-	sp_defer sp_umount_under "$root"
-	export SHMPIPE_ROOT=$root
-}
+. "$(dirname "$0")/lib/store.sh"
 
 # Nothing of pipeline NAME is left: record, temp files, mount, IPC pin.
 assert_gone() {

@@ -552,22 +552,28 @@ sp_runc() {
 	sp_timeout runc --root "$SP_TMP/runc" "$@"
 }
 
-# sp_runc_run [-d] ID BUNDLE : run the bundle.  Foreground: container stdout
-# goes to our stdout (stderr to stderr) and the exit status is the
-# container's.  -d: detached, stdio to BUNDLE/stdout.log and stderr.log,
-# pid in BUNDLE/pid.  Either way `runc delete -f ID` is deferred.
-sp_runc_run() {
-	local detach=0
+# sp_run_with RUNTIME [-d] ID BUNDLE : run the bundle with the runtime
+# command RUNTIME (sp_runc, sp_crun, or a test's own wrapper).  Foreground:
+# container stdout goes to our stdout (stderr to stderr) and the exit status
+# is the container's.  -d: detached, stdio to BUNDLE/stdout.log and
+# stderr.log, pid in BUNDLE/pid.  Either way `RUNTIME delete -f ID` is
+# deferred.
+sp_run_with() {
+	local rt=$1 detach=0
+	shift
 	[[ ${1:-} == -d ]] && { detach=1; shift; }
 	local id=$1 bundle=$2
-	sp_defer _sp_quiet sp_runc delete -f "$id"
+	sp_defer _sp_quiet "$rt" delete -f "$id"
 	if ((detach)); then
-		sp_runc run -d --pid-file "$bundle/pid" --bundle "$bundle" "$id" \
+		"$rt" run -d --pid-file "$bundle/pid" --bundle "$bundle" "$id" \
 			</dev/null >"$bundle/stdout.log" 2>"$bundle/stderr.log"
 	else
-		sp_runc run --bundle "$bundle" "$id" </dev/null
+		"$rt" run --bundle "$bundle" "$id" </dev/null
 	fi
 }
+
+# sp_runc_run [-d] ID BUNDLE : sp_run_with runc.
+sp_runc_run() { sp_run_with sp_runc "$@"; }
 
 _sp_quiet() { "$@" >/dev/null 2>&1 || true; }
 
@@ -591,19 +597,8 @@ sp_crun() {
 	fi
 }
 
-# sp_crun_run [-d] ID BUNDLE : like sp_runc_run, with crun.
-sp_crun_run() {
-	local detach=0
-	[[ ${1:-} == -d ]] && { detach=1; shift; }
-	local id=$1 bundle=$2
-	sp_defer _sp_quiet sp_crun delete -f "$id"
-	if ((detach)); then
-		sp_crun run -d --pid-file "$bundle/pid" --bundle "$bundle" "$id" \
-			</dev/null >"$bundle/stdout.log" 2>"$bundle/stderr.log"
-	else
-		sp_crun run --bundle "$bundle" "$id" </dev/null
-	fi
-}
+# sp_crun_run [-d] ID BUNDLE : sp_run_with crun.
+sp_crun_run() { sp_run_with sp_crun "$@"; }
 
 # ---------------------------------------------------------------------------
 # Private containerd + ctr

@@ -73,29 +73,31 @@ hk_crun() {
 	fi
 }
 
-# hk_rt RUNTIME ARGS... : runc or crun with this run's state root.
-hk_rt() {
-	local rt=$1
-	shift
-	case $rt in
-	runc) sp_runc "$@" ;;
-	crun) hk_crun "$@" ;;
-	*) sp_fail "unknown runtime $rt" ;;
+# hk_rt_cmd RUNTIME : the command that runs RUNTIME (runc or crun) with this
+# run's state root.
+hk_rt_cmd() {
+	case $1 in
+	runc) echo sp_runc ;;
+	crun) echo hk_crun ;;
+	*) sp_fail "unknown runtime $1" ;;
 	esac
 }
 
-# hk_run [-d] RUNTIME ID BUNDLE : like sp_runc_run for either runtime.
+# hk_rt RUNTIME ARGS... : runc or crun with this run's state root.
+hk_rt() {
+	local cmd
+	cmd=$(hk_rt_cmd "$1")
+	shift
+	"$cmd" "$@"
+}
+
+# hk_run [-d] RUNTIME ID BUNDLE : sp_run_with for either runtime.
 hk_run() {
-	local detach=0
-	[[ ${1:-} == -d ]] && { detach=1; shift; }
-	local rt=$1 id=$2 bundle=$3
-	sp_defer hk_quiet hk_rt "$rt" delete -f "$id"
-	if ((detach)); then
-		hk_rt "$rt" run -d --pid-file "$bundle/pid" --bundle "$bundle" "$id" \
-			</dev/null >"$bundle/stdout.log" 2>"$bundle/stderr.log"
-	else
-		hk_rt "$rt" run --bundle "$bundle" "$id" </dev/null
-	fi
+	local d=() cmd
+	[[ ${1:-} == -d ]] && { d=(-d); shift; }
+	cmd=$(hk_rt_cmd "$1")
+	shift
+	sp_run_with "$cmd" "${d[@]}" "$@"
 }
 
 # hk_exists NAME : the pipeline has a record in this store.
