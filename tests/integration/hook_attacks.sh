@@ -110,6 +110,16 @@ t_size_too_big() {
 	attack_config size 'pipeline big: size 1P exceeds the configured maximum' \
 		-a io.shmpipe.pipeline=big -a io.shmpipe.size=1024t
 }
+# Every io.shmpipe.* key is an option of the table or refused: a typo must
+# not leave the container on a default it did not ask for.
+t_misspelt_option() {
+	attack_config sizee 'unknown annotation \"io.shmpipe.sizee\" (did you mean \"io.shmpipe.size\"?)' \
+		-a io.shmpipe.pipeline=typo -a io.shmpipe.sizee=1m
+}
+t_option_not_for_containers() {
+	attack_config uid 'annotation io.shmpipe.uid: not for containers to set' \
+		-a io.shmpipe.pipeline=own -a io.shmpipe.uid=0
+}
 t_bad_mode() { attack_config mode 'annotation io.shmpipe.mode: invalid mode' -a io.shmpipe.pipeline=m -a io.shmpipe.mode=4777x; }
 
 # auto_create off in the config: a missing pipeline is refused.
@@ -351,6 +361,8 @@ sp_test "pipeline name with a newline: refused" t_name_newline
 sp_test "SHMPIPE_PIPELINE=..: refused" t_env_dotdot
 sp_test "io.shmpipe.size above the configured maximum: refused" t_size_too_big
 sp_test "io.shmpipe.mode garbage: refused" t_bad_mode
+sp_test "io.shmpipe.sizee (a typo): refused, naming io.shmpipe.size" t_misspelt_option
+sp_test "io.shmpipe.uid from a container: refused" t_option_not_for_containers
 sp_test "auto_create off: a missing pipeline is refused" t_auto_create_off
 sp_test "state over 64 KiB: refused" t_oversized_state
 sp_test "config.json over 4 MiB: refused" t_oversized_config
