@@ -13,6 +13,7 @@
 #include "config.h"
 #include "fileutil.h"
 #include "json.h"
+#include "log.h"
 #include "state.h"
 
 /* Not a valid pipeline name (those start with a letter or digit): it cannot
@@ -198,4 +199,14 @@ sp_cdi_refresh (struct sp_store *s, sp_error_t *err)
   if (!s->cfg->cdi)
     return 0;
   return sp_cdi_write (s, NULL, NULL, 0, err);
+}
+
+void
+sp_cdi_refresh_or_warn (struct sp_store *s)
+{
+  cleanup_error sp_error_t err = NULL;
+
+  if (sp_cdi_refresh (s, &err) < 0)
+    sp_log_warning ("%s (the pipelines are as they are; run 'shmpipectl cdi' once that is fixed)",
+                    err->msg);
 }

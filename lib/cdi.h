@@ -30,8 +30,13 @@ int sp_cdi_generate (struct sp_store *s, char **out, size_t *len, sp_error_t *er
 int sp_cdi_write (struct sp_store *s, const char *dir, char *path, size_t path_len,
                   sp_error_t *err);
 
-/* sp_cdi_write when the config's "cdi" is on, else nothing.  For the places
-   persistent pipelines come and go. */
+/* sp_cdi_write when the config's "cdi" is on, else nothing.  */
 int sp_cdi_refresh (struct sp_store *s, sp_error_t *err);
+
+/* For the places persistent pipelines come and go (create, rm, the plugin,
+   gc), after the change: sp_cdi_refresh, a failure logged as a warning.  The
+   change stands either way; `shmpipectl cdi` writes the spec once the cause
+   is fixed.  */
+void sp_cdi_refresh_or_warn (struct sp_store *s);
 
 #endif
