@@ -127,8 +127,40 @@ EOF
 	sp_assert_eq "shmpipe.json" "$(ls -A "$SPEC_DIR")" "no temp file left"
 }
 
+# gc brings the spec back in line with the records: here a pipeline created
+# while "cdi" was off.
+t_gc() {
+	cdi_config false
+	hk_ctl create late --size 1m >/dev/null
+	sp_defer hk_ctl rm late
+	sp_assert_not_contains "$(devices "$SPEC_DIR/shmpipe.json")" late "before gc"
+	cdi_config true
+	sp_defer cdi_config false
+	hk_ctl gc
+	sp_assert_contains "$(devices "$SPEC_DIR/shmpipe.json")" late "after gc"
+}
+
+# A refresh that fails does not undo the change it follows: create and rm
+# succeed with one warning line; the spec stays as it was.
+t_refresh_fails() {
+	local out before
+	before=$(cat "$SPEC_DIR/shmpipe.json")
+	printf '{"cdi": true, "cdi_spec_dir": "%s", "cdi_hook": "%s"}\n' "$SPEC_DIR" "$SP_CASE_DIR/gone" >"$HK_CONFIG"
+	sp_defer cdi_config false
+	out=$(hk_ctl create warned --size 1m 2>&1 >/dev/null)
+	sp_assert_eq "shmpipectl: warning: CDI spec: cdi_hook $SP_CASE_DIR/gone: No such file or directory (the pipelines are as they are; run 'shmpipectl cdi' once that is fixed)" "$out"
+	hk_exists warned || sp_fail "create was undone"
+	sp_assert_eq "$before" "$(cat "$SPEC_DIR/shmpipe.json")" "spec after a failed refresh"
+	out=$(hk_ctl rm warned 2>&1)
+	sp_assert_contains "$out" "warning: CDI spec: cdi_hook"
+	hk_exists warned && sp_fail "rm was undone"
+	return 0
+}
+
 sp_test "cdi: shmpipectl cdi twice gives identical bytes (persistent pipelines only, sorted)" t_same_bytes
 sp_test "cdi: the written spec validates against schemas/cdi.schema.json (also with no devices)" t_schema
 sp_test "cdi: bad input is refused in one line, nothing written" t_bad_input
 sp_test "cdi: a reader never sees a torn spec while create and rm run at once" t_no_torn_reads
+sp_test "cdi: gc refreshes the spec" t_gc
+sp_test "cdi: a failed refresh warns and leaves create and rm done" t_refresh_fails
 sp_done
