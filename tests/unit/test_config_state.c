@@ -112,6 +112,8 @@ test_config_invalid (void **state)
   cfg_bad ("{\"cdi\":\"yes\"}", "\"cdi\" must be true or false");
   cfg_bad ("{\"cdi_spec_dir\":\"etc/cdi\"}", "\"cdi_spec_dir\" must be an absolute path");
   cfg_bad ("{\"cdi_hook\":\"/usr/../tmp/hook\"}", "\"cdi_hook\" must be an absolute path");
+  /* containerd's and Docker's key is plural: say which one is meant. */
+  cfg_bad ("{\"cdi_spec_dirs\":[\"/etc/cdi\"]}", "did you mean \"cdi_spec_dir\"");
   cfg_bad ("[]", "must be a JSON object");
   cfg_bad ("{", "invalid JSON");
 }
