@@ -140,12 +140,14 @@ parse_args (int argc, char **argv, struct hook_opts *o)
       fprintf (stderr, "shmpipe-hook: --root must be an absolute path\n");
       return 2;
     }
-  if (o->pipeline != NULL && !sp_name_valid (o->pipeline, strlen (o->pipeline)))
+  if (o->pipeline != NULL)
     {
       cleanup_error sp_error_t err = NULL;
-      sp_name_check (o->pipeline, &err);
-      fprintf (stderr, "shmpipe-hook: --pipeline: %s\n", err->msg);
-      return 2;
+      if (sp_name_check (o->pipeline, &err) < 0)
+        {
+          fprintf (stderr, "shmpipe-hook: --pipeline: %s\n", err->msg);
+          return 2;
+        }
     }
   if (selftest != NULL && strcmp (selftest, "status") == 0)
     o->print_security = true;
