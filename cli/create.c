@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cdi.h"
 #include "commands.h"
 #include "names.h"
 #include "pipeline_options.h"
@@ -86,6 +87,7 @@ sp_cmd_create (struct sp_ctx *ctx, int argc, char **argv)
     return sp_cli_fail (&err);
   sp_store_mountpoint (&store, argv[optind], mp, sizeof (mp));
   printf ("%s\n", mp);
+  sp_cdi_refresh_or_warn (&store);
   return 0;
 }
 

@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "cdi.h"
 #include "commands.h"
 #include "names.h"
 
@@ -59,6 +60,8 @@ sp_cmd_rm (struct sp_ctx *ctx, int argc, char **argv)
   if (sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0)
     return sp_cli_fail (&err);
   r = sp_store_remove (&store, argv[optind], force, &err);
+  if (r == 0)
+    sp_cdi_refresh_or_warn (&store);
   sp_store_close (&store);
   return r < 0 ? sp_cli_fail (&err) : 0;
 }
@@ -98,6 +101,8 @@ sp_cmd_gc (struct sp_ctx *ctx, int argc, char **argv)
   if (sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0)
     return sp_cli_fail (&err);
   r = sp_store_gc (&store, gc_report, NULL, &err);
+  /* Also after a partial gc: the spec follows the records as they now are. */
+  sp_cdi_refresh_or_warn (&store);
   sp_store_close (&store);
   return r < 0 ? sp_cli_fail (&err) : 0;
 }

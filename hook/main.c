@@ -23,13 +23,15 @@
 #include "version.h"
 
 static const char usage_text[]
-    = "Usage: shmpipe-hook [--root DIR] [--config FILE] [STAGE]\n"
+    = "Usage: shmpipe-hook [--root DIR] [--config FILE] [--pipeline NAME] [STAGE]\n"
       "       shmpipe-hook --print-security | --help | --version\n"
       "\n"
       "OCI hook: reads the container state on stdin and its bundle's config.json.\n"
       "A container with the annotation " SP_ANNOTATION_PIPELINE "=NAME (or, for engines\n"
       "that pass no annotations, " SP_ENV_PIPELINE "=NAME in its environment) gets\n"
-      "pipeline NAME's tmpfs on /dev/shm.  For a pipeline the hook creates, the\n"
+      "pipeline NAME's tmpfs on /dev/shm.  With --pipeline NAME (a CDI device's\n"
+      "hooks) every container gets NAME's, and one whose annotation or environment\n"
+      "names another pipeline is refused.  For a pipeline the hook creates, the\n"
       "annotations " SP_ANNOTATION_PREFIX "OPTION set the options containers may set\n"
       "(`shmpipectl options` lists them); any other " SP_ANNOTATION_PREFIX "* key is refused.\n"
       "\n"
@@ -40,6 +42,7 @@ static const char usage_text[]
       "Options:\n"
       "  --root DIR         store root (env SHMPIPE_ROOT; default " SP_DEFAULT_ROOT ")\n"
       "  --config FILE      config file (env SHMPIPE_CONFIG; default " SP_DEFAULT_CONFIG ")\n"
+      "  --pipeline NAME    the pipeline, whatever the container says (see above)\n"
       "  --debug            log to stderr at debug level instead of syslog\n"
       "  --print-security   drop privileges as for a real run, print the Cap*,\n"
       "                     NoNewPrivs and Seccomp lines of /proc/self/status, exit\n"
@@ -55,6 +58,7 @@ struct hook_opts
 {
   const char *root;
   const char *config;
+  const char *pipeline; /* --pipeline, or NULL */
   const char *stage;
   bool debug;
   bool print_security;
@@ -85,13 +89,10 @@ static int
 parse_args (int argc, char **argv, struct hook_opts *o)
 {
   static const struct option longopts[] = {
-    { "root", required_argument, NULL, 'r' },
-    { "config", required_argument, NULL, 'c' },
-    { "debug", no_argument, NULL, 'd' },
-    { "print-security", no_argument, NULL, 'S' },
-    { "help", no_argument, NULL, 'h' },
-    { "version", no_argument, NULL, 'V' },
-    { NULL, 0, NULL, 0 },
+    { "root", required_argument, NULL, 'r' },     { "config", required_argument, NULL, 'c' },
+    { "pipeline", required_argument, NULL, 'p' }, { "debug", no_argument, NULL, 'd' },
+    { "print-security", no_argument, NULL, 'S' }, { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },        { NULL, 0, NULL, 0 },
   };
   const char *selftest = getenv ("SHMPIPE_HOOK_SELFTEST");
   int c;
@@ -106,6 +107,9 @@ parse_args (int argc, char **argv, struct hook_opts *o)
         break;
       case 'c':
         o->config = optarg;
+        break;
+      case 'p':
+        o->pipeline = optarg;
         break;
       case 'd':
         o->debug = true;
@@ -135,6 +139,15 @@ parse_args (int argc, char **argv, struct hook_opts *o)
     {
       fprintf (stderr, "shmpipe-hook: --root must be an absolute path\n");
       return 2;
+    }
+  if (o->pipeline != NULL)
+    {
+      cleanup_error sp_error_t err = NULL;
+      if (sp_name_check (o->pipeline, &err) < 0)
+        {
+          fprintf (stderr, "shmpipe-hook: --pipeline: %s\n", err->msg);
+          return 2;
+        }
     }
   if (selftest != NULL && strcmp (selftest, "status") == 0)
     o->print_security = true;
@@ -391,6 +404,23 @@ main (int argc, char **argv)
   r = sp_oci_get_request (annotations, h.config.env, &h.req, &err);
   if (r < 0)
     return fail (&h, err);
+  if (opts.pipeline != NULL && r > 0 && strcmp (h.req.pipeline, opts.pipeline) != 0)
+    {
+      /* The argument comes from whoever installed the hook (a CDI spec);
+         a container that names another pipeline is not let in anywhere. */
+      sp_error_make (&err, EPERM,
+                     "the container's %s names pipeline %s, the hook's --pipeline %s: refusing",
+                     h.req.source, h.req.pipeline, opts.pipeline);
+      sp_error_wrap_pipeline (&err, opts.pipeline);
+      return fail (&h, err);
+    }
+  if (opts.pipeline != NULL && r == 0)
+    {
+      memset (&h.req, 0, sizeof (h.req));
+      snprintf (h.req.pipeline, sizeof (h.req.pipeline), "%s", opts.pipeline);
+      h.req.source = "hook argument --pipeline";
+      r = 1;
+    }
   if (r == 0)
     {
       if (action == SP_HOOK_LEAVE && !h.have_config)

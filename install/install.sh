@@ -85,7 +85,9 @@ install -m 0755 "$build/shmpipe-runtime" "$destdir$prefix/bin/shmpipe-runtime"
 # The config is the admin's: installed only when there is none.
 install -d "$destdir/etc/shmpipe" "$destdir$prefix/share/shmpipe/schemas"
 if [ ! -e "$destdir/etc/shmpipe/config.json" ]; then
-	sed "s|/usr/local/share/shmpipe/|$prefix/share/shmpipe/|g" "$here/config.json" >"$destdir/etc/shmpipe/config.json"
+	sed -e "s|/usr/local/share/shmpipe/|$prefix/share/shmpipe/|g" \
+		-e "s|/usr/local/libexec/shmpipe/shmpipe-hook|$prefix/libexec/shmpipe/shmpipe-hook|g" \
+		"$here/config.json" >"$destdir/etc/shmpipe/config.json"
 	chmod 0644 "$destdir/etc/shmpipe/config.json"
 fi
 install -m 0644 "$here"/../schemas/*.json "$destdir$prefix/share/shmpipe/schemas/"

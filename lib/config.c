@@ -69,8 +69,8 @@ get_string (yajl_val v, const char *key, const char **out, sp_error_t *err)
 }
 
 static const char *const config_keys[]
-    = { "$schema",    "root",        "default_size",  "max_size", "default_mode",
-        "max_inodes", "auto_create", "auto_lifetime", "log_level" };
+    = { "$schema",     "root",          "default_size", "max_size", "default_mode", "max_inodes",
+        "auto_create", "auto_lifetime", "log_level",    "cdi",      "cdi_spec_dir", "cdi_hook" };
 
 static int
 unknown_key (const char *key, sp_error_t *err)
@@ -81,6 +81,25 @@ unknown_key (const char *key, sp_error_t *err)
     return sp_error_make (err, EINVAL, "config: unknown key \"%.64s\" (did you mean \"%s\"?)", key,
                           near);
   return sp_error_make (err, EINVAL, "config: unknown key \"%.64s\"", key);
+}
+
+/* An absolute path of at most 256 bytes without "..", replacing *OUT. */
+static int
+get_abs_path (yajl_val v, const char *key, char **out, sp_error_t *err)
+{
+  const char *s = NULL;
+
+  if (get_string (v, key, &s, err) < 0)
+    return -1;
+  if (s[0] != '/' || strlen (s) > 256 || strstr (s, "/..") != NULL)
+    return sp_error_make (
+        err, EINVAL, "config: \"%s\" must be an absolute path of at most 256 bytes, without \"..\"",
+        key);
+  free (*out);
+  *out = strdup (s);
+  if (*out == NULL)
+    return sp_error_sys (err, ENOMEM, "config");
+  return 0;
 }
 
 int
@@ -109,16 +128,8 @@ sp_config_parse (const char *buf, size_t len, struct sp_config *cfg, sp_error_t 
         }
       else if (strcmp (key, "root") == 0)
         {
-          if (get_string (v, key, &s, err) < 0)
+          if (get_abs_path (v, key, &cfg->root, err) < 0)
             return -1;
-          if (s[0] != '/' || strlen (s) > 256 || strstr (s, "/..") != NULL)
-            return sp_error_make (
-                err, EINVAL,
-                "config: \"root\" must be an absolute path of at most 256 bytes, without \"..\"");
-          free (cfg->root);
-          cfg->root = strdup (s);
-          if (cfg->root == NULL)
-            return sp_error_sys (err, ENOMEM, "config");
         }
       else if (strcmp (key, "default_size") == 0)
         {
@@ -167,6 +178,22 @@ sp_config_parse (const char *buf, size_t len, struct sp_config *cfg, sp_error_t 
                 err, EINVAL,
                 "config: invalid \"log_level\" \"%.32s\": want error, warning, info or debug", s);
           cfg->log_level = (enum sp_log_level) j;
+        }
+      else if (strcmp (key, "cdi") == 0)
+        {
+          if (!YAJL_IS_TRUE (v) && !YAJL_IS_FALSE (v))
+            return sp_error_make (err, EINVAL, "config: \"cdi\" must be true or false");
+          cfg->cdi = YAJL_IS_TRUE (v);
+        }
+      else if (strcmp (key, "cdi_spec_dir") == 0)
+        {
+          if (get_abs_path (v, key, &cfg->cdi_spec_dir, err) < 0)
+            return -1;
+        }
+      else if (strcmp (key, "cdi_hook") == 0)
+        {
+          if (get_abs_path (v, key, &cfg->cdi_hook, err) < 0)
+            return -1;
         }
       else
         return unknown_key (key, err);
@@ -227,7 +254,8 @@ void
 sp_config_free (struct sp_config *cfg)
 {
   free (cfg->root);
-  cfg->root = NULL;
+  free (cfg->cdi_spec_dir);
+  free (cfg->cdi_hook);
   free (cfg->path);
-  cfg->path = NULL;
+  cfg->root = cfg->cdi_spec_dir = cfg->cdi_hook = cfg->path = NULL;
 }

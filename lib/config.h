@@ -12,6 +12,8 @@
 #define SP_DEFAULT_ROOT "/run/shmpipe"
 #define SP_DEFAULT_CONFIG "/etc/shmpipe/config.json"
 #define SP_CONFIG_MAX_BYTES (64 * 1024)
+#define SP_DEFAULT_CDI_SPEC_DIR "/etc/cdi"
+#define SP_DEFAULT_CDI_HOOK "/usr/local/libexec/shmpipe/shmpipe-hook"
 
 enum sp_log_level
 {
@@ -32,10 +34,16 @@ struct sp_config
   bool auto_create;
   enum sp_lifetime auto_lifetime;
   enum sp_log_level log_level;
+  /* CDI: whether create, rm, the plugin and gc keep the spec current; the
+     directory it goes to; the hook its devices run.  */
+  bool cdi;
+  char *cdi_spec_dir;
+  char *cdi_hook;
 };
 
 /* Built-in defaults: root /run/shmpipe, 64 MiB default, max half of RAM,
-   mode 1777, 65536 inodes, auto-create on, auto-created pipelines ephemeral. */
+   mode 1777, 65536 inodes, auto-create on, auto-created pipelines ephemeral,
+   no CDI spec kept (cdi_spec_dir and cdi_hook NULL stand for the defaults). */
 void sp_config_defaults (struct sp_config *cfg);
 
 /* Parses config JSON over CFG (which holds defaults).  Unknown keys, wrong

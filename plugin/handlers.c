@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cdi.h"
 #include "cleanup.h"
 #include "json.h"
 #include "log.h"
@@ -263,6 +264,7 @@ handle_create (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
       sp_format_size (opts.size, size, sizeof (size));
       sp_log_info ("created volume %s (size %s, huge %s, %s)", name, size, sp_huge_name (opts.huge),
                    sp_lifetime_name (opts.lifetime));
+      sp_cdi_refresh_or_warn (s);
     }
   yajl_gen_map_open (g);
   gen_err_ok (g);
@@ -301,6 +303,7 @@ handle_remove (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
     }
   else
     sp_log_info ("removed volume %s", name);
+  sp_cdi_refresh_or_warn (s);
   yajl_gen_map_open (g);
   gen_err_ok (g);
   yajl_gen_map_close (g);

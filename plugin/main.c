@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cdi.h"
 #include "cleanup.h"
 #include "config.h"
 #include "fileutil.h"
@@ -329,6 +330,7 @@ main (int argc, char **argv)
       sp_log_warning ("store: %s", err->msg);
       sp_error_release (&err);
     }
+  sp_cdi_refresh_or_warn (&store);
 
   r = activated_socket (&fd, &err);
   if (r < 0)

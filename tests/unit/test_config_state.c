@@ -71,6 +71,20 @@ test_config_valid (void **state)
   assert_int_equal (cfg.auto_lifetime, SP_LIFETIME_PERSISTENT);
   assert_int_equal (cfg.log_level, SP_LOG_DEBUG);
   sp_config_free (&cfg);
+  /* CDI: off unless asked for; directory and hook when given. */
+  assert_int_equal (parse_cfg ("{}", &cfg, &err), 0);
+  assert_false (cfg.cdi);
+  assert_null (cfg.cdi_spec_dir);
+  assert_null (cfg.cdi_hook);
+  sp_config_free (&cfg);
+  assert_int_equal (parse_cfg ("{\"cdi\":true,\"cdi_spec_dir\":\"/var/run/cdi\","
+                               "\"cdi_hook\":\"/usr/libexec/shmpipe/shmpipe-hook\"}",
+                               &cfg, &err),
+                    0);
+  assert_true (cfg.cdi);
+  assert_string_equal (cfg.cdi_spec_dir, "/var/run/cdi");
+  assert_string_equal (cfg.cdi_hook, "/usr/libexec/shmpipe/shmpipe-hook");
+  sp_config_free (&cfg);
   /* Sizes as plain byte counts. */
   assert_int_equal (parse_cfg ("{\"default_size\":1048576,\"max_size\":2097152}", &cfg, &err), 0);
   assert_int_equal (cfg.default_size, 1048576);
@@ -95,6 +109,11 @@ test_config_invalid (void **state)
   cfg_bad ("{\"log_level\":\"loud\"}", "invalid \"log_level\"");
   cfg_bad ("{\"max_inodes\":0}", "positive integer");
   cfg_bad ("{\"default_size\":\"2g\",\"max_size\":\"1g\"}", "exceeds \"max_size\"");
+  cfg_bad ("{\"cdi\":\"yes\"}", "\"cdi\" must be true or false");
+  cfg_bad ("{\"cdi_spec_dir\":\"etc/cdi\"}", "\"cdi_spec_dir\" must be an absolute path");
+  cfg_bad ("{\"cdi_hook\":\"/usr/../tmp/hook\"}", "\"cdi_hook\" must be an absolute path");
+  /* containerd's and Docker's key is plural: say which one is meant. */
+  cfg_bad ("{\"cdi_spec_dirs\":[\"/etc/cdi\"]}", "did you mean \"cdi_spec_dir\"");
   cfg_bad ("[]", "must be a JSON object");
   cfg_bad ("{", "invalid JSON");
 }
