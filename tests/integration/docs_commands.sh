@@ -249,7 +249,7 @@ t_broken() {
 	grep -q -- '--size 1gb' "$copy" || sp_fail "the recipe to break is not in docs/runtime.md"
 	out=$( (run_doc "$copy") 2>&1) && sp_fail "a broken copy of docs/runtime.md ran"
 	echo "$out"
-	sp_assert_match "$out" "FAIL: $copy:[0-9]+: this sh block failed \\(exit 1\\)"
+	sp_assert_match "$out" "FAIL: $copy:[0-9]+: this sh block failed \\(exit 2\\)"
 	sp_assert_contains "$out" 'invalid size "1gb": unknown suffix "gb"; accepted:'
 	# The README's Python example as it was (a segment of the whole default
 	# size), writing its frames: SIGBUS once the other segment is there.
