@@ -27,7 +27,9 @@ parse_digits (const char *s, unsigned base, uint64_t *out, const char **end)
 }
 
 /* What every size message lists: the forms a size may take. */
-#define SIZE_FORMS "accepted: a number of bytes, or a number with a suffix k, m, g or t (powers of 1024), e.g. 512m or 1g"
+#define SIZE_FORMS                                                                                 \
+  "accepted: a number of bytes, or a number with a suffix k, m, g or t (powers of 1024), e.g. "    \
+  "512m or 1g"
 
 int
 sp_parse_size (const char *s, uint64_t *out, sp_error_t *err)
@@ -66,8 +68,8 @@ sp_parse_size (const char *s, uint64_t *out, sp_error_t *err)
     }
   /* "1x", "1.5g", "1gb": the suffix is one letter or nothing. */
   if (mul == 0 || (*end != '\0' && end[1] != '\0'))
-    return sp_error_make (err, EINVAL, "invalid size \"%.32s\": unknown suffix \"%.16s\"; " SIZE_FORMS,
-                          s, end);
+    return sp_error_make (err, EINVAL,
+                          "invalid size \"%.32s\": unknown suffix \"%.16s\"; " SIZE_FORMS, s, end);
   if (v == 0)
     return sp_error_make (err, EINVAL, "invalid size \"%.32s\": must be greater than zero", s);
   if (v > SP_SIZE_LIMIT / mul)
