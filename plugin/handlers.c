@@ -320,7 +320,7 @@ handle_mount (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
   if (sp_store_join (s, name, id, 0, NULL, NULL, err) < 0)
     return -1;
   /* The root as recorded, whatever Docker copied onto it (see volroot.h). */
-  if (sp_volroot_restore (s, name, NULL, err) < 0)
+  if (sp_volroot_restore (s, name, err) < 0)
     {
       sp_error_t undo = NULL;
       if (sp_store_leave (s, name, id, NULL, &undo) < 0)
@@ -354,7 +354,7 @@ handle_unmount (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
   if (!removed && sp_store_exists (s, name))
     {
       sp_error_t root_err = NULL;
-      if (sp_volroot_restore (s, name, NULL, &root_err) < 0)
+      if (sp_volroot_restore (s, name, &root_err) < 0)
         sp_log_warning ("unmount %s for %s: %s", name, id, root_err->msg);
       sp_error_release (&root_err);
     }

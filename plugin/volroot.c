@@ -10,7 +10,7 @@
 #include "log.h"
 
 int
-sp_volroot_restore (struct sp_store *s, const char *name, bool *changed, sp_error_t *err)
+sp_volroot_restore (struct sp_store *s, const char *name, sp_error_t *err)
 {
   cleanup_pipeline struct sp_pipeline p = { 0 };
   cleanup_close int fd = -1;
@@ -18,8 +18,6 @@ sp_volroot_restore (struct sp_store *s, const char *name, bool *changed, sp_erro
   struct statfs sfs;
   mode_t want;
 
-  if (changed != NULL)
-    *changed = false;
   if (sp_store_get (s, name, &p, err) < 0)
     return -1;
   fd = openat (s->mnt_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -44,7 +42,5 @@ sp_volroot_restore (struct sp_store *s, const char *name, bool *changed, sp_erro
                "restored to %04o %u:%u",
                name, (unsigned) (st.st_mode & 07777), st.st_uid, st.st_gid, (unsigned) want,
                p.opts.uid, p.opts.gid);
-  if (changed != NULL)
-    *changed = true;
   return 0;
 }

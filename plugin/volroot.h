@@ -19,8 +19,8 @@
    whose Unmount never reached us; so a container always starts on the root
    that `inspect` shows.  The copy finds an empty directory (a new volume, or
    one whose segments were all removed), so nothing but the root's metadata
-   is ever changed by it.  Returns 0 when nothing changed or it was put back;
-   *CHANGED (may be NULL) tells which. */
-int sp_volroot_restore (struct sp_store *s, const char *name, bool *changed, sp_error_t *err);
+   is ever changed by it.  Returns 0 when nothing changed or it was put back
+   (logged). */
+int sp_volroot_restore (struct sp_store *s, const char *name, sp_error_t *err);
 
 #endif
