@@ -110,7 +110,7 @@ $(BUILD)/shmtool: tests/helpers/shmtool.c
 	$(CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
 
 # Objects of a binary that a unit test links besides libshmpipe.a.
-TEST_EXTRA_test_plugin := $(BUILD)/obj/plugin/handlers.o
+TEST_EXTRA_test_plugin := $(BUILD)/obj/plugin/handlers.o $(BUILD)/obj/plugin/volroot.o
 TEST_EXTRA_test_runtime_rewrite := $(BUILD)/obj/runtime/rewrite.o
 
 .SECONDEXPANSION:

@@ -1,8 +1,11 @@
 /* shmpipectl ls and inspect */
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/statfs.h>
 
 #include "cleanup.h"
 #include "commands.h"
@@ -12,6 +15,10 @@ static const char ls_help[]
     = "Usage: shmpipectl ls [--json]\n"
       "\n"
       "List pipelines as a table: NAME SIZE USED MEMBERS LIFETIME CREATED.\n"
+      "A pipeline with 90% or more of its size or of its inodes in use is\n"
+      "flagged at the end of its line (\"nearly full: 95% of size\"): a new\n"
+      "segment that does not fit fails with ENOSPC, and a mapped one touched\n"
+      "past the free space gets SIGBUS.\n"
       "With --json, print a JSON array of the objects `inspect` prints.\n";
 
 static const char inspect_help[]
@@ -62,6 +69,31 @@ ls_json (struct sp_store *s, char **names, size_t n, sp_error_t *err)
   return print_gen (g, err);
 }
 
+/* At this share of its bytes or inodes in use, a pipeline is flagged: the
+   next segment may not fit (ENOSPC on write, SIGBUS on a mapped page). */
+#define NEARLY_FULL_PERCENT 90
+
+/* "  nearly full: 95% of size" or "" */
+static void
+fullness_note (struct sp_store *s, const char *name, char *buf, size_t len)
+{
+  cleanup_close int fd = openat (s->mnt_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct statfs sfs;
+  unsigned bytes = 0, inodes = 0;
+
+  buf[0] = '\0';
+  if (fd < 0 || fstatfs (fd, &sfs) < 0 || sfs.f_type != TMPFS_MAGIC)
+    return;
+  if (sfs.f_blocks > 0)
+    bytes = (unsigned) ((sfs.f_blocks - sfs.f_bfree) * 100 / sfs.f_blocks);
+  if (sfs.f_files > 0)
+    inodes = (unsigned) ((sfs.f_files - sfs.f_ffree) * 100 / sfs.f_files);
+  if (bytes >= NEARLY_FULL_PERCENT && bytes >= inodes)
+    snprintf (buf, len, "  nearly full: %u%% of size", bytes);
+  else if (inodes >= NEARLY_FULL_PERCENT)
+    snprintf (buf, len, "  nearly full: %u%% of inodes", inodes);
+}
+
 static int
 ls_table (struct sp_store *s, char **names, size_t n, sp_error_t *err)
 {
@@ -70,7 +102,7 @@ ls_table (struct sp_store *s, char **names, size_t n, sp_error_t *err)
     {
       cleanup_pipeline struct sp_pipeline p = { 0 };
       sp_error_t gone = NULL;
-      char size[16], used_s[16], created[32];
+      char size[16], used_s[16], created[32], note[48];
       uint64_t used = 0;
 
       if (sp_store_get (s, names[i], &p, &gone) < 0)
@@ -88,8 +120,9 @@ ls_table (struct sp_store *s, char **names, size_t n, sp_error_t *err)
       sp_format_size (p.opts.size, size, sizeof (size));
       sp_format_size (used, used_s, sizeof (used_s));
       sp_format_time (p.created, created, sizeof (created));
-      printf ("%-24s %8s %8s %7zu %-10s %s\n", p.name, size, used_s, p.n_members,
-              sp_lifetime_name (p.opts.lifetime), created);
+      fullness_note (s, p.name, note, sizeof (note));
+      printf ("%-24s %8s %8s %7zu %-10s %s%s\n", p.name, size, used_s, p.n_members,
+              sp_lifetime_name (p.opts.lifetime), created, note);
     }
   return 0;
 }

@@ -12,6 +12,8 @@ packages=(
 	util-linux iproute2 curl procps psmisc
 	# schema validation, examples and benchmarks
 	python3 python3-jsonschema python3-numpy docker-compose
+	# docs: the ctr recipe in docs/hook.md edits containerd's spec with jq
+	jq
 )
 missing=()
 for p in "${packages[@]}"; do

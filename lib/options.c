@@ -26,6 +26,11 @@ parse_digits (const char *s, unsigned base, uint64_t *out, const char **end)
   return 0;
 }
 
+/* What every size message lists: the forms a size may take. */
+#define SIZE_FORMS                                                                                 \
+  "accepted: a number of bytes, or a number with a suffix k, m, g or t (powers of 1024), e.g. "    \
+  "512m or 1g"
+
 int
 sp_parse_size (const char *s, uint64_t *out, sp_error_t *err)
 {
@@ -33,10 +38,11 @@ sp_parse_size (const char *s, uint64_t *out, sp_error_t *err)
   const char *end;
 
   if (s == NULL || *s == '\0')
-    return sp_error_make (err, EINVAL, "invalid size \"\": empty");
+    return sp_error_make (err, EINVAL, "invalid size \"\": empty; " SIZE_FORMS);
+  if (parse_digits (s, 10, &v, &end) < 0 && *s >= '0' && *s <= '9')
+    return sp_error_make (err, ERANGE, "invalid size \"%.32s\": larger than 1 PiB", s);
   if (parse_digits (s, 10, &v, &end) < 0)
-    return sp_error_make (
-        err, EINVAL, "invalid size \"%.32s\": want a number with an optional k, m or g suffix", s);
+    return sp_error_make (err, EINVAL, "invalid size \"%.32s\": not a number; " SIZE_FORMS, s);
   switch (*end)
     {
     case '\0':
@@ -44,29 +50,26 @@ sp_parse_size (const char *s, uint64_t *out, sp_error_t *err)
     case 'k':
     case 'K':
       mul = 1ULL << 10;
-      end++;
       break;
     case 'm':
     case 'M':
       mul = 1ULL << 20;
-      end++;
       break;
     case 'g':
     case 'G':
       mul = 1ULL << 30;
-      end++;
       break;
     case 't':
     case 'T':
       mul = 1ULL << 40;
-      end++;
       break;
     default:
-      return sp_error_make (err, EINVAL,
-                            "invalid size \"%.32s\": unknown suffix (use k, m, g or t)", s);
+      mul = 0;
     }
-  if (*end != '\0')
-    return sp_error_make (err, EINVAL, "invalid size \"%.32s\": trailing characters", s);
+  /* "1x", "1.5g", "1gb": the suffix is one letter or nothing. */
+  if (mul == 0 || (*end != '\0' && end[1] != '\0'))
+    return sp_error_make (err, EINVAL,
+                          "invalid size \"%.32s\": unknown suffix \"%.16s\"; " SIZE_FORMS, s, end);
   if (v == 0)
     return sp_error_make (err, EINVAL, "invalid size \"%.32s\": must be greater than zero", s);
   if (v > SP_SIZE_LIMIT / mul)

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "names.h"
 #include "options.h"
+#include "volroot.h"
 
 /* One endpoint: fills G (a fresh generator) on success; on failure G is
    thrown away and the error becomes the reply. */
@@ -321,6 +322,15 @@ handle_mount (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
     return -1;
   if (sp_store_join (s, name, id, 0, NULL, NULL, err) < 0)
     return -1;
+  /* The root as recorded, whatever Docker copied onto it (see volroot.h). */
+  if (sp_volroot_restore (s, name, err) < 0)
+    {
+      sp_error_t undo = NULL;
+      if (sp_store_leave (s, name, id, NULL, &undo) < 0)
+        sp_log_warning ("mount %s for %s: undo the join: %s", name, id, undo->msg);
+      sp_error_release (&undo);
+      return -1;
+    }
   sp_log_info ("mount %s for %s", name, id);
   yajl_gen_map_open (g);
   sp_gen_kv_str (g, "Mountpoint", mp);
@@ -342,6 +352,15 @@ handle_unmount (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
      goes below zero. */
   if (sp_store_leave (s, name, id, &removed, err) < 0)
     return -1;
+  /* Docker's copy of the image's directory ends with this Unmount (see
+     volroot.h); a failure here is logged, the leave stands. */
+  if (!removed && sp_store_exists (s, name))
+    {
+      sp_error_t root_err = NULL;
+      if (sp_volroot_restore (s, name, &root_err) < 0)
+        sp_log_warning ("unmount %s for %s: %s", name, id, root_err->msg);
+      sp_error_release (&root_err);
+    }
   sp_log_info ("unmount %s for %s%s", name, id, removed ? " (ephemeral pipeline removed)" : "");
   yajl_gen_map_open (g);
   gen_err_ok (g);

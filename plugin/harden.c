@@ -12,7 +12,7 @@
 #include "macro.h"
 #include "privs.h"
 
-static const cap_value_t keep_caps[] = { CAP_SYS_ADMIN, CAP_DAC_OVERRIDE };
+static const cap_value_t keep_caps[] = { CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_CHOWN, CAP_FOWNER };
 
 /* LeakSanitizer stops the world with ptrace at exit: a sanitizer build (a
    test build) keeps it. */

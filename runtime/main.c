@@ -16,6 +16,7 @@
 
 #include "cleanup.h"
 #include "config.h"
+#include "errlog.h"
 #include "fileutil.h"
 #include "json.h"
 #include "oci.h"
@@ -48,7 +49,11 @@ static const char usage_text[]
       "Docker: in /etc/docker/daemon.json\n"
       "  {\"runtimes\": {\"shmpipe\": {\"path\": \"/usr/local/bin/shmpipe-runtime\"}}}\n"
       "then `docker run --runtime shmpipe -e SHMPIPE_PIPELINE=frames ...`.\n"
-      "containerd: set it as the runc runtime's BinaryName.\n";
+      "containerd: set it as the runc runtime's BinaryName.\n"
+      "\n"
+      "Its own errors go to stderr and, like runc's, to the --log file the\n"
+      "caller gives (JSON lines with --log-format json), where containerd and\n"
+      "Docker read them.\n";
 
 struct wrapper_opts
 {
@@ -58,10 +63,16 @@ struct wrapper_opts
   const char *config;
 };
 
+/* The caller's --log and --log-format: engines read errors from there. */
+static struct sp_errlog errlog;
+
 static int
 fail (sp_error_t *err)
 {
-  fprintf (stderr, "shmpipe-runtime: %s\n", (*err)->msg);
+  char line[4096];
+
+  snprintf (line, sizeof (line), "shmpipe-runtime: %s", (*err)->msg);
+  sp_errlog_write (&errlog, line);
   sp_error_release (err);
   return 1;
 }
@@ -314,6 +325,7 @@ main (int argc, char **argv)
 
   if (o.config != NULL && *o.config == '\0')
     o.config = NULL;
+  sp_errlog_from_args (argc, argv, &errlog);
   argc = take_own_options (argc, argv, &o, &err);
   if (argc < 0)
     return fail (&err);

@@ -317,7 +317,30 @@ t_help() {
 	ctl --version | grep -q '^shmpipectl [0-9]'
 }
 
+t_ls_nearly_full() {
+	local root mp out
+	new_root
+	# bytes: 1 MiB, 950 KiB written (93%); inodes: 10, root + 9 files.
+	mp=$(ctl create bytes --size 1m)
+	dd if=/dev/zero of="$mp/seg" bs=1k count=950 status=none
+	mp=$(ctl create files --size 1m --inodes 10)
+	touch "$mp"/f{1..9}
+	ctl create roomy --size 1m >/dev/null
+	dd if=/dev/zero of="$root/mnt/roomy/seg" bs=1k count=800 status=none
+	out=$(ctl ls)
+	echo "$out"
+	sp_assert_match "$out" $'\nbytes +1M +952K +0 +persistent +[0-9TZ:-]+  nearly full: 9[0-9]% of size\n'
+	sp_assert_match "$out" $'\nfiles +1M +0B +0 +persistent +[0-9TZ:-]+  nearly full: 100% of inodes\n'
+	sp_assert_match "$out" $'\nroomy +1M +800K +0 +persistent +[0-9TZ:-]+$'
+	# What the flag warns of: the next segment does not fit.
+	out=$(in_pipeline "$root/mnt/bytes" write more "$(head -c 120000 /dev/zero | tr '\0' x)" 2>&1) &&
+		sp_fail "a segment past the free space was written"
+	sp_assert_contains "$out" "No space left on device"
+	for n in bytes files roomy; do ctl rm "$n"; done
+}
+
 sp_test "create, ls, two processes share a segment, rm" t_lifecycle
+sp_test "ls flags a pipeline with 90% of its size or inodes in use" t_ls_nearly_full
 sp_test "mount flags are nosuid,nodev,noexec with the requested size and mode" t_mount_flags
 sp_test "inspect and ls --json print the documented object" t_inspect_json
 sp_test "50 concurrent joins then leaves: exact counts, ephemeral gone" t_concurrent_members

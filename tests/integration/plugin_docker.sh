@@ -65,8 +65,8 @@ t_mount_flags() {
 	sp_assert_fails sp_drun --rm -v p1:/dev/shm "$IMG" sh -c 'cp /bin/busybox /dev/shm/bb && /dev/shm/bb true'
 	# Other options reach the tmpfs: huge, inodes, mode, uid/gid.
 	sp_docker volume create -d "$D" -o size=4m -o inodes=500 -o mode=0770 -o uid=1000 -o gid=1000 p3 >/dev/null
-	# :nocopy - else Docker copies the image's /dev/shm owner and mode onto
-	# an empty volume at its first mount (for any volume driver).
+	# :nocopy - Docker then skips its copy of the image's /dev/shm (without
+	# it, the plugin restores the root: plugin_writable.sh).
 	line=$(sp_drun --rm -v p3:/dev/shm:nocopy "$IMG" shmtool mountinfo)
 	echo "$line"
 	sp_assert_match "$line" 'size=4096k'

@@ -19,7 +19,7 @@ t_create_enable() {
 	sp_docker plugin create "$P" "$dir" >/dev/null
 	sp_docker plugin enable "$P"
 	sp_assert_eq true "$(sp_docker plugin inspect -f '{{.Enabled}}' "$P")"
-	sp_assert_eq "[CAP_SYS_ADMIN CAP_DAC_OVERRIDE]" \
+	sp_assert_eq "[CAP_SYS_ADMIN CAP_DAC_OVERRIDE CAP_CHOWN CAP_FOWNER]" \
 		"$(sp_docker plugin inspect -f '{{.Config.Linux.Capabilities}}' "$P")"
 }
 sp_test "docker plugin create + enable from config.json and make-rootfs.sh" t_create_enable

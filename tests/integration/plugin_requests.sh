@@ -177,17 +177,24 @@ t_hardening() {
 	st=$(cat "/proc/$pid/status")
 	sp_assert_match "$st" $'NoNewPrivs:\t1'
 	sp_assert_match "$st" $'Seccomp:\t2'
-	# CAP_SYS_ADMIN (21) and CAP_DAC_OVERRIDE (1) only, bounding set too.
-	sp_assert_match "$st" $'CapEff:\t0000000000200002'
-	sp_assert_match "$st" $'CapPrm:\t0000000000200002'
-	sp_assert_match "$st" $'CapBnd:\t0000000000200002'
+	# CAP_SYS_ADMIN (21), CAP_DAC_OVERRIDE (1), CAP_CHOWN (0) and CAP_FOWNER
+	# (3) only, bounding set too.
+	sp_assert_match "$st" $'CapEff:\t000000000020000b'
+	sp_assert_match "$st" $'CapPrm:\t000000000020000b'
+	sp_assert_match "$st" $'CapBnd:\t000000000020000b'
 	sp_assert_match "$st" $'CapInh:\t0000000000000000'
 	# ... and it still mounts under them (and the filter), also a tmpfs that
 	# belongs to another uid with mode 0700.
 	sp_assert_eq '200 {"Err":""}' \
 		"$(sp_plugin_req /VolumeDriver.Create '{"Name":"h1","Opts":{"uid":"1000","mode":"0700"}}')"
+	# ... and puts back the root's owner and mode that something (Docker's
+	# copy of an image directory) changed, on Mount and on Unmount.
+	chown 0:0 "$SP_STORE/mnt/h1" && chmod 0755 "$SP_STORE/mnt/h1"
 	sp_assert_contains "$(sp_plugin_req /VolumeDriver.Mount '{"Name":"h1","ID":"m1"}')" '"Mountpoint"'
+	sp_assert_eq "700 1000 0" "$(stat -c '%a %u %g' "$SP_STORE/mnt/h1")" "root after Mount"
+	chown 0:0 "$SP_STORE/mnt/h1" && chmod 0755 "$SP_STORE/mnt/h1"
 	sp_assert_eq '200 {"Err":""}' "$(sp_plugin_req /VolumeDriver.Unmount '{"Name":"h1","ID":"m1"}')"
+	sp_assert_eq "700 1000 0" "$(stat -c '%a %u %g' "$SP_STORE/mnt/h1")" "root after Unmount"
 	sp_assert_contains "$(sp_plugin_req /VolumeDriver.Get '{"Name":"h1"}')" '"used":'
 	sp_assert_eq '200 {"Err":""}' "$(sp_plugin_req /VolumeDriver.Remove '{"Name":"h1"}')"
 	mountpoint -q "$SP_STORE/mnt/h1" && sp_fail "h1 still mounted"
@@ -196,7 +203,7 @@ t_hardening() {
 		sp_assert_match "$(cat "$t/status")" $'Seccomp:\t2' "thread $t"
 	done
 }
-sp_test "no_new_privs, seccomp, only CAP_SYS_ADMIN+CAP_DAC_OVERRIDE; still mounts" t_hardening
+sp_test "no_new_privs, seccomp, only CAP_SYS_ADMIN+CAP_DAC_OVERRIDE+CAP_CHOWN+CAP_FOWNER; still mounts, restores the root" t_hardening
 
 t_rss() {
 	local pid rss

@@ -126,14 +126,15 @@ test_sizes (void **state)
   size_bad ("", "empty");
   size_bad ("0", "greater than zero");
   size_bad ("0g", "greater than zero");
-  size_bad ("-1", "want a number");
-  size_bad ("+1", "want a number");
-  size_bad (" 1", "want a number");
-  size_bad ("1x", "unknown suffix");
-  size_bad ("1gb", "trailing");
-  size_bad ("1.5g", "unknown suffix");
+  size_bad ("-1", "not a number");
+  size_bad ("+1", "not a number");
+  size_bad (" 1", "not a number");
+  size_bad ("1x", "unknown suffix \"x\"; accepted: ");
+  size_bad ("1gb", "invalid size \"1gb\": unknown suffix \"gb\"; accepted: a number of bytes, or a "
+                   "number with a suffix k, m, g or t (powers of 1024), e.g. 512m or 1g");
+  size_bad ("1.5g", "unknown suffix \".5g\"");
   size_bad ("2048t", "larger than 1 PiB");
-  size_bad ("99999999999999999999999", "want a number");
+  size_bad ("99999999999999999999999", "larger than 1 PiB");
   size_bad ("18446744073709551615k", "larger than 1 PiB");
 }
 

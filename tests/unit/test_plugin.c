@@ -745,6 +745,37 @@ test_owner_mode (void **state)
   ok ("/VolumeDriver.Remove", "{\"Name\":\"own1\"}");
 }
 
+/* What Docker's copy of an image's /dev/shm does to an empty volume's root
+   (chown 0:0, chmod 0755 between a Mount and its Unmount) is undone: on the
+   Unmount that ends the copy, and on the container's Mount. */
+static void
+test_root_restored (void **state)
+{
+  struct stat st;
+  char mp[256];
+
+  (void) state;
+  need_mount ();
+  ok ("/VolumeDriver.Create", "{\"Name\":\"cp1\",\"Opts\":{\"gid\":\"1000\",\"mode\":\"0770\"}}");
+  snprintf (mp, sizeof (mp), "%s/mnt/cp1", root);
+  ok ("/VolumeDriver.Mount", "{\"Name\":\"cp1\",\"ID\":\"copy\"}");
+  assert_int_equal (chown (mp, 0, 0), 0);
+  assert_int_equal (chmod (mp, 0755), 0);
+  ok ("/VolumeDriver.Unmount", "{\"Name\":\"cp1\",\"ID\":\"copy\"}");
+  assert_int_equal (stat (mp, &st), 0);
+  assert_int_equal (st.st_gid, 1000);
+  assert_int_equal (st.st_mode & 07777, 0770);
+  assert_int_equal (chmod (mp, 01755), 0);
+  assert_int_equal (chown (mp, 5, 5), 0);
+  ok ("/VolumeDriver.Mount", "{\"Name\":\"cp1\",\"ID\":\"ctr\"}");
+  assert_int_equal (stat (mp, &st), 0);
+  assert_int_equal (st.st_uid, 0);
+  assert_int_equal (st.st_gid, 1000);
+  assert_int_equal (st.st_mode & 07777, 0770);
+  ok ("/VolumeDriver.Unmount", "{\"Name\":\"cp1\",\"ID\":\"ctr\"}");
+  ok ("/VolumeDriver.Remove", "{\"Name\":\"cp1\"}");
+}
+
 int
 main (void)
 {
@@ -773,6 +804,7 @@ main (void)
     cmocka_unit_test (test_ephemeral),
     cmocka_unit_test (test_list),
     cmocka_unit_test (test_owner_mode),
+    cmocka_unit_test (test_root_restored),
   };
   return cmocka_run_group_tests_name ("plugin", tests, group_setup, group_teardown);
 }
