@@ -55,7 +55,7 @@ build() {
 	local t=$1 extra=()
 	case $t in
 	rewrite) extra=("$repo/runtime/rewrite.c") ;;
-	plugin) extra=("$repo/plugin/handlers.c") ;;
+	plugin) extra=("$repo/plugin/handlers.c" "$repo/plugin/volroot.c") ;;
 	esac
 	[ -f "$repo/tests/fuzz/fuzz_$t.c" ] || return 1
 	clang "${cflags[@]}" -o "$out/fuzz_$t" "$repo/tests/fuzz/fuzz_$t.c" "${lib_src[@]}" "${extra[@]}" "${libs[@]}"
