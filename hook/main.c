@@ -215,6 +215,10 @@ join (struct hook_run *h, sp_error_t *err)
 
   sp_store_default_opts (&store, h->cfg.auto_lifetime, &defaults);
   sp_oci_request_opts (&h->req, &defaults, &opts);
+  /* What a container may ask for holds whether or not the pipeline exists:
+     the same annotations must not pass or fail by who came first. */
+  if (sp_config_check_container (&h->cfg, &opts, h->req.given, err) < 0)
+    return -1;
   if (h->cfg.auto_create)
     create = &opts;
   else if (!sp_store_exists (&store, name))
