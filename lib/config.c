@@ -364,8 +364,8 @@ sp_config_check_container (const struct sp_config *cfg, const struct sp_pipeline
       sp_format_size (o->size, want, sizeof (want));
       sp_format_size (cfg->container_max_size, max, sizeof (max));
       return sp_error_make (err, EPERM,
-                            "size %s exceeds the maximum for pipelines containers create, %s "
-                            "(container_max_size in %s)",
+                            "size %s exceeds the configured maximum for pipelines containers "
+                            "create, %s (container_max_size in %s)",
                             want, max, sp_config_file (cfg));
     }
   return 0;
