@@ -10,6 +10,8 @@ struct sp_ctx
 {
   const struct sp_config *cfg;
   const char *root; /* --root, or NULL */
+  /* Why the config did not load (doctor runs on the defaults then), or NULL. */
+  const char *config_error;
 };
 
 struct sp_command

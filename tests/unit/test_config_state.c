@@ -415,13 +415,12 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (test_config_defaults),     cmocka_unit_test (test_config_valid),
-    cmocka_unit_test (test_config_invalid),      cmocka_unit_test (test_config_escaped_nul),
-    cmocka_unit_test (test_config_quotas),
-    cmocka_unit_test (test_config_load_missing), cmocka_unit_test (test_state_round_trip),
-    cmocka_unit_test (test_state_torn),          cmocka_unit_test (test_state_damaged),
-    cmocka_unit_test (test_time_format),         cmocka_unit_test (test_proc_stat),
-    cmocka_unit_test (test_json_helpers),
+    cmocka_unit_test (test_config_defaults),  cmocka_unit_test (test_config_valid),
+    cmocka_unit_test (test_config_invalid),   cmocka_unit_test (test_config_escaped_nul),
+    cmocka_unit_test (test_config_quotas),    cmocka_unit_test (test_config_load_missing),
+    cmocka_unit_test (test_state_round_trip), cmocka_unit_test (test_state_torn),
+    cmocka_unit_test (test_state_damaged),    cmocka_unit_test (test_time_format),
+    cmocka_unit_test (test_proc_stat),        cmocka_unit_test (test_json_helpers),
   };
   return cmocka_run_group_tests_name ("config_state", tests, NULL, NULL);
 }
