@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 #include <linux/magic.h>
@@ -30,25 +31,29 @@ sp_quota_lock (struct sp_store *s, sp_error_t *err)
   return sp_steal_fd (&fd);
 }
 
-/* What NAME counts for in max_total_size: its recorded size, or, for a
-   record that cannot be read, the size of its tmpfs (a damaged record still
-   holds memory). */
+/* What NAME counts for in max_total_size: the size of its mounted tmpfs
+   (an fstatfs, cheaper than reading the record; resize keeps the two
+   equal), else its recorded size (a tmpfs that vanished and that gc will
+   remount). */
 static uint64_t
-counted_size (struct sp_store *s, const char *name)
+counted_size (struct sp_store *s, dev_t mnt_dev, const char *name)
 {
   cleanup_pipeline struct sp_pipeline p = { 0 };
   cleanup_close int fd = -1;
   sp_error_t ignored = NULL;
   struct statfs sfs;
-  int r = sp_store_load (s, name, &p, &ignored);
+  struct stat dir;
 
-  sp_error_release (&ignored);
-  if (r == 1)
-    return p.opts.size;
   fd = openat (s->mnt_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd >= 0 && fstatfs (fd, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC)
+  if (fd >= 0 && fstat (fd, &dir) == 0 && dir.st_dev != mnt_dev && fstatfs (fd, &sfs) == 0
+      && sfs.f_type == TMPFS_MAGIC)
     return (uint64_t) sfs.f_blocks * (uint64_t) sfs.f_bsize;
-  return 0;
+  if (sp_store_load (s, name, &p, &ignored) != 1)
+    {
+      sp_error_release (&ignored);
+      return 0;
+    }
+  return p.opts.size;
 }
 
 int
@@ -60,7 +65,10 @@ sp_quota_check (struct sp_store *s, const char *name, uint64_t size, sp_error_t 
   bool exists = false;
   char want[32], sum[32], max[32];
   const char *file = sp_config_file (s->cfg);
+  struct stat mnt;
 
+  if (fstat (s->mnt_fd, &mnt) < 0)
+    return sp_error_sys (err, errno, "stat mnt");
   if (sp_store_list (s, &names, &n, err) < 0)
     return -1;
   for (size_t i = 0; i < n; i++)
@@ -71,7 +79,7 @@ sp_quota_check (struct sp_store *s, const char *name, uint64_t size, sp_error_t 
           continue;
         }
       others++;
-      total += counted_size (s, names[i]);
+      total += counted_size (s, mnt.st_dev, names[i]);
     }
   sp_store_free_names (names, n);
 
