@@ -169,4 +169,34 @@ t_hook_container_caps() {
 }
 sp_test "hook: container_max_size and container_options refuse what a container may not ask for" t_hook_container_caps
 
+# The runtime wrapper creates pipelines too (docker run --runtime shmpipe):
+# the same refusals, before runc runs, with config.json untouched.
+t_runtime_wrapper() {
+	local b out before
+	fresh_store
+	use_config '{"max_pipelines": 1}'
+	hk_ctl create first --size 1m >/dev/null
+	wrapped() {
+		sp_timeout "$HK_BUILD/shmpipe-runtime" --shmpipe-root "$HK_ROOT" --shmpipe-config "$HK_CONFIG" \
+			--shmpipe-hook "$HK_HOOK" --shmpipe-runtime runc --root "$SP_TMP/runc" run --bundle "$1" "$2" </dev/null
+	}
+	b=$(sp_tmpdir bundle)
+	sp_runc_bundle "$b" -a io.shmpipe.pipeline=second -- /bin/sh -c 'echo STARTED'
+	before=$(sha256sum <"$b/config.json")
+	sp_defer hk_quiet sp_runc delete -f "$(sp_id rw1)"
+	if out=$(wrapped "$b" "$(sp_id rw1)" 2>&1); then sp_fail "the container started: $out"; fi
+	sp_assert_contains "$out" "pipeline second: the store holds 1 pipeline, the most allowed (max_pipelines in $HK_CONFIG)"
+	sp_assert_eq "$before" "$(sha256sum <"$b/config.json")" "config.json changed"
+	hk_exists second && sp_fail "second was created"
+	use_config '{}'
+	b=$(sp_tmpdir bundle)
+	sp_runc_bundle "$b" -a io.shmpipe.pipeline=keep -a io.shmpipe.lifetime=persistent -- /bin/sh -c 'echo STARTED'
+	sp_defer hk_quiet sp_runc delete -f "$(sp_id rw2)"
+	if out=$(wrapped "$b" "$(sp_id rw2)" 2>&1); then sp_fail "the container started: $out"; fi
+	sp_assert_contains "$out" "pipeline keep: annotation io.shmpipe.lifetime=persistent is not allowed for containers (container_persistent in $HK_CONFIG)"
+	hk_exists keep && sp_fail "keep was created"
+	return 0
+}
+sp_test "runtime wrapper: max_pipelines and a container's lifetime=persistent refused before runc runs" t_runtime_wrapper
+
 sp_done
