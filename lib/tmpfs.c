@@ -247,7 +247,8 @@ sp_tmpfs_reconfigure (struct sp_store *s, const char *name, const struct sp_pipe
   snprintf (target, sizeof (target), "/proc/self/fd/%d", fd);
   /* The kernel ignores source and type on a remount; valgrind wants them
      readable. */
-  if (mount ("none", target, "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC, c.data.buf) < 0)
+  if (mount ("none", target, "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC, c.data.buf)
+      < 0)
     return sp_error_sys (err, errno, "remount tmpfs (%s)", c.data.buf);
   return 0;
 }
