@@ -10,6 +10,8 @@ struct sp_ctx
 {
   const struct sp_config *cfg;
   const char *root; /* --root, or NULL */
+  /* Why the config did not load (doctor runs on the defaults then), or NULL. */
+  const char *config_error;
 };
 
 struct sp_command
@@ -27,6 +29,8 @@ int sp_cmd_gc (struct sp_ctx *ctx, int argc, char **argv);
 int sp_cmd_join (struct sp_ctx *ctx, int argc, char **argv);
 int sp_cmd_leave (struct sp_ctx *ctx, int argc, char **argv);
 int sp_cmd_cdi (struct sp_ctx *ctx, int argc, char **argv);
+int sp_cmd_resize (struct sp_ctx *ctx, int argc, char **argv);
+int sp_cmd_doctor (struct sp_ctx *ctx, int argc, char **argv);
 
 /* Prints "shmpipectl: MSG" and returns 1. */
 int sp_cli_fail (sp_error_t *err);

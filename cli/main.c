@@ -28,6 +28,9 @@ static const char usage_text[]
       "  rm NAME [--force]      remove a pipeline (refused while it has members)\n"
       "  gc                     drop members whose process is gone; remove\n"
       "                         ephemeral pipelines left with none\n"
+      "  resize NAME --size N [--inodes N]\n"
+      "                         change a live pipeline for every member at once\n"
+      "  doctor [--pid PID]     check this host's integration, each finding with its fix\n"
       "  options [--markdown]   the pipeline options: flags, plugin keys, annotations\n"
       "  cdi [--dir DIR]        write the CDI spec of the persistent pipelines\n"
       "                         (devices shmpipe.io/pipeline=NAME)\n"
@@ -45,10 +48,11 @@ static const char usage_text[]
       "pipeline and the cause), 2 on a usage error.\n";
 
 static const struct sp_command commands[] = {
-  { "create", sp_cmd_create },   { "ls", sp_cmd_ls },     { "list", sp_cmd_ls },
-  { "inspect", sp_cmd_inspect }, { "rm", sp_cmd_rm },     { "remove", sp_cmd_rm },
-  { "gc", sp_cmd_gc },           { "join", sp_cmd_join }, { "leave", sp_cmd_leave },
-  { "options", sp_cmd_options }, { "cdi", sp_cmd_cdi },
+  { "create", sp_cmd_create },   { "ls", sp_cmd_ls },         { "list", sp_cmd_ls },
+  { "inspect", sp_cmd_inspect }, { "rm", sp_cmd_rm },         { "remove", sp_cmd_rm },
+  { "gc", sp_cmd_gc },           { "join", sp_cmd_join },     { "leave", sp_cmd_leave },
+  { "options", sp_cmd_options }, { "resize", sp_cmd_resize }, { "doctor", sp_cmd_doctor },
+  { "cdi", sp_cmd_cdi },
 };
 
 int
@@ -97,10 +101,21 @@ main (int argc, char **argv)
     {
       if (strcmp (argv[optind], commands[i].name) != 0)
         continue;
+      ctx.config_error = NULL;
       if (sp_config_load (config, config != NULL, &cfg, &err) < 0)
         {
-          fprintf (stderr, "shmpipectl: %s\n", err->msg);
-          return 1;
+          /* doctor reports a broken config as one of its findings. */
+          if (commands[i].fn != sp_cmd_doctor)
+            {
+              fprintf (stderr, "shmpipectl: %s\n", err->msg);
+              return 1;
+            }
+          ctx.config_error = err->msg;
+          sp_config_free (&cfg);
+          sp_config_defaults (&cfg);
+          if (config == NULL)
+            config = getenv ("SHMPIPE_CONFIG");
+          cfg.path = strdup (config != NULL && *config ? config : SP_DEFAULT_CONFIG);
         }
       sp_log_set_level (cfg.log_level < SP_LOG_WARNING ? cfg.log_level : SP_LOG_WARNING);
       ctx.cfg = &cfg;

@@ -34,6 +34,9 @@ static const char usage_text[]
       "names another pipeline is refused.  For a pipeline the hook creates, the\n"
       "annotations " SP_ANNOTATION_PREFIX "OPTION set the options containers may set\n"
       "(`shmpipectl options` lists them); any other " SP_ANNOTATION_PREFIX "* key is refused.\n"
+      "What a container may ask for is held to the config's container_options,\n"
+      "container_max_size and container_persistent (by default lifetime=persistent\n"
+      "is refused), and a pipeline it makes to max_pipelines and max_total_size.\n"
       "\n"
       "STAGE: prestart or createRuntime (join the pipeline, mount /dev/shm),\n"
       "       poststop (leave it).  Without STAGE the state's status decides:\n"
@@ -228,6 +231,10 @@ join (struct hook_run *h, sp_error_t *err)
 
   sp_store_default_opts (&store, h->cfg.auto_lifetime, &defaults);
   sp_oci_request_opts (&h->req, &defaults, &opts);
+  /* What a container may ask for holds whether or not the pipeline exists:
+     the same annotations must not pass or fail by who came first. */
+  if (sp_config_check_container (&h->cfg, &opts, h->req.given, err) < 0)
+    return -1;
   if (h->cfg.auto_create)
     create = &opts;
   else if (!sp_store_exists (&store, name))

@@ -10,6 +10,7 @@
 #include "fileutil.h"
 #include "json.h"
 #include "macro.h"
+#include "pipeline_options.h"
 #include "suggest.h"
 
 static const char *const log_names[] = { "error", "warning", "info", "debug" };
@@ -18,6 +19,28 @@ const char *
 sp_log_level_name (enum sp_log_level l)
 {
   return (unsigned) l < 4 ? log_names[l] : "info";
+}
+
+#define SP_DEFAULT_MAX_PIPELINES 4096
+#define SP_DEFAULT_CONTAINER_MAX_SIZE (1ULL << 30)
+
+/* The limits that default from others: container_max_size (1 GiB, within
+   max_size, at least default_size) and max_total_size (at least max_size).
+   Explicit values that contradict each other are errors. */
+static int
+finish_limits (struct sp_config *cfg, bool container_set, bool total_set)
+{
+  if (!container_set)
+    {
+      cfg->container_max_size = SP_DEFAULT_CONTAINER_MAX_SIZE;
+      if (cfg->container_max_size > cfg->max_size)
+        cfg->container_max_size = cfg->max_size;
+      if (cfg->container_max_size < cfg->default_size)
+        cfg->container_max_size = cfg->default_size;
+    }
+  if (!total_set && cfg->max_total_size < cfg->max_size)
+    cfg->max_total_size = cfg->max_size;
+  return 0;
 }
 
 void
@@ -37,6 +60,15 @@ sp_config_defaults (struct sp_config *cfg)
   cfg->auto_create = true;
   cfg->auto_lifetime = SP_LIFETIME_EPHEMERAL;
   cfg->log_level = SP_LOG_INFO;
+  cfg->max_pipelines = SP_DEFAULT_MAX_PIPELINES;
+  cfg->max_total_size
+      = (pages > 0 && psize > 0) ? (uint64_t) pages * (uint64_t) psize : (2ULL << 30);
+  for (size_t i = 0; i < sp_opt_count; i++)
+    if (sp_opt_defs[i].flags & SP_OPT_F_CONTAINER)
+      cfg->container_options |= sp_opt_bit (&sp_opt_defs[i]);
+  cfg->container_max_size = 0; /* settled by sp_config_parse's end or finish_limits */
+  cfg->container_persistent = false;
+  finish_limits (cfg, false, false);
 }
 
 /* A size may be written as bytes (integer) or as a string with a suffix. */
@@ -69,8 +101,11 @@ get_string (yajl_val v, const char *key, const char **out, sp_error_t *err)
 }
 
 static const char *const config_keys[]
-    = { "$schema",     "root",          "default_size", "max_size", "default_mode", "max_inodes",
-        "auto_create", "auto_lifetime", "log_level",    "cdi",      "cdi_spec_dir", "cdi_hook" };
+    = { "$schema", "root", "default_size", "max_size", "default_mode", "max_inodes", "auto_create",
+        "auto_lifetime", "log_level", "cdi", "cdi_spec_dir", "cdi_hook",
+        /* quotas and what containers may ask for */
+        "max_pipelines", "max_total_size", "container_options", "container_max_size",
+        "container_persistent" };
 
 static int
 unknown_key (const char *key, sp_error_t *err)
@@ -102,12 +137,81 @@ get_abs_path (yajl_val v, const char *key, char **out, sp_error_t *err)
   return 0;
 }
 
+enum
+{
+  SET_CONTAINER_MAX_SIZE = 1u << 0,
+  SET_MAX_TOTAL_SIZE = 1u << 1,
+};
+
+/* ["size", "mode"]: option rows a container's annotations may set. */
+static int
+get_container_options (yajl_val v, sp_opt_mask *out, sp_error_t *err)
+{
+  sp_opt_mask m = 0;
+
+  if (!YAJL_IS_ARRAY (v))
+    return sp_error_make (err, EINVAL,
+                          "config: \"container_options\" must be an array of option names");
+  for (size_t i = 0; i < v->u.array.len; i++)
+    {
+      yajl_val e = v->u.array.values[i];
+      const struct sp_opt_def *d = YAJL_IS_STRING (e) ? sp_opt_find (YAJL_GET_STRING (e)) : NULL;
+      char names[128];
+
+      if (d == NULL || !(d->flags & SP_OPT_F_CONTAINER))
+        {
+          sp_opts_names (SP_OPT_F_CONTAINER, names, sizeof (names));
+          return sp_error_make (err, EINVAL, "config: \"container_options\" may list only %s",
+                                names);
+        }
+      m |= sp_opt_bit (d);
+    }
+  *out = m;
+  return 0;
+}
+
+/* The keys of the quota block; anything else is an unknown key. */
+static int
+parse_limit_key (const char *key, yajl_val v, struct sp_config *cfg, unsigned *set, sp_error_t *err)
+{
+  if (strcmp (key, "max_pipelines") == 0)
+    {
+      if (!YAJL_IS_INTEGER (v) || YAJL_GET_INTEGER (v) <= 0 || YAJL_GET_INTEGER (v) > (1LL << 20))
+        return sp_error_make (err, EINVAL,
+                              "config: \"max_pipelines\" must be an integer from 1 to 1048576");
+      cfg->max_pipelines = (uint64_t) YAJL_GET_INTEGER (v);
+      return 0;
+    }
+  if (strcmp (key, "max_total_size") == 0)
+    {
+      *set |= SET_MAX_TOTAL_SIZE;
+      return get_size (v, key, &cfg->max_total_size, err);
+    }
+  if (strcmp (key, "container_options") == 0)
+    return get_container_options (v, &cfg->container_options, err);
+  if (strcmp (key, "container_max_size") == 0)
+    {
+      *set |= SET_CONTAINER_MAX_SIZE;
+      return get_size (v, key, &cfg->container_max_size, err);
+    }
+  if (strcmp (key, "container_persistent") == 0)
+    {
+      if (!YAJL_IS_TRUE (v) && !YAJL_IS_FALSE (v))
+        return sp_error_make (err, EINVAL,
+                              "config: \"container_persistent\" must be true or false");
+      cfg->container_persistent = YAJL_IS_TRUE (v);
+      return 0;
+    }
+  return unknown_key (key, err);
+}
+
 int
 sp_config_parse (const char *buf, size_t len, struct sp_config *cfg, sp_error_t *err)
 {
   cleanup_yajl_val yajl_val root = NULL;
   const char *s = NULL;
   bool size_set = false;
+  unsigned limits_set = 0;
 
   if (len > SP_CONFIG_MAX_BYTES)
     return sp_error_make (err, EFBIG, "config: larger than %d bytes", SP_CONFIG_MAX_BYTES);
@@ -195,8 +299,8 @@ sp_config_parse (const char *buf, size_t len, struct sp_config *cfg, sp_error_t 
           if (get_abs_path (v, key, &cfg->cdi_hook, err) < 0)
             return -1;
         }
-      else
-        return unknown_key (key, err);
+      else if (parse_limit_key (key, v, cfg, &limits_set, err) < 0)
+        return -1;
     }
 
   if (cfg->default_size > cfg->max_size)
@@ -207,7 +311,13 @@ sp_config_parse (const char *buf, size_t len, struct sp_config *cfg, sp_error_t 
             (unsigned long long) cfg->default_size, (unsigned long long) cfg->max_size);
       cfg->default_size = cfg->max_size;
     }
-  return 0;
+  if ((limits_set & SET_CONTAINER_MAX_SIZE) && cfg->container_max_size > cfg->max_size)
+    return sp_error_make (err, EINVAL, "config: \"container_max_size\" exceeds \"max_size\"");
+  if ((limits_set & SET_CONTAINER_MAX_SIZE) && cfg->container_max_size < cfg->default_size)
+    return sp_error_make (err, EINVAL,
+                          "config: \"default_size\" exceeds \"container_max_size\": a container "
+                          "could never make a pipeline");
+  return finish_limits (cfg, limits_set & SET_CONTAINER_MAX_SIZE, limits_set & SET_MAX_TOTAL_SIZE);
 }
 
 int
@@ -246,6 +356,44 @@ done:
       cfg->root = strdup (SP_DEFAULT_ROOT);
       if (cfg->root == NULL)
         return sp_error_sys (err, ENOMEM, "config");
+    }
+  return 0;
+}
+
+const char *
+sp_config_file (const struct sp_config *cfg)
+{
+  return cfg->path != NULL ? cfg->path : "the config (none read: defaults)";
+}
+
+int
+sp_config_check_container (const struct sp_config *cfg, const struct sp_pipeline_opts *o,
+                           sp_opt_mask given, sp_error_t *err)
+{
+  char want[32], max[32];
+
+  for (size_t i = 0; i < sp_opt_count; i++)
+    if ((given & sp_opt_bit (&sp_opt_defs[i]))
+        && !(cfg->container_options & sp_opt_bit (&sp_opt_defs[i])))
+      return sp_error_make (err, EPERM,
+                            "annotation " SP_OPTS_ANNOTATION_PREFIX
+                            "%s is not allowed for containers (container_options in %s)",
+                            sp_opt_defs[i].name, sp_config_file (cfg));
+  if ((given & sp_opt_bit (sp_opt_find ("lifetime"))) && o->lifetime == SP_LIFETIME_PERSISTENT
+      && !cfg->container_persistent)
+    return sp_error_make (err, EPERM,
+                          "annotation " SP_OPTS_ANNOTATION_PREFIX
+                          "lifetime=persistent is not allowed for containers (container_persistent "
+                          "in %s)",
+                          sp_config_file (cfg));
+  if (o->size > cfg->container_max_size)
+    {
+      sp_format_size (o->size, want, sizeof (want));
+      sp_format_size (cfg->container_max_size, max, sizeof (max));
+      return sp_error_make (err, EPERM,
+                            "size %s exceeds the configured maximum for pipelines containers "
+                            "create, %s (container_max_size in %s)",
+                            want, max, sp_config_file (cfg));
     }
   return 0;
 }

@@ -273,7 +273,10 @@ create_locked (struct sp_store *s, const char *name, const struct sp_pipeline_op
 {
   struct sp_pipeline p;
   sp_error_t ignored = NULL;
+  cleanup_close int quota = sp_quota_lock (s, err);
 
+  if (quota < 0 || sp_quota_check (s, name, opts->size, err) < 0)
+    return -1;
   memset (&p, 0, sizeof (p));
   strcpy (p.name, name);
   p.opts = *opts;

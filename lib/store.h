@@ -79,6 +79,14 @@ int sp_store_leave (struct sp_store *s, const char *name, const char *id, bool *
    detached, MNT_DETACH, and users keep their mappings until they let go). */
 int sp_store_remove (struct sp_store *s, const char *name, bool force, sp_error_t *err);
 
+/* Changes the rows GIVEN (only SP_OPT_F_CHANGEABLE ones: size, inodes) of
+   live pipeline NAME to their values in REQUESTED: its tmpfs is
+   reconfigured, which every member sees at once, then the record is
+   rewritten.  Refused when what is in use would not fit, and when the
+   new size breaks max_size or max_total_size. */
+int sp_store_change (struct sp_store *s, const char *name, const struct sp_pipeline_opts *requested,
+                     sp_opt_mask given, sp_error_t *err);
+
 /* Reads NAME's record (no lock: state files are replaced atomically). */
 int sp_store_get (struct sp_store *s, const char *name, struct sp_pipeline *p, sp_error_t *err);
 bool sp_store_exists (struct sp_store *s, const char *name);

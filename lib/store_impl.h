@@ -39,8 +39,22 @@ enum sp_tmpfs_state
 int sp_tmpfs_state (struct sp_store *s, const char *name);
 /* Mounts P's tmpfs on mnt/NAME (making the directory). */
 int sp_tmpfs_mount (struct sp_store *s, const struct sp_pipeline *p, sp_error_t *err);
+/* Changes the rows GIVEN of NAME's live tmpfs to their values in O
+   (fspick + FSCONFIG_CMD_RECONFIGURE, else a remount of its fd). */
+int sp_tmpfs_reconfigure (struct sp_store *s, const char *name, const struct sp_pipeline_opts *o,
+                          sp_opt_mask given, sp_error_t *err);
+/* Bytes and inodes in use on NAME's tmpfs. */
+int sp_tmpfs_usage (struct sp_store *s, const char *name, uint64_t *bytes, uint64_t *inodes,
+                    sp_error_t *err);
 /* Unmounts (detached: live users keep their mappings), removes mnt/NAME. */
 int sp_tmpfs_unmount (struct sp_store *s, const char *name, sp_error_t *err);
+
+/* quota.c: the lock every create and growing resize holds (taken after
+   NAME's own), and the check of NAME at SIZE against max_pipelines (when
+   NAME has no record yet) and max_total_size (the other pipelines' sizes
+   plus SIZE). */
+int sp_quota_lock (struct sp_store *s, sp_error_t *err);
+int sp_quota_check (struct sp_store *s, const char *name, uint64_t size, sp_error_t *err);
 
 /* ipcns.c */
 int sp_ipcns_pin (struct sp_store *s, const char *name, sp_error_t *err);

@@ -182,3 +182,89 @@ sp_store_clone_mount (struct sp_store *s, const char *name, sp_error_t *err)
     return sp_steal_fd (&fd);
   return sp_error_wrap_pipeline (err, name);
 }
+
+struct reconfigure_ctx
+{
+  int fsfd;
+  sp_opt_mask given;
+  struct mount_data data;
+  sp_error_t *err;
+};
+
+/* Each changed row's tmpfs option: into the fs context, or (without fspick)
+   into the remount's data. */
+static int
+reconfigure_each (struct reconfigure_ctx *c, const struct sp_pipeline_opts *o)
+{
+  for (size_t i = 0; i < sp_opt_count; i++)
+    {
+      const struct sp_opt_def *d = &sp_opt_defs[i];
+      char v[64];
+
+      if (!(c->given & sp_opt_bit (d)) || d->mount_key == NULL)
+        continue;
+      sp_opt_format (d, o, v, sizeof (v));
+      if (c->fsfd >= 0)
+        {
+          if (fsconfig (c->fsfd, FSCONFIG_SET_STRING, d->mount_key, v, 0) < 0)
+            return sp_error_sys (c->err, errno, "tmpfs option %s=%s", d->mount_key, v);
+        }
+      else if (append_data (&c->data, d->mount_key, v) < 0)
+        return sp_error_make (c->err, E2BIG, "tmpfs options too long");
+    }
+  return 0;
+}
+
+int
+sp_tmpfs_reconfigure (struct sp_store *s, const char *name, const struct sp_pipeline_opts *o,
+                      sp_opt_mask given, sp_error_t *err)
+{
+  struct reconfigure_ctx c = { .fsfd = -1, .given = given, .data = { .off = 0 }, .err = err };
+  cleanup_close int fd = -1;
+  cleanup_close int fsfd = -1;
+  char target[64];
+
+  if (sp_tmpfs_state (s, name) != SP_TMPFS_MOUNTED)
+    return sp_error_make (err, ENOENT, "its tmpfs is not mounted (run `shmpipectl gc` to repair)");
+  fd = openat (s->mnt_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return sp_error_sys (err, errno, "open mountpoint");
+  /* The superblock itself, by fd: every member's clone sees the change. */
+  fsfd = fspick (fd, "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC | FSPICK_NO_AUTOMOUNT);
+  if (fsfd < 0 && errno != ENOSYS)
+    return sp_error_sys (err, errno, "fspick");
+  c.fsfd = fsfd;
+  if (reconfigure_each (&c, o) < 0)
+    return -1;
+  if (fsfd >= 0)
+    {
+      if (fsconfig (fsfd, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0) < 0)
+        return sp_error_sys (err, errno, "reconfigure tmpfs");
+      return 0;
+    }
+  /* Kernels without fspick: a remount of the fd's mount; the flags are given
+     again because a remount sets the mount's flags too. */
+  snprintf (target, sizeof (target), "/proc/self/fd/%d", fd);
+  /* The kernel ignores source and type on a remount; valgrind wants them
+     readable. */
+  if (mount ("none", target, "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC, c.data.buf)
+      < 0)
+    return sp_error_sys (err, errno, "remount tmpfs (%s)", c.data.buf);
+  return 0;
+}
+
+int
+sp_tmpfs_usage (struct sp_store *s, const char *name, uint64_t *bytes, uint64_t *inodes,
+                sp_error_t *err)
+{
+  struct statfs sfs;
+  cleanup_close int fd = openat (s->mnt_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+  if (fd < 0 || fstatfs (fd, &sfs) < 0)
+    return sp_error_sys (err, errno, "statfs");
+  if (sfs.f_type != TMPFS_MAGIC)
+    return sp_error_make (err, EINVAL, "mount is not a tmpfs");
+  *bytes = (uint64_t) (sfs.f_blocks - sfs.f_bfree) * (uint64_t) sfs.f_bsize;
+  *inodes = (uint64_t) (sfs.f_files - sfs.f_ffree);
+  return 0;
+}

@@ -234,6 +234,12 @@ ensure_pipeline (struct sp_store *store, const struct sp_config *cfg,
   struct sp_pipeline_opts defaults, o;
   sp_error_t get_err = NULL;
 
+  /* What a container may ask for holds whether or not the pipeline exists:
+     the same annotations must not pass or fail by who came first. */
+  sp_store_default_opts (store, cfg->auto_lifetime, &defaults);
+  sp_oci_request_opts (req, &defaults, &o);
+  if (sp_config_check_container (cfg, &o, req->given, err) < 0)
+    return sp_error_wrap_pipeline (err, req->pipeline);
   if (sp_store_get (store, req->pipeline, p, &get_err) == 0)
     return 0;
   if (sp_error_status (get_err) != ENOENT || !cfg->auto_create)
@@ -242,8 +248,6 @@ ensure_pipeline (struct sp_store *store, const struct sp_config *cfg,
       return sp_error_status (get_err) == ENOENT ? sp_error_prefix (err, "auto_create is off") : -1;
     }
   sp_error_release (&get_err);
-  sp_store_default_opts (store, cfg->auto_lifetime, &defaults);
-  sp_oci_request_opts (req, &defaults, &o);
   /* EXCL and then read back: a concurrent create of the same name wins. */
   if (sp_store_create (store, req->pipeline, &o, SP_CREATE_EXCL, NULL, &get_err) < 0
       && sp_error_status (get_err) != EEXIST)

@@ -118,6 +118,70 @@ test_config_invalid (void **state)
   cfg_bad ("{", "invalid JSON");
 }
 
+/* Issue 15 B: quotas and what containers may ask for. */
+static void
+test_config_quotas (void **state)
+{
+  struct sp_config cfg;
+  struct sp_pipeline_opts o = { .size = 64ULL << 20, .lifetime = SP_LIFETIME_EPHEMERAL };
+  sp_opt_mask lifetime = sp_opt_bit (sp_opt_find ("lifetime"));
+  sp_opt_mask size = sp_opt_bit (sp_opt_find ("size"));
+  sp_error_t err = NULL;
+  (void) state;
+
+  /* The default is safe for a shared cluster: no persistent pipeline from a
+     container, 1 GiB at most per pipeline a container makes. */
+  assert_int_equal (parse_cfg ("{}", &cfg, &err), 0);
+  assert_int_equal (cfg.max_pipelines, 4096);
+  assert_true (cfg.max_total_size >= cfg.max_size);
+  assert_false (cfg.container_persistent);
+  assert_true (cfg.container_max_size <= (1ULL << 30));
+  assert_int_equal (sp_config_check_container (&cfg, &o, lifetime, &err), 0);
+  o.lifetime = SP_LIFETIME_PERSISTENT;
+  assert_int_equal (sp_config_check_container (&cfg, &o, lifetime, &err), -1);
+  assert_non_null (strstr (err->msg, "io.shmpipe.lifetime=persistent is not allowed for containers "
+                                     "(container_persistent in the config"));
+  sp_error_release (&err);
+  /* A persistent auto_lifetime is the site's choice, not the container's. */
+  assert_int_equal (sp_config_check_container (&cfg, &o, 0, &err), 0);
+  o.size = 2ULL << 30;
+  assert_int_equal (sp_config_check_container (&cfg, &o, size, &err), -1);
+  assert_non_null (strstr (err->msg, "(container_max_size in"));
+  sp_error_release (&err);
+  sp_config_free (&cfg);
+
+  assert_int_equal (parse_cfg ("{\"max_pipelines\":3,\"max_total_size\":\"1g\","
+                               "\"container_options\":[\"size\"],\"container_max_size\":\"128m\","
+                               "\"container_persistent\":true,\"max_size\":\"512m\"}",
+                               &cfg, &err),
+                    0);
+  assert_int_equal (cfg.max_pipelines, 3);
+  assert_int_equal (cfg.max_total_size, 1ULL << 30);
+  assert_int_equal (cfg.container_options, size);
+  assert_int_equal (cfg.container_max_size, 128ULL << 20);
+  o.size = 64ULL << 20;
+  assert_int_equal (sp_config_check_container (&cfg, &o, size, &err), 0);
+  assert_int_equal (sp_config_check_container (&cfg, &o, size | lifetime, &err), -1);
+  assert_non_null (strstr (err->msg, "annotation io.shmpipe.lifetime is not allowed for containers "
+                                     "(container_options in"));
+  sp_error_release (&err);
+  sp_config_free (&cfg);
+
+  /* A small max_size pulls the defaults of the others along. */
+  assert_int_equal (parse_cfg ("{\"max_size\":\"256m\"}", &cfg, &err), 0);
+  assert_int_equal (cfg.container_max_size, 256ULL << 20);
+  sp_config_free (&cfg);
+
+  cfg_bad ("{\"max_pipelines\":0}", "\"max_pipelines\" must be an integer");
+  cfg_bad ("{\"max_total_size\":\"x\"}", "invalid size");
+  cfg_bad ("{\"container_options\":[\"uid\"]}", "may list only size, mode, lifetime, ipc");
+  cfg_bad ("{\"container_options\":\"size\"}", "must be an array");
+  cfg_bad ("{\"container_max_size\":\"2g\",\"max_size\":\"1g\"}", "exceeds \"max_size\"");
+  cfg_bad ("{\"container_max_size\":\"1m\"}", "\"default_size\" exceeds \"container_max_size\"");
+  cfg_bad ("{\"container_persistent\":1}", "must be true or false");
+  cfg_bad ("{\"max_pipeline\":1}", "did you mean \"max_pipelines\"");
+}
+
 static void
 test_config_escaped_nul (void **state)
 {
@@ -370,12 +434,12 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (test_config_defaults),     cmocka_unit_test (test_config_valid),
-    cmocka_unit_test (test_config_invalid),      cmocka_unit_test (test_config_escaped_nul),
-    cmocka_unit_test (test_config_load_missing), cmocka_unit_test (test_state_round_trip),
-    cmocka_unit_test (test_state_torn),          cmocka_unit_test (test_state_damaged),
-    cmocka_unit_test (test_time_format),         cmocka_unit_test (test_proc_stat),
-    cmocka_unit_test (test_json_helpers),
+    cmocka_unit_test (test_config_defaults),  cmocka_unit_test (test_config_valid),
+    cmocka_unit_test (test_config_invalid),   cmocka_unit_test (test_config_escaped_nul),
+    cmocka_unit_test (test_config_quotas),    cmocka_unit_test (test_config_load_missing),
+    cmocka_unit_test (test_state_round_trip), cmocka_unit_test (test_state_torn),
+    cmocka_unit_test (test_state_damaged),    cmocka_unit_test (test_time_format),
+    cmocka_unit_test (test_proc_stat),        cmocka_unit_test (test_json_helpers),
   };
   return cmocka_run_group_tests_name ("config_state", tests, NULL, NULL);
 }

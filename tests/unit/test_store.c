@@ -104,6 +104,90 @@ dead_pid (void)
   return pid;
 }
 
+static size_t
+count_pipelines (struct fixture *f)
+{
+  char **names;
+  size_t n;
+  sp_error_t err = NULL;
+
+  if (sp_store_list (&f->store, &names, &n, &err) < 0)
+    fail_msg ("%s", err->msg);
+  sp_store_free_names (names, n);
+  return n;
+}
+
+/* Issue 15 B: quotas hold at every create; a live pipeline's size and inode
+   cap change, never below what is in use, never the other options. */
+static void
+test_quotas_and_change (void **state)
+{
+  struct fixture *f = *state;
+  struct sp_pipeline_opts o = opts (f, SP_LIFETIME_PERSISTENT), want;
+  struct sp_pipeline p;
+  sp_error_t err = NULL;
+  uint64_t saved_max = f->cfg.max_pipelines, saved_total = f->cfg.max_total_size;
+  char path[128];
+  int fd;
+
+  f->cfg.max_pipelines = count_pipelines (f) + 1;
+  assert_int_equal (sp_store_create (&f->store, "q1", &o, SP_CREATE_EXCL, NULL, &err), 0);
+  assert_int_equal (sp_store_join (&f->store, "q2", "c1", 0, &o, NULL, &err), -1);
+  assert_int_equal (sp_error_status (err), EDQUOT);
+  assert_non_null (strstr (err->msg, "pipeline q2: the store holds "));
+  assert_non_null (
+      strstr (err->msg, "the most allowed (max_pipelines in the config (none read: defaults))"));
+  sp_error_release (&err);
+  assert_false (sp_store_exists (&f->store, "q2"));
+  f->cfg.max_pipelines = saved_max;
+
+  /* Growing q1 past max_total_size is refused; shrinking always fits it. */
+  f->cfg.max_total_size = 0;
+  memset (&want, 0, sizeof (want));
+  want.size = 2 << 20;
+  assert_int_equal (
+      sp_store_change (&f->store, "q1", &want, sp_opt_bit (sp_opt_find ("size")), &err), -1);
+  assert_int_equal (sp_error_status (err), EDQUOT);
+  assert_non_null (strstr (err->msg, "(max_total_size in "));
+  sp_error_release (&err);
+  f->cfg.max_total_size = saved_total;
+  assert_int_equal (
+      sp_store_change (&f->store, "q1", &want, sp_opt_bit (sp_opt_find ("size")), &err), 0);
+  want.inodes = 100;
+  assert_int_equal (
+      sp_store_change (&f->store, "q1", &want, sp_opt_bit (sp_opt_find ("inodes")), &err), 0);
+  assert_int_equal (sp_store_get (&f->store, "q1", &p, &err), 0);
+  assert_int_equal (p.opts.size, 2 << 20);
+  assert_int_equal (p.opts.inodes, 100);
+  assert_int_equal (p.opts.mode, o.mode);
+  sp_pipeline_free (&p);
+
+  /* 1.5 MiB in use: 1 MiB does not fit. */
+  snprintf (path, sizeof (path), "%s/mnt/q1/data", f->root);
+  fd = open (path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  assert_true (fd >= 0);
+  assert_int_equal (posix_fallocate (fd, 0, 3 << 19), 0);
+  close (fd);
+  want.size = 1 << 20;
+  assert_int_equal (
+      sp_store_change (&f->store, "q1", &want, sp_opt_bit (sp_opt_find ("size")), &err), -1);
+  assert_int_equal (sp_error_status (err), EBUSY);
+  assert_string_equal (err->msg, "pipeline q1: cannot shrink to size 1M: 1.5M in use");
+  sp_error_release (&err);
+
+  want.mode = 0700;
+  assert_int_equal (
+      sp_store_change (&f->store, "q1", &want, sp_opt_bit (sp_opt_find ("mode")), &err), -1);
+  assert_string_equal (err->msg,
+                       "pipeline q1: mode cannot change on a live pipeline (only size, inodes)");
+  sp_error_release (&err);
+  assert_int_equal (
+      sp_store_change (&f->store, "nope", &want, sp_opt_bit (sp_opt_find ("size")), &err), -1);
+  assert_string_equal (err->msg, "pipeline nope: does not exist");
+  sp_error_release (&err);
+  assert_int_equal (sp_store_remove (&f->store, "q1", false, &err), 0);
+}
+
 static void
 test_ephemeral_goes_with_last_member (void **state)
 {
@@ -299,6 +383,7 @@ main (void)
     cmocka_unit_test (test_pure_decisions),
     cmocka_unit_test (test_errors_name_pipeline_once),
     cmocka_unit_test (test_damaged_record),
+    cmocka_unit_test (test_quotas_and_change),
   };
   return cmocka_run_group_tests (tests, setup, teardown);
 }

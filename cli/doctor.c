@@ -1,0 +1,212 @@
+/* shmpipectl doctor: checks this host's integration, each finding with its
+   fix; the exit status says whether all passed. */
+#include "doctor.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void
+print_help (void)
+{
+  fputs ("Usage: shmpipectl doctor [--pid PID [--pipeline NAME]] [PATH OPTIONS]\n"
+         "\n"
+         "Checks this host's shmpipe integration and prints one line per finding:\n"
+         "ok, FAIL (followed by its fix) or skip (that engine is not set up for\n"
+         "shmpipe here).  Exit status 0 when nothing failed, 1 otherwise.\n"
+         "\n"
+         "Checks:\n"
+         "  config      the config file (--config) loads\n"
+         "  hooks.d     the Podman/CRI-O hooks.d files naming shmpipe-hook: stages\n"
+         "              createRuntime (or prestart) and poststop, an executable hook\n"
+         "  containerd  the base runtime spec holds the hook at createRuntime and\n"
+         "              poststop, and pod_annotations lets io.shmpipe.* through\n"
+         "  plugin      Docker's plugin socket answers Plugin.Activate\n"
+         "  daemon.json a runtime naming shmpipe-runtime is an executable\n"
+         "  store       each engine (dockerd, containerd, crio, podman) sees the\n"
+         "              store root and every pipeline's tmpfs from its mount namespace\n"
+         "  pid         with --pid: the process's /dev/shm is its pipeline's tmpfs\n"
+         "              (same superblock); its pipeline is --pipeline, else the one\n"
+         "              whose recorded member is the process or an ancestor\n"
+         "\n"
+         "Path options (defaults in brackets; a default path that is missing means\n"
+         "that integration is not set up, a given one must exist):\n"
+         "  --hooks-dir DIR          [/usr/share/containers/oci/hooks.d and\n"
+         "                           /etc/containers/oci/hooks.d] (repeatable)\n"
+         "  --containerd-config FILE [/etc/containerd/config.toml]\n"
+         "  --plugin-socket PATH     [/run/docker/plugins/shmpipe.sock]\n"
+         "  --daemon-json FILE       [/etc/docker/daemon.json]\n"
+         "  --engine-pid PID         an engine process to check the store from\n"
+         "                           (repeatable) [every dockerd, containerd,\n"
+         "                           crio and podman found in /proc]\n",
+         stdout);
+}
+
+static void
+report (struct doctor *d, const char *tag, const char *check, const char *fix, const char *fmt,
+        va_list ap)
+{
+  printf ("%-5s %s: ", tag, check);
+  vprintf (fmt, ap);
+  putchar ('\n');
+  if (fix != NULL)
+    printf ("      fix: %s\n", fix);
+  (void) d;
+}
+
+void
+doctor_ok (struct doctor *d, const char *check, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  report (d, "ok", check, NULL, fmt, ap);
+  va_end (ap);
+  d->passed++;
+}
+
+void
+doctor_fail (struct doctor *d, const char *check, const char *fix, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  report (d, "FAIL", check, fix, fmt, ap);
+  va_end (ap);
+  d->failed++;
+}
+
+void
+doctor_skip (struct doctor *d, const char *check, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  report (d, "skip", check, NULL, fmt, ap);
+  va_end (ap);
+  d->skipped++;
+}
+
+bool
+doctor_is_tool (const char *path, const char *name, char *why, size_t len)
+{
+  const char *base = strrchr (path, '/');
+  struct stat st;
+
+  base = base != NULL ? base + 1 : path;
+  if (path[0] != '/')
+    snprintf (why, len, "%s is not an absolute path", path);
+  else if (strcmp (base, name) != 0)
+    snprintf (why, len, "%s is not %s", path, name);
+  else if (stat (path, &st) < 0)
+    snprintf (why, len, "%s: %s", path, strerror (errno));
+  else if (!S_ISREG (st.st_mode) || access (path, X_OK) < 0)
+    snprintf (why, len, "%s is not an executable file", path);
+  else
+    return true;
+  return false;
+}
+
+static int
+parse_pid (const char *s, pid_t *out)
+{
+  char *end;
+  long v;
+
+  errno = 0;
+  v = strtol (s, &end, 10);
+  if (errno != 0 || *s == '\0' || *end != '\0' || v <= 0 || v > 4194304)
+    return -1;
+  *out = (pid_t) v;
+  return 0;
+}
+
+int
+sp_cmd_doctor (struct sp_ctx *ctx, int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "pid", required_argument, NULL, 'p' },
+    { "pipeline", required_argument, NULL, 'P' },
+    { "hooks-dir", required_argument, NULL, 'k' },
+    { "containerd-config", required_argument, NULL, 'C' },
+    { "plugin-socket", required_argument, NULL, 's' },
+    { "daemon-json", required_argument, NULL, 'j' },
+    { "engine-pid", required_argument, NULL, 'e' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  struct doctor d = {
+    .ctx = ctx,
+    .hooks_dirs = { "/usr/share/containers/oci/hooks.d", "/etc/containers/oci/hooks.d" },
+    .n_hooks_dirs = 2,
+    .containerd_config = "/etc/containerd/config.toml",
+    .plugin_socket = "/run/docker/plugins/shmpipe.sock",
+    .daemon_json = "/etc/docker/daemon.json",
+  };
+  int c;
+
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'h':
+        print_help ();
+        return 0;
+      case 'p':
+        if (parse_pid (optarg, &d.pid) < 0)
+          return sp_cli_usage ("doctor", "invalid --pid %.32s", optarg);
+        break;
+      case 'P':
+        d.pipeline = optarg;
+        break;
+      case 'k':
+        if (!d.hooks_explicit)
+          d.n_hooks_dirs = 0;
+        d.hooks_explicit = true;
+        if (d.n_hooks_dirs == DOCTOR_MAX_PATHS)
+          return sp_cli_usage ("doctor", "at most %d --hooks-dir", DOCTOR_MAX_PATHS);
+        d.hooks_dirs[d.n_hooks_dirs++] = optarg;
+        break;
+      case 'C':
+        d.containerd_config = optarg;
+        d.containerd_explicit = true;
+        break;
+      case 's':
+        d.plugin_socket = optarg;
+        d.plugin_explicit = true;
+        break;
+      case 'j':
+        d.daemon_json = optarg;
+        d.daemon_explicit = true;
+        break;
+      case 'e':
+        if (d.n_engine_pids == DOCTOR_MAX_PATHS)
+          return sp_cli_usage ("doctor", "at most %d --engine-pid", DOCTOR_MAX_PATHS);
+        if (parse_pid (optarg, &d.engine_pids[d.n_engine_pids]) < 0)
+          return sp_cli_usage ("doctor", "invalid --engine-pid %.32s", optarg);
+        d.n_engine_pids++;
+        break;
+      default:
+        return sp_cli_usage ("doctor", "bad option %.64s", argv[optind - 1]);
+      }
+  if (optind != argc)
+    return sp_cli_usage ("doctor", "takes no NAME (see --pipeline)");
+  if (d.pipeline != NULL && d.pid == 0)
+    return sp_cli_usage ("doctor", "--pipeline goes with --pid");
+
+  doctor_check_config (&d);
+  doctor_check_hooks_d (&d);
+  doctor_check_containerd (&d);
+  doctor_check_plugin_socket (&d);
+  doctor_check_daemon_json (&d);
+  doctor_check_store_visible (&d);
+  if (d.pid != 0)
+    doctor_check_pid (&d);
+  printf ("doctor: %u passed, %u failed, %u skipped\n", d.passed, d.failed, d.skipped);
+  return d.failed == 0 ? 0 : 1;
+}
