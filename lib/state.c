@@ -53,16 +53,17 @@ sp_pipeline_find_member (const struct sp_pipeline *p, const char *id)
   return -1;
 }
 
-int
-sp_pipeline_add_member (struct sp_pipeline *p, const char *id, int64_t pid, uint64_t start_time,
-                        int64_t joined, sp_error_t *err)
+static int
+add_member (struct sp_pipeline *p, const char *id, int64_t pid, uint64_t start_time, int64_t joined,
+            size_t max, sp_error_t *err)
 {
   struct sp_member *m;
 
   if (!sp_member_id_valid (id))
     return sp_error_make (err, EINVAL, "invalid member id");
-  if (p->n_members >= SP_MEMBERS_MAX)
-    return sp_error_make (err, EUSERS, "already has %d members", SP_MEMBERS_MAX);
+  if (p->n_members >= max)
+    return sp_error_make (err, EUSERS, "already has %zu members, the most a pipeline may have",
+                          p->n_members);
   m = realloc (p->members, (p->n_members + 1) * sizeof (*m));
   if (m == NULL)
     return sp_error_sys (err, ENOMEM, "member %s", id);
@@ -76,6 +77,13 @@ sp_pipeline_add_member (struct sp_pipeline *p, const char *id, int64_t pid, uint
   m->joined = joined;
   p->n_members++;
   return 0;
+}
+
+int
+sp_pipeline_add_member (struct sp_pipeline *p, const char *id, int64_t pid, uint64_t start_time,
+                        int64_t joined, sp_error_t *err)
+{
+  return add_member (p, id, pid, start_time, joined, SP_MEMBERS_MAX, err);
 }
 
 void
@@ -153,7 +161,7 @@ parse_member (yajl_val v, struct sp_pipeline *p, sp_error_t *err)
                           id);
   if (sp_pipeline_find_member (p, id) >= 0)
     return sp_error_make (err, EINVAL, "state: member \"%.64s\" listed twice", id);
-  return sp_pipeline_add_member (p, id, pid, (uint64_t) start, joined_t, err);
+  return add_member (p, id, pid, (uint64_t) start, joined_t, SP_MEMBERS_LOAD_MAX, err);
 }
 
 static bool
@@ -197,7 +205,7 @@ sp_state_parse (const char *buf, size_t len, struct sp_pipeline *p, sp_error_t *
   members = sp_json_get (root, "members");
   if (members == NULL || !YAJL_IS_ARRAY (members))
     return sp_error_make (err, EINVAL, "state: \"members\" must be an array");
-  if (members->u.array.len > SP_MEMBERS_MAX)
+  if (members->u.array.len > SP_MEMBERS_LOAD_MAX)
     return sp_error_make (err, EINVAL, "state: too many members");
   for (size_t i = 0; i < members->u.array.len; i++)
     if (parse_member (members->u.array.values[i], p, err) < 0)
@@ -249,7 +257,22 @@ sp_state_generate (const struct sp_pipeline *p, char **out, size_t *len, sp_erro
     gen_member (g, &p->members[i], true);
   yajl_gen_array_close (g);
   yajl_gen_map_close (g);
-  return sp_gen_finish (g, out, len, err);
+  size_t n;
+  if (sp_gen_finish (g, out, &n, err) < 0)
+    return -1;
+  if (len != NULL)
+    *len = n;
+  /* Never write what no reader would take back. */
+  if (n > SP_STATE_MAX_BYTES)
+    {
+      free (*out);
+      *out = NULL;
+      return sp_error_make (err, EFBIG,
+                            "the record would be larger than %d bytes, the most a "
+                            "reader takes",
+                            SP_STATE_MAX_BYTES);
+    }
+  return 0;
 }
 
 void

@@ -14,7 +14,15 @@
 
 #define SP_STATE_VERSION 1
 #define SP_STATE_MAX_BYTES (1024 * 1024)
-#define SP_MEMBERS_MAX 4096
+/* Members a join may add.  A member takes at most about 290 bytes of record
+   (an id of SP_MEMBER_ID_MAX bytes and the widest pid, start time and
+   date), so the largest record stays far below SP_STATE_MAX_BYTES, which
+   every reader enforces (tests/unit/test_config_state.c proves it).  A
+   host runs a few hundred containers; 1024 in one pipeline is plenty. */
+#define SP_MEMBERS_MAX 1024
+/* Members a record may list when read: earlier releases let joins go up to
+   4096 (as long as the record fit), and what they wrote must still load. */
+#define SP_MEMBERS_LOAD_MAX 4096
 
 struct sp_member
 {

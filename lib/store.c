@@ -178,6 +178,17 @@ sp_store_unlink_lock (struct sp_store *s, const char *name)
   unlinkat (s->locks_fd, file, 0);
 }
 
+/* Called with NAME's lock held, after finding no record: a lock file that
+   guards nothing (no record, tmpfs or IPC pin) goes, so that refused and
+   forged names leave nothing behind.  Waiters retry on a new file. */
+void
+sp_store_drop_unused_lock (struct sp_store *s, const char *name)
+{
+  if (!sp_store_exists (s, name) && sp_tmpfs_state (s, name) == SP_TMPFS_ABSENT
+      && !sp_ipcns_pinned (s, name))
+    sp_store_unlink_lock (s, name);
+}
+
 static void
 state_file (const char *name, char *buf, size_t len)
 {
@@ -363,7 +374,10 @@ store_join (struct sp_store *s, const char *name, const char *id, int64_t pid,
   if (r == 0)
     {
       if (create_opts == NULL)
-        return sp_error_make (err, ENOENT, "does not exist");
+        {
+          sp_store_drop_unused_lock (s, name);
+          return sp_error_make (err, ENOENT, "does not exist");
+        }
       if (create_locked (s, name, create_opts, err) < 0)
         return -1;
       made = true;
@@ -416,6 +430,8 @@ store_leave (struct sp_store *s, const char *name, const char *id, bool *removed
   if (lock < 0)
     return -1;
   r = sp_store_load (s, name, &p, err);
+  if (r == 0)
+    sp_store_drop_unused_lock (s, name);
   if (r <= 0)
     return r;
   idx = sp_pipeline_find_member (&p, id);
@@ -461,6 +477,7 @@ store_remove (struct sp_store *s, const char *name, bool force, sp_error_t *err)
     {
       if (sp_tmpfs_state (s, name) == SP_TMPFS_MOUNTED && force)
         return sp_store_destroy_locked (s, name, err);
+      sp_store_drop_unused_lock (s, name);
       return sp_error_make (err, ENOENT, "does not exist");
     }
   if (r > 0 && p.n_members > 0 && !force)
