@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(
 	# build
 	build-essential pkg-config libyajl-dev libcap-dev libseccomp-dev libmicrohttpd-dev
+	libcurl4-openssl-dev
 	# unit tests, sanitizers, fuzzing, memory checks
 	libcmocka-dev clang libclang-rt-14-dev valgrind
 	# integration tests: the real engines and what their images are made of
@@ -12,6 +13,8 @@ packages=(
 	util-linux iproute2 curl procps psmisc
 	# schema validation, examples and benchmarks
 	python3 python3-jsonschema python3-numpy docker-compose
+	# metrics: the Prometheus text format parsed as node_exporter would
+	python3-prometheus-client
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -70,7 +70,9 @@ get_string (yajl_val v, const char *key, const char **out, sp_error_t *err)
 
 static const char *const config_keys[]
     = { "$schema",    "root",        "default_size",  "max_size", "default_mode",
-        "max_inodes", "auto_create", "auto_lifetime", "log_level" };
+        "max_inodes", "auto_create", "auto_lifetime", "log_level",
+        /* issue 15, part A */
+        "docker_socket" };
 
 static int
 unknown_key (const char *key, sp_error_t *err)
@@ -168,6 +170,20 @@ sp_config_parse (const char *buf, size_t len, struct sp_config *cfg, sp_error_t 
                 "config: invalid \"log_level\" \"%.32s\": want error, warning, info or debug", s);
           cfg->log_level = (enum sp_log_level) j;
         }
+      /* Day-2 operations (issue 15, part A). */
+      else if (strcmp (key, "docker_socket") == 0)
+        {
+          if (get_string (v, key, &s, err) < 0)
+            return -1;
+          if ((s[0] != '\0' && s[0] != '/') || strlen (s) > 107)
+            return sp_error_make (err, EINVAL,
+                                  "config: \"docker_socket\" must be an absolute path of at most "
+                                  "107 bytes, or \"\" to turn Docker member checks off");
+          free (cfg->docker_socket);
+          cfg->docker_socket = strdup (s);
+          if (cfg->docker_socket == NULL)
+            return sp_error_sys (err, ENOMEM, "config");
+        }
       else
         return unknown_key (key, err);
     }
@@ -230,4 +246,6 @@ sp_config_free (struct sp_config *cfg)
   cfg->root = NULL;
   free (cfg->path);
   cfg->path = NULL;
+  free (cfg->docker_socket);
+  cfg->docker_socket = NULL;
 }

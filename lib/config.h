@@ -12,6 +12,7 @@
 #define SP_DEFAULT_ROOT "/run/shmpipe"
 #define SP_DEFAULT_CONFIG "/etc/shmpipe/config.json"
 #define SP_CONFIG_MAX_BYTES (64 * 1024)
+#define SP_DEFAULT_DOCKER_SOCKET "/run/docker.sock"
 
 enum sp_log_level
 {
@@ -32,6 +33,8 @@ struct sp_config
   bool auto_create;
   enum sp_lifetime auto_lifetime;
   enum sp_log_level log_level;
+  /* Day-2 operations (issue 15, part A). */
+  char *docker_socket; /* dockerd's API for gc; NULL: the default, "": off */
 };
 
 /* Built-in defaults: root /run/shmpipe, 64 MiB default, max half of RAM,
