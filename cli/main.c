@@ -28,6 +28,7 @@ static const char usage_text[]
       "  rm NAME [--force]      remove a pipeline (refused while it has members)\n"
       "  gc                     drop members whose process is gone; remove\n"
       "                         ephemeral pipelines left with none\n"
+      "  metrics [--output F]   the store in Prometheus' text format\n"
       "  options [--markdown]   the pipeline options: flags, plugin keys, annotations\n"
       "  join NAME --id ID      record a member (plumbing, for scripts and tests)\n"
       "  leave NAME --id ID     drop a member (plumbing)\n"
@@ -46,7 +47,7 @@ static const struct sp_command commands[] = {
   { "create", sp_cmd_create },   { "ls", sp_cmd_ls },     { "list", sp_cmd_ls },
   { "inspect", sp_cmd_inspect }, { "rm", sp_cmd_rm },     { "remove", sp_cmd_rm },
   { "gc", sp_cmd_gc },           { "join", sp_cmd_join }, { "leave", sp_cmd_leave },
-  { "options", sp_cmd_options },
+  { "options", sp_cmd_options }, { "metrics", sp_cmd_metrics },
 };
 
 int
