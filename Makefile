@@ -71,12 +71,8 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/libshmpipe.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-# libcurl talks to dockerd's API (lib/docker_api.c): only shmpipectl and
-# the plugin link it, the hook never does.
-CURL_LIBS := $(shell pkg-config --libs libcurl)
-
 $(BUILD)/shmpipectl: $(CLI_OBJ) $(BUILD)/libshmpipe.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CURL_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The hook is exec'd twice per container start: linked static, it starts
 # about a millisecond sooner and peaks at half the memory.  Sanitizer builds
@@ -101,7 +97,7 @@ $(BUILD)/tests/seccomp-enosys: tests/helpers/seccomp-enosys.c
 	$(CC) $(CPPFLAGS) -O2 -Wall -Wextra -Werror -o $@ $< $(shell pkg-config --cflags --libs libseccomp)
 
 $(BUILD)/shmpipe-plugin: $(PLUGIN_OBJ) $(BUILD)/libshmpipe.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libmicrohttpd) $(CURL_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libmicrohttpd)
 
 $(BUILD)/shmpipe-runtime: $(RUNTIME_OBJ) $(BUILD)/libshmpipe.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -1,6 +1,7 @@
 #include "docker_api.h"
 
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -47,19 +48,75 @@ on_data (char *ptr, size_t size, size_t nmemb, void *ud)
   return n;
 }
 
-static void
-cleanup_curl_fn (CURL **c)
+/* libcurl is loaded only while dockerd is asked, and unloaded after: linked
+   in, it and the TLS, LDAP, SSH and HTTP/2 libraries it pulls would double
+   the plugin's idle memory for a check made once per start. */
+struct curl_api
 {
-  if (*c != NULL)
-    curl_easy_cleanup (*c);
+  void *handle;
+  CURLcode (*global_init) (long flags);
+  void (*global_cleanup) (void);
+  CURL *(*easy_init) (void);
+  CURLcode (*easy_setopt) (CURL *c, CURLoption opt, ...);
+  CURLcode (*easy_perform) (CURL *c);
+  CURLcode (*easy_getinfo) (CURL *c, CURLINFO info, ...);
+  void (*easy_cleanup) (CURL *c);
+  const char *(*easy_strerror) (CURLcode code);
+};
+
+static void
+curl_unload (struct curl_api *api)
+{
+  if (api->handle == NULL)
+    return;
+  api->global_cleanup ();
+  dlclose (api->handle);
+  api->handle = NULL;
 }
+
+static int
+curl_load (struct curl_api *api, sp_error_t *err)
+{
+  memset (api, 0, sizeof (*api));
+  api->handle = dlopen ("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+  if (api->handle == NULL)
+    return sp_error_make (err, ENOENT, "dockerd: cannot load libcurl.so.4 (package libcurl4): %s",
+                          dlerror ());
+#define SYM(field, name)                                                                           \
+  if ((*(void **) &api->field = dlsym (api->handle, name)) == NULL)                                \
+    {                                                                                              \
+      dlclose (api->handle);                                                                       \
+      api->handle = NULL;                                                                          \
+      return sp_error_make (err, ENOENT, "dockerd: libcurl.so.4 lacks %s", name);                  \
+    }
+  SYM (global_init, "curl_global_init");
+  SYM (global_cleanup, "curl_global_cleanup");
+  SYM (easy_init, "curl_easy_init");
+  SYM (easy_setopt, "curl_easy_setopt");
+  SYM (easy_perform, "curl_easy_perform");
+  SYM (easy_getinfo, "curl_easy_getinfo");
+  SYM (easy_cleanup, "curl_easy_cleanup");
+  SYM (easy_strerror, "curl_easy_strerror");
+#undef SYM
+  /* Plain HTTP on a unix socket: no TLS library to set up. */
+  if (api->global_init (CURL_GLOBAL_NOTHING) != CURLE_OK)
+    {
+      dlclose (api->handle);
+      api->handle = NULL;
+      return sp_error_make (err, EIO, "dockerd: libcurl would not start");
+    }
+  return 0;
+}
+
+/* The libcurl of the current sp_docker_* call. */
+static __thread struct curl_api *curl;
 
 /* GET PATH from dockerd: *STATUS is the HTTP status, *OUT the parsed body
    (NULL when it is not JSON). */
 static int
 docker_get (const char *socket, const char *path, long *status, yajl_val *out, sp_error_t *err)
 {
-  __attribute__ ((cleanup (cleanup_curl_fn))) CURL *c = curl_easy_init ();
+  CURL *c = curl->easy_init ();
   struct reply r = { 0 };
   char url[512];
   CURLcode rc;
@@ -69,15 +126,15 @@ docker_get (const char *socket, const char *path, long *status, yajl_val *out, s
   if (c == NULL)
     return sp_error_make (err, ENOMEM, "dockerd: cannot start an HTTP client");
   snprintf (url, sizeof (url), "http://docker%s", path);
-  curl_easy_setopt (c, CURLOPT_UNIX_SOCKET_PATH, socket);
-  curl_easy_setopt (c, CURLOPT_URL, url);
-  curl_easy_setopt (c, CURLOPT_PROTOCOLS_STR, "http");
-  curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT, 5L);
-  curl_easy_setopt (c, CURLOPT_TIMEOUT, DOCKER_TIMEOUT_S);
-  curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt (c, CURLOPT_WRITEDATA, &r);
-  rc = curl_easy_perform (c);
+  curl->easy_setopt (c, CURLOPT_UNIX_SOCKET_PATH, socket);
+  curl->easy_setopt (c, CURLOPT_URL, url);
+  curl->easy_setopt (c, CURLOPT_PROTOCOLS_STR, "http");
+  curl->easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
+  curl->easy_setopt (c, CURLOPT_CONNECTTIMEOUT, 5L);
+  curl->easy_setopt (c, CURLOPT_TIMEOUT, DOCKER_TIMEOUT_S);
+  curl->easy_setopt (c, CURLOPT_WRITEFUNCTION, on_data);
+  curl->easy_setopt (c, CURLOPT_WRITEDATA, &r);
+  rc = curl->easy_perform (c);
   if (rc == CURLE_COULDNT_CONNECT)
     ret = sp_error_make (err, ECONNREFUSED, "no dockerd answers at %s", socket);
   else if (r.too_large)
@@ -85,10 +142,10 @@ docker_get (const char *socket, const char *path, long *status, yajl_val *out, s
                          path, DOCKER_REPLY_MAX);
   else if (rc != CURLE_OK)
     ret = sp_error_make (err, EIO, "dockerd %s: GET %s: %s", socket, path,
-                         curl_easy_strerror (rc));
+                         curl->easy_strerror (rc));
   else
     {
-      curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, status);
+      curl->easy_getinfo (c, CURLINFO_RESPONSE_CODE, status);
       if (r.buf != NULL && sp_json_parse (r.buf, r.len, out, err) < 0)
         {
           if (*status == 200)
@@ -100,6 +157,7 @@ docker_get (const char *socket, const char *path, long *status, yajl_val *out, s
         ret = sp_error_make (err, EIO, "dockerd %s: GET %s: empty reply", socket, path);
     }
   free (r.buf);
+  curl->easy_cleanup (c);
   return ret;
 }
 
@@ -215,8 +273,8 @@ container_live (const char *socket, const char *id, bool *live, sp_error_t *err)
   return 0;
 }
 
-int
-sp_docker_live_mount_ids (const char *socket, struct sp_strset *ids, sp_error_t *err)
+static int
+live_mount_ids (const char *socket, struct sp_strset *ids, sp_error_t *err)
 {
   cleanup_yajl_val yajl_val info = NULL;
   cleanup_yajl_val yajl_val list = NULL;
@@ -258,8 +316,8 @@ sp_docker_live_mount_ids (const char *socket, struct sp_strset *ids, sp_error_t 
   return 0;
 }
 
-int
-sp_docker_volumes (const char *socket, struct sp_strset *vols, sp_error_t *err)
+static int
+volumes (const char *socket, struct sp_strset *vols, sp_error_t *err)
 {
   cleanup_yajl_val yajl_val reply = NULL;
   yajl_val list;
@@ -294,4 +352,38 @@ sp_docker_volumes (const char *socket, struct sp_strset *vols, sp_error_t *err)
     }
   strset_sort (vols);
   return 0;
+}
+
+int
+sp_docker_live_mount_ids (const char *socket, struct sp_strset *ids, sp_error_t *err)
+{
+  struct curl_api api;
+  int r;
+
+  ids->v = NULL;
+  ids->n = 0;
+  if (curl_load (&api, err) < 0)
+    return -1;
+  curl = &api;
+  r = live_mount_ids (socket, ids, err);
+  curl = NULL;
+  curl_unload (&api);
+  return r;
+}
+
+int
+sp_docker_volumes (const char *socket, struct sp_strset *vols, sp_error_t *err)
+{
+  struct curl_api api;
+  int r;
+
+  vols->v = NULL;
+  vols->n = 0;
+  if (curl_load (&api, err) < 0)
+    return -1;
+  curl = &api;
+  r = volumes (socket, vols, err);
+  curl = NULL;
+  curl_unload (&api);
+  return r;
 }

@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include <curl/curl.h>
 
 #include "cleanup.h"
 #include "config.h"
@@ -276,8 +275,6 @@ main (int argc, char **argv)
   int c, fd = -1, r;
 
   sp_log_init ("shmpipe-plugin", false, SP_LOG_INFO);
-  /* Before any thread: libcurl's global setup is not thread-safe. */
-  curl_global_init (CURL_GLOBAL_DEFAULT);
   while ((c = getopt_long (argc, argv, "hV", opts, NULL)) != -1)
     switch (c)
       {
