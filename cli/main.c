@@ -44,9 +44,9 @@ static const char usage_text[]
       "pipeline and the cause), 2 on a usage error.\n";
 
 static const struct sp_command commands[] = {
-  { "create", sp_cmd_create },   { "ls", sp_cmd_ls },     { "list", sp_cmd_ls },
-  { "inspect", sp_cmd_inspect }, { "rm", sp_cmd_rm },     { "remove", sp_cmd_rm },
-  { "gc", sp_cmd_gc },           { "join", sp_cmd_join }, { "leave", sp_cmd_leave },
+  { "create", sp_cmd_create },   { "ls", sp_cmd_ls },           { "list", sp_cmd_ls },
+  { "inspect", sp_cmd_inspect }, { "rm", sp_cmd_rm },           { "remove", sp_cmd_rm },
+  { "gc", sp_cmd_gc },           { "join", sp_cmd_join },       { "leave", sp_cmd_leave },
   { "options", sp_cmd_options }, { "metrics", sp_cmd_metrics },
 };
 

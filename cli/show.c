@@ -11,7 +11,9 @@
 static const char ls_help[]
     = "Usage: shmpipectl ls [--json]\n"
       "\n"
-      "List pipelines as a table: NAME SIZE USED MEMBERS LIFETIME CREATED.\n"
+      "List pipelines as a table: NAME SIZE USED MEMBERS LIFETIME CREATED, then\n"
+      "WHO: each member by the name its engine gave (Kubernetes' CRI:\n"
+      "NAMESPACE/POD/CONTAINER), else by its id (cut to 19 characters).\n"
       "With --json, print a JSON array of the objects `inspect` prints.\n";
 
 static const char inspect_help[]
@@ -20,7 +22,8 @@ static const char inspect_help[]
       "Print pipeline NAME as one JSON object: name, mountpoint, used (bytes),\n"
       "size (bytes), mode (octal string), uid, gid, huge, lifetime, inodes,\n"
       "ipc (whether it has an IPC namespace) and ipc_namespace (its path or\n"
-      "null), created (RFC 3339) and members (an array of {id, pid, joined}).\n";
+      "null), created (RFC 3339) and members (an array of {id, name, pid,\n"
+      "joined}; name only where the engine gave one).\n";
 
 static int
 print_gen (yajl_gen g, sp_error_t *err)
@@ -62,10 +65,33 @@ ls_json (struct sp_store *s, char **names, size_t n, sp_error_t *err)
   return print_gen (g, err);
 }
 
+/* The members by name where the engine gave one, else by id: at most 8,
+   then "and N more". */
+static void
+print_who (const struct sp_pipeline *p)
+{
+  size_t shown;
+
+  for (shown = 0; shown < p->n_members && shown < 8; shown++)
+    {
+      const struct sp_member *m = &p->members[shown];
+      if (m->name != NULL)
+        printf ("%s%s", shown ? "," : "", m->name);
+      else
+        printf ("%s%.19s", shown ? "," : "", m->id);
+    }
+  if (shown < p->n_members)
+    printf (" and %zu more", p->n_members - shown);
+  if (p->n_members == 0)
+    fputs ("-", stdout);
+  fputc ('\n', stdout);
+}
+
 static int
 ls_table (struct sp_store *s, char **names, size_t n, sp_error_t *err)
 {
-  printf ("%-24s %8s %8s %7s %-10s %s\n", "NAME", "SIZE", "USED", "MEMBERS", "LIFETIME", "CREATED");
+  printf ("%-24s %8s %8s %7s %-10s %-20s %s\n", "NAME", "SIZE", "USED", "MEMBERS", "LIFETIME",
+          "CREATED", "WHO");
   for (size_t i = 0; i < n; i++)
     {
       cleanup_pipeline struct sp_pipeline p = { 0 };
@@ -88,8 +114,9 @@ ls_table (struct sp_store *s, char **names, size_t n, sp_error_t *err)
       sp_format_size (p.opts.size, size, sizeof (size));
       sp_format_size (used, used_s, sizeof (used_s));
       sp_format_time (p.created, created, sizeof (created));
-      printf ("%-24s %8s %8s %7zu %-10s %s\n", p.name, size, used_s, p.n_members,
+      printf ("%-24s %8s %8s %7zu %-10s %-20s ", p.name, size, used_s, p.n_members,
               sp_lifetime_name (p.opts.lifetime), created);
+      print_who (&p);
     }
   return 0;
 }

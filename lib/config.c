@@ -69,8 +69,8 @@ get_string (yajl_val v, const char *key, const char **out, sp_error_t *err)
 }
 
 static const char *const config_keys[]
-    = { "$schema",    "root",        "default_size",  "max_size", "default_mode",
-        "max_inodes", "auto_create", "auto_lifetime", "log_level",
+    = { "$schema", "root", "default_size", "max_size", "default_mode", "max_inodes", "auto_create",
+        "auto_lifetime", "log_level",
         /* issue 15, part A */
         "docker_socket" };
 
