@@ -61,12 +61,14 @@ t_gc_races_create() {
 			"$CTL" create "r$i" --size 1m >/dev/null 2>>"$SP_CASE_DIR/create.err" &
 			pids+=($!)
 		fi
+		sleep 0.05 # spread the creates over many gc runs
 	done
 	for i in "${pids[@]}"; do wait "$i" || bad=$((bad + 1)); done
 	touch "$SP_CASE_DIR/stop"
 	wait "$gc_pid"
 	gcs=$(wc -l <"$SP_CASE_DIR/gc.runs")
 	sp_log "gc ran $gcs times during the creates"
+	((gcs >= 5)) || sp_fail "gc ran only $gcs times: the race was not exercised"
 	sp_assert_eq 0 "$bad" "failed creates: $(cat "$SP_CASE_DIR/create.err")"
 	[[ ! -s $SP_CASE_DIR/gc.err ]] || sp_fail "gc failed: $(cat "$SP_CASE_DIR/gc.err")"
 	"$CTL" gc >/dev/null
