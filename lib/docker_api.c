@@ -216,10 +216,13 @@ is_container_id (const char *s)
 }
 
 /* The mount IDs in ROOT/containers/ID/config.v2.json ("MountPoints":
-   {destination: {"ID": ...}}). */
+   {destination: {"ID": ...}}).  Every volume of a plugin that the API lists
+   in the container's MOUNTS must have one there: a file that says less
+   than the API (another Docker's layout) is an error, never "no mounts",
+   so that no live member is ever dropped on its word. */
 static int
-add_mount_ids (const char *socket, const char *root, const char *id, struct sp_strset *ids,
-               sp_error_t *err)
+add_mount_ids (const char *socket, const char *root, const char *id, yajl_val mounts,
+               struct sp_strset *ids, sp_error_t *err)
 {
   cleanup_free char *buf = NULL;
   cleanup_yajl_val yajl_val tree = NULL;
@@ -234,11 +237,29 @@ add_mount_ids (const char *socket, const char *root, const char *id, struct sp_s
       || sp_json_parse (buf, len, &tree, err) < 0)
     return sp_error_prefix (err, "dockerd %s: container %.12s", socket, id);
   mps = sp_json_get (tree, "MountPoints");
-  if (mps == NULL || YAJL_IS_NULL (mps))
-    return 0;
-  if (!YAJL_IS_OBJECT (mps))
+  if (mps != NULL && !YAJL_IS_NULL (mps) && !YAJL_IS_OBJECT (mps))
     return sp_error_make (err, EINVAL, "dockerd %s: %s: \"MountPoints\" is not an object", socket,
                           path);
+  for (size_t i = 0; YAJL_IS_ARRAY (mounts) && i < mounts->u.array.len; i++)
+    {
+      yajl_val m = mounts->u.array.values[i];
+      yajl_val dest = sp_json_get (m, "Destination"), driver = sp_json_get (m, "Driver");
+      yajl_val mid;
+
+      if (!sp_json_str_eq (sp_json_get (m, "Type"), "volume") || !YAJL_IS_STRING (driver)
+          || sp_json_str_eq (driver, "local"))
+        continue;
+      mid = YAJL_IS_STRING (dest) ? sp_json_get (sp_json_get (mps, YAJL_GET_STRING (dest)), "ID")
+                                  : NULL;
+      if (!YAJL_IS_STRING (mid) || YAJL_GET_STRING (mid)[0] == '\0')
+        return sp_error_make (err, EIO,
+                              "dockerd %s: container %.12s: %s has no mount ID for its volume at "
+                              "%.64s",
+                              socket, id, path,
+                              YAJL_IS_STRING (dest) ? YAJL_GET_STRING (dest) : "?");
+    }
+  if (mps == NULL || YAJL_IS_NULL (mps))
+    return 0;
   for (size_t i = 0; i < mps->u.object.len; i++)
     {
       yajl_val mid = sp_json_get (mps->u.object.values[i], "ID");
@@ -252,22 +273,21 @@ add_mount_ids (const char *socket, const char *root, const char *id, struct sp_s
 /* Whether container ID holds its mounts: running, paused or restarting
    (a restarting container keeps its mounts between runs). */
 static int
-container_live (const char *socket, const char *id, bool *live, sp_error_t *err)
+container_live (const char *socket, const char *id, bool *live, yajl_val *info, sp_error_t *err)
 {
-  cleanup_yajl_val yajl_val info = NULL;
   char path[128];
   yajl_val st;
   long status = 0;
 
   *live = false;
   snprintf (path, sizeof (path), "/containers/%s/json", id);
-  if (docker_get (socket, path, &status, &info, err) < 0)
+  if (docker_get (socket, path, &status, info, err) < 0)
     return -1;
   if (status == 404)
     return 0; /* removed since the listing */
   if (status != 200)
     return sp_error_make (err, EIO, "dockerd %s: GET %s: HTTP %ld", socket, path, status);
-  st = sp_json_get (info, "State");
+  st = sp_json_get (*info, "State");
   *live = YAJL_IS_TRUE (sp_json_get (st, "Running")) || YAJL_IS_TRUE (sp_json_get (st, "Paused"))
           || YAJL_IS_TRUE (sp_json_get (st, "Restarting"));
   return 0;
@@ -298,6 +318,7 @@ live_mount_ids (const char *socket, struct sp_strset *ids, sp_error_t *err)
   for (size_t i = 0; i < list->u.array.len; i++)
     {
       yajl_val idv = sp_json_get (list->u.array.values[i], "Id");
+      cleanup_yajl_val yajl_val cinfo = NULL;
       bool live;
 
       if (!YAJL_IS_STRING (idv) || !is_container_id (YAJL_GET_STRING (idv)))
@@ -305,8 +326,11 @@ live_mount_ids (const char *socket, struct sp_strset *ids, sp_error_t *err)
           sp_strset_free (ids);
           return sp_error_make (err, EIO, "dockerd %s: a container without a valid Id", socket);
         }
-      if (container_live (socket, YAJL_GET_STRING (idv), &live, err) < 0
-          || (live && add_mount_ids (socket, root, YAJL_GET_STRING (idv), ids, err) < 0))
+      if (container_live (socket, YAJL_GET_STRING (idv), &live, &cinfo, err) < 0
+          || (live
+              && add_mount_ids (socket, root, YAJL_GET_STRING (idv), sp_json_get (cinfo, "Mounts"),
+                                ids, err)
+                     < 0))
         {
           sp_strset_free (ids);
           return -1;
