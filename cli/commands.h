@@ -31,6 +31,7 @@ int sp_cmd_leave (struct sp_ctx *ctx, int argc, char **argv);
 int sp_cmd_cdi (struct sp_ctx *ctx, int argc, char **argv);
 int sp_cmd_resize (struct sp_ctx *ctx, int argc, char **argv);
 int sp_cmd_doctor (struct sp_ctx *ctx, int argc, char **argv);
+int sp_cmd_metrics (struct sp_ctx *ctx, int argc, char **argv);
 
 /* Prints "shmpipectl: MSG" and returns 1. */
 int sp_cli_fail (sp_error_t *err);

@@ -31,6 +31,7 @@ static const char usage_text[]
       "  resize NAME --size N [--inodes N]\n"
       "                         change a live pipeline for every member at once\n"
       "  doctor [--pid PID]     check this host's integration, each finding with its fix\n"
+      "  metrics [--output F]   the store in Prometheus' text format\n"
       "  options [--markdown]   the pipeline options: flags, plugin keys, annotations\n"
       "  cdi [--dir DIR]        write the CDI spec of the persistent pipelines\n"
       "                         (devices shmpipe.io/pipeline=NAME)\n"
@@ -48,11 +49,11 @@ static const char usage_text[]
       "pipeline and the cause), 2 on a usage error.\n";
 
 static const struct sp_command commands[] = {
-  { "create", sp_cmd_create },   { "ls", sp_cmd_ls },         { "list", sp_cmd_ls },
-  { "inspect", sp_cmd_inspect }, { "rm", sp_cmd_rm },         { "remove", sp_cmd_rm },
-  { "gc", sp_cmd_gc },           { "join", sp_cmd_join },     { "leave", sp_cmd_leave },
-  { "options", sp_cmd_options }, { "resize", sp_cmd_resize }, { "doctor", sp_cmd_doctor },
-  { "cdi", sp_cmd_cdi },
+  { "create", sp_cmd_create },   { "ls", sp_cmd_ls },           { "list", sp_cmd_ls },
+  { "inspect", sp_cmd_inspect }, { "rm", sp_cmd_rm },           { "remove", sp_cmd_rm },
+  { "gc", sp_cmd_gc },           { "join", sp_cmd_join },       { "leave", sp_cmd_leave },
+  { "options", sp_cmd_options }, { "resize", sp_cmd_resize },   { "doctor", sp_cmd_doctor },
+  { "cdi", sp_cmd_cdi },         { "metrics", sp_cmd_metrics },
 };
 
 int

@@ -4,6 +4,7 @@
 
 #include "cdi.h"
 #include "commands.h"
+#include "docker_members.h"
 #include "names.h"
 
 static const char rm_help[]
@@ -21,8 +22,12 @@ static const char gc_help[]
       "runtime died before poststop), remove ephemeral pipelines left with no\n"
       "member, unmount tmpfs left without a record by an interrupted create, and\n"
       "remount a persistent pipeline whose tmpfs disappeared (its members keep\n"
-      "their IPC namespace; a lost one is pinned anew).  Prints one line per\n"
-      "change on stdout.\n"
+      "their IPC namespace; a lost one is pinned anew), delete lock files of no\n"
+      "pipeline.  Docker members (docker:MOUNT-ID) have no process: gc asks\n"
+      "dockerd (config key docker_socket, default " SP_DEFAULT_DOCKER_SOCKET ")\n"
+      "and drops those that no running, paused or restarting container holds;\n"
+      "when no dockerd answers it says so in one line and keeps them.  Prints\n"
+      "one line per change on stdout.\n"
       "\n"
       "A pipeline that cannot be repaired (something else mounted on its\n"
       "mountpoint, a symlink in its place) is left as it is and named on stderr;\n"
@@ -101,6 +106,15 @@ sp_cmd_gc (struct sp_ctx *ctx, int argc, char **argv)
   if (sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0)
     return sp_cli_fail (&err);
   r = sp_store_gc (&store, gc_report, NULL, &err);
+  if (r >= 0 && sp_docker_socket (ctx->cfg) != NULL)
+    {
+      const char *sock = sp_docker_socket (ctx->cfg);
+      bool skipped = false;
+      r = sp_store_reconcile_docker (&store, sock, gc_report, NULL, &skipped, &err);
+      if (skipped)
+        fprintf (stderr, "shmpipectl: gc: Docker members not checked: no dockerd answers at %s\n",
+                 sock);
+    }
   /* Also after a partial gc: the spec follows the records as they now are. */
   sp_cdi_refresh_or_warn (&store);
   sp_store_close (&store);

@@ -14,7 +14,9 @@
 static const char ls_help[]
     = "Usage: shmpipectl ls [--json]\n"
       "\n"
-      "List pipelines as a table: NAME SIZE USED MEMBERS LIFETIME CREATED.\n"
+      "List pipelines as a table: NAME SIZE USED MEMBERS LIFETIME CREATED, then\n"
+      "WHO: each member by the name its engine gave (Kubernetes' CRI:\n"
+      "NAMESPACE/POD/CONTAINER), else by its id (cut to 19 characters).\n"
       "A pipeline with 90% or more of its size or of its inodes in use is\n"
       "flagged at the end of its line (\"nearly full: 95% of size\"): a new\n"
       "segment that does not fit fails with ENOSPC, and a mapped one touched\n"
@@ -27,7 +29,8 @@ static const char inspect_help[]
       "Print pipeline NAME as one JSON object: name, mountpoint, used (bytes),\n"
       "size (bytes), mode (octal string), uid, gid, huge, lifetime, inodes,\n"
       "ipc (whether it has an IPC namespace) and ipc_namespace (its path or\n"
-      "null), created (RFC 3339) and members (an array of {id, pid, joined}).\n";
+      "null), created (RFC 3339) and members (an array of {id, name, pid,\n"
+      "joined}; name only where the engine gave one).\n";
 
 static int
 print_gen (yajl_gen g, sp_error_t *err)
@@ -94,10 +97,33 @@ fullness_note (struct sp_store *s, const char *name, char *buf, size_t len)
     snprintf (buf, len, "  nearly full: %u%% of inodes", inodes);
 }
 
+/* The members by name where the engine gave one, else by id: at most 8,
+   then "and N more"; then NOTE and the end of the line. */
+static void
+print_who (const struct sp_pipeline *p, const char *note)
+{
+  size_t shown;
+
+  for (shown = 0; shown < p->n_members && shown < 8; shown++)
+    {
+      const struct sp_member *m = &p->members[shown];
+      if (m->name != NULL)
+        printf ("%s%s", shown ? "," : "", m->name);
+      else
+        printf ("%s%.19s", shown ? "," : "", m->id);
+    }
+  if (shown < p->n_members)
+    printf (" and %zu more", p->n_members - shown);
+  if (p->n_members == 0)
+    fputs ("-", stdout);
+  printf ("%s\n", note);
+}
+
 static int
 ls_table (struct sp_store *s, char **names, size_t n, sp_error_t *err)
 {
-  printf ("%-24s %8s %8s %7s %-10s %s\n", "NAME", "SIZE", "USED", "MEMBERS", "LIFETIME", "CREATED");
+  printf ("%-24s %8s %8s %7s %-10s %-20s %s\n", "NAME", "SIZE", "USED", "MEMBERS", "LIFETIME",
+          "CREATED", "WHO");
   for (size_t i = 0; i < n; i++)
     {
       cleanup_pipeline struct sp_pipeline p = { 0 };
@@ -121,8 +147,9 @@ ls_table (struct sp_store *s, char **names, size_t n, sp_error_t *err)
       sp_format_size (used, used_s, sizeof (used_s));
       sp_format_time (p.created, created, sizeof (created));
       fullness_note (s, p.name, note, sizeof (note));
-      printf ("%-24s %8s %8s %7zu %-10s %s%s\n", p.name, size, used_s, p.n_members,
-              sp_lifetime_name (p.opts.lifetime), created, note);
+      printf ("%-24s %8s %8s %7zu %-10s %-20s ", p.name, size, used_s, p.n_members,
+              sp_lifetime_name (p.opts.lifetime), created);
+      print_who (&p, note);
     }
   return 0;
 }

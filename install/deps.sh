@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(
 	# build
 	build-essential pkg-config libyajl-dev libcap-dev libseccomp-dev libmicrohttpd-dev
+	libcurl4-openssl-dev
 	# unit tests, sanitizers, fuzzing, memory checks
 	libcmocka-dev clang libclang-rt-14-dev valgrind
 	# integration tests: the real engines and what their images are made of
@@ -14,6 +15,8 @@ packages=(
 	python3 python3-jsonschema python3-numpy docker-compose
 	# docs: the ctr recipe in docs/hook.md edits containerd's spec with jq
 	jq
+	# metrics: the Prometheus text format parsed as node_exporter would
+	python3-prometheus-client
 )
 missing=()
 for p in "${packages[@]}"; do

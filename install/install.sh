@@ -67,6 +67,13 @@ sed "s|/usr/local/libexec/shmpipe/shmpipe-plugin|$prefix/libexec/shmpipe/shmpipe
 chmod 0644 "$unit_dir/.shmpipe-plugin.service.tmp"
 mv -f "$unit_dir/.shmpipe-plugin.service.tmp" "$unit_dir/shmpipe-plugin.service"
 install -m 0644 "$here/systemd/shmpipe-plugin.socket" "$unit_dir/shmpipe-plugin.socket"
+# shmpipectl metrics for node_exporter's textfile collector (docs/metrics.md):
+# installed, not enabled.
+sed "s|/usr/local/bin/shmpipectl|$prefix/bin/shmpipectl|g" \
+	"$here/systemd/shmpipe-metrics.service" >"$unit_dir/.shmpipe-metrics.service.tmp"
+chmod 0644 "$unit_dir/.shmpipe-metrics.service.tmp"
+mv -f "$unit_dir/.shmpipe-metrics.service.tmp" "$unit_dir/shmpipe-metrics.service"
+install -m 0644 "$here/systemd/shmpipe-metrics.timer" "$unit_dir/shmpipe-metrics.timer"
 
 docker_share=$destdir$prefix/share/shmpipe/docker
 install -d "$docker_share/managed-plugin"

@@ -105,7 +105,9 @@ static const char *const config_keys[]
         "auto_lifetime", "log_level", "cdi", "cdi_spec_dir", "cdi_hook",
         /* quotas and what containers may ask for */
         "max_pipelines", "max_total_size", "container_options", "container_max_size",
-        "container_persistent" };
+        "container_persistent",
+        /* Docker members reconciled by gc */
+        "docker_socket" };
 
 static int
 unknown_key (const char *key, sp_error_t *err)
@@ -299,6 +301,19 @@ sp_config_parse (const char *buf, size_t len, struct sp_config *cfg, sp_error_t 
           if (get_abs_path (v, key, &cfg->cdi_hook, err) < 0)
             return -1;
         }
+      else if (strcmp (key, "docker_socket") == 0)
+        {
+          if (get_string (v, key, &s, err) < 0)
+            return -1;
+          if ((s[0] != '\0' && s[0] != '/') || strlen (s) > 107)
+            return sp_error_make (err, EINVAL,
+                                  "config: \"docker_socket\" must be an absolute path of at most "
+                                  "107 bytes, or \"\" to turn Docker member checks off");
+          free (cfg->docker_socket);
+          cfg->docker_socket = strdup (s);
+          if (cfg->docker_socket == NULL)
+            return sp_error_sys (err, ENOMEM, "config");
+        }
       else if (parse_limit_key (key, v, cfg, &limits_set, err) < 0)
         return -1;
     }
@@ -405,5 +420,6 @@ sp_config_free (struct sp_config *cfg)
   free (cfg->cdi_spec_dir);
   free (cfg->cdi_hook);
   free (cfg->path);
-  cfg->root = cfg->cdi_spec_dir = cfg->cdi_hook = cfg->path = NULL;
+  free (cfg->docker_socket);
+  cfg->root = cfg->cdi_spec_dir = cfg->cdi_hook = cfg->path = cfg->docker_socket = NULL;
 }

@@ -15,6 +15,7 @@
 #define SP_CONFIG_MAX_BYTES (64 * 1024)
 #define SP_DEFAULT_CDI_SPEC_DIR "/etc/cdi"
 #define SP_DEFAULT_CDI_HOOK "/usr/local/libexec/shmpipe/shmpipe-hook"
+#define SP_DEFAULT_DOCKER_SOCKET "/run/docker.sock"
 
 enum sp_log_level
 {
@@ -48,6 +49,8 @@ struct sp_config
   sp_opt_mask container_options; /* the rows a container may set */
   uint64_t container_max_size;
   bool container_persistent;
+  /* Day-2 operations (issue 15, part A). */
+  char *docker_socket; /* dockerd's API for gc; NULL: the default, "": off */
 };
 
 /* Built-in defaults: root /run/shmpipe, 64 MiB default, max half of RAM,

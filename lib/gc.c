@@ -1,5 +1,7 @@
 /* gc: what crashes leave behind, repaired under each pipeline's lock. */
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +143,45 @@ sweep_orphans (struct sp_store *s, int pass, sp_gc_report_fn fn, void *ctx, sp_e
   return *err != NULL ? -1 : total;
 }
 
+/* Lock files that guard nothing: left by names that were refused, or by an
+   earlier release.  Each is taken first, so a create that holds it or waits
+   for it is never raced: a waiter that wakes on an unlinked file retries on
+   a new one (sp_store_lock). */
+static int
+sweep_locks (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
+{
+  char **names = NULL;
+  size_t n = 0;
+  int total = 0;
+
+  if (sp_store_list_dir (s->locks_fd, SP_LOCK_SUFFIX, &names, &n, err) < 0)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    {
+      struct stat st;
+      char file[SP_NAME_MAX + sizeof (SP_LOCK_SUFFIX)];
+      cleanup_close int lock = -1;
+
+      if (sp_store_exists (s, names[i]))
+        continue;
+      lock = sp_store_lock (s, names[i], err);
+      if (lock < 0)
+        {
+          sp_error_wrap_pipeline (err, names[i]);
+          break;
+        }
+      sp_store_drop_unused_lock (s, names[i]);
+      snprintf (file, sizeof (file), "%s" SP_LOCK_SUFFIX, names[i]);
+      if (fstatat (s->locks_fd, file, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+        {
+          report (fn, ctx, names[i], "removed a lock file of no pipeline");
+          total++;
+        }
+    }
+  sp_store_free_names (names, n);
+  return *err != NULL ? -1 : total;
+}
+
 int
 sp_store_gc (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
 {
@@ -175,6 +216,12 @@ sp_store_gc (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
         return -1;
       total += r;
     }
+  {
+    int r = sweep_locks (s, fn, ctx, err);
+    if (r < 0)
+      return -1;
+    total += r;
+  }
   if (failed > 0)
     return sp_error_make (err, EIO, "gc: %d pipeline%s could not be repaired", failed,
                           failed == 1 ? "" : "s");

@@ -24,6 +24,32 @@ has_nul_escape (const char *buf, size_t len)
   return false;
 }
 
+bool
+sp_json_depth_ok (const char *buf, size_t len, int max)
+{
+  bool in_str = false;
+  int depth = 0;
+
+  for (size_t i = 0; i < len; i++)
+    {
+      char c = buf[i];
+      if (in_str)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_str = false;
+        }
+      else if (c == '"')
+        in_str = true;
+      else if ((c == '[' || c == '{') && ++depth > max)
+        return false;
+      else if (c == ']' || c == '}')
+        depth--;
+    }
+  return true;
+}
+
 int
 sp_json_parse (const char *buf, size_t len, yajl_val *out, sp_error_t *err)
 {
@@ -35,6 +61,9 @@ sp_json_parse (const char *buf, size_t len, yajl_val *out, sp_error_t *err)
     return sp_error_make (err, EINVAL, "invalid JSON: contains a NUL byte");
   if (has_nul_escape (buf, len))
     return sp_error_make (err, EINVAL, "invalid JSON: contains a \\u0000 escape");
+  if (!sp_json_depth_ok (buf, len, SP_JSON_DEPTH_MAX))
+    return sp_error_make (err, EINVAL, "invalid JSON: nested deeper than %d levels",
+                          SP_JSON_DEPTH_MAX);
   errbuf[0] = '\0';
   v = yajl_tree_parse (buf, errbuf, sizeof (errbuf));
   if (v == NULL)

@@ -11,9 +11,20 @@
 
 #include "error.h"
 
+/* No document shmpipe reads nests deeper than 10 (an OCI config.json's
+   deepest, linux.seccomp.syscalls[].args[], is 5); yajl builds and frees its
+   tree recursively, so a deeper one would be a way to overflow the stack. */
+#define SP_JSON_DEPTH_MAX 64
+
 /* Parses LEN bytes of BUF (BUF[LEN] must be '\0').  Input with a NUL byte or a
-   \u0000 escape is refused: yajl's tree would silently cut such strings.  */
+   \u0000 escape is refused: yajl's tree would silently cut such strings.
+   Input nested deeper than SP_JSON_DEPTH_MAX is refused before any tree is
+   built.  */
 int sp_json_parse (const char *buf, size_t len, yajl_val *out, sp_error_t *err);
+
+/* Whether the JSON text nests at most MAX levels of arrays and objects
+   (counted without parsing; strings are skipped). */
+bool sp_json_depth_ok (const char *buf, size_t len, int max);
 
 /* Direct member of an object, or NULL when OBJ is not an object or lacks KEY. */
 yajl_val sp_json_get (yajl_val obj, const char *key);

@@ -38,7 +38,10 @@ void
 sp_pipeline_free (struct sp_pipeline *p)
 {
   for (size_t i = 0; i < p->n_members; i++)
-    free (p->members[i].id);
+    {
+      free (p->members[i].id);
+      free (p->members[i].name);
+    }
   free (p->members);
   p->members = NULL;
   p->n_members = 0;
@@ -53,16 +56,17 @@ sp_pipeline_find_member (const struct sp_pipeline *p, const char *id)
   return -1;
 }
 
-int
-sp_pipeline_add_member (struct sp_pipeline *p, const char *id, int64_t pid, uint64_t start_time,
-                        int64_t joined, sp_error_t *err)
+static int
+add_member (struct sp_pipeline *p, const char *id, int64_t pid, uint64_t start_time, int64_t joined,
+            size_t max, sp_error_t *err)
 {
   struct sp_member *m;
 
   if (!sp_member_id_valid (id))
     return sp_error_make (err, EINVAL, "invalid member id");
-  if (p->n_members >= SP_MEMBERS_MAX)
-    return sp_error_make (err, EUSERS, "already has %d members", SP_MEMBERS_MAX);
+  if (p->n_members >= max)
+    return sp_error_make (err, EUSERS, "already has %zu members, the most a pipeline may have",
+                          p->n_members);
   m = realloc (p->members, (p->n_members + 1) * sizeof (*m));
   if (m == NULL)
     return sp_error_sys (err, ENOMEM, "member %s", id);
@@ -71,11 +75,19 @@ sp_pipeline_add_member (struct sp_pipeline *p, const char *id, int64_t pid, uint
   m->id = strdup (id);
   if (m->id == NULL)
     return sp_error_sys (err, ENOMEM, "member %s", id);
+  m->name = NULL;
   m->pid = pid;
   m->start_time = start_time;
   m->joined = joined;
   p->n_members++;
   return 0;
+}
+
+int
+sp_pipeline_add_member (struct sp_pipeline *p, const char *id, int64_t pid, uint64_t start_time,
+                        int64_t joined, sp_error_t *err)
+{
+  return add_member (p, id, pid, start_time, joined, SP_MEMBERS_MAX, err);
 }
 
 void
@@ -84,9 +96,25 @@ sp_pipeline_remove_member (struct sp_pipeline *p, size_t idx)
   if (idx >= p->n_members)
     return;
   free (p->members[idx].id);
+  free (p->members[idx].name);
   memmove (&p->members[idx], &p->members[idx + 1],
            (p->n_members - idx - 1) * sizeof (p->members[0]));
   p->n_members--;
+}
+
+int
+sp_pipeline_set_member_name (struct sp_pipeline *p, size_t idx, const char *name, sp_error_t *err)
+{
+  char *copy;
+
+  if (idx >= p->n_members || !sp_member_name_valid (name))
+    return sp_error_make (err, EINVAL, "invalid member name");
+  copy = strdup (name);
+  if (copy == NULL)
+    return sp_error_sys (err, ENOMEM, "member name");
+  free (p->members[idx].name);
+  p->members[idx].name = copy;
+  return 0;
 }
 
 bool
@@ -130,7 +158,7 @@ need (int r, const char *key, sp_error_t *err)
 static int
 parse_member (yajl_val v, struct sp_pipeline *p, sp_error_t *err)
 {
-  const char *id = NULL, *joined = NULL;
+  const char *id = NULL, *joined = NULL, *name = NULL;
   long long pid = 0, start = 0;
   int64_t joined_t;
 
@@ -139,7 +167,8 @@ parse_member (yajl_val v, struct sp_pipeline *p, sp_error_t *err)
   for (size_t i = 0; i < v->u.object.len; i++)
     {
       const char *k = v->u.object.keys[i];
-      if (strcmp (k, "id") && strcmp (k, "pid") && strcmp (k, "start_time") && strcmp (k, "joined"))
+      if (strcmp (k, "id") && strcmp (k, "pid") && strcmp (k, "start_time") && strcmp (k, "joined")
+          && strcmp (k, "name"))
         return sp_error_make (err, EINVAL, "state: member: unknown key \"%.64s\"", k);
     }
   if (need (sp_json_get_string (v, "state: member", "id", &id, err), "id", err) < 0
@@ -148,12 +177,18 @@ parse_member (yajl_val v, struct sp_pipeline *p, sp_error_t *err)
              < 0
       || need (sp_json_get_string (v, "state: member", "joined", &joined, err), "joined", err) < 0)
     return -1;
-  if (pid < 0 || pid > 4194304 || start < 0 || sp_parse_time (joined, &joined_t) < 0)
-    return sp_error_make (err, EINVAL, "state: member \"%.64s\": bad pid, start_time or joined",
-                          id);
+  /* "name" is optional: records of earlier releases have none. */
+  if (sp_json_get_string (v, "state: member", "name", &name, err) < 0)
+    return -1;
+  if (pid < 0 || pid > 4194304 || start < 0 || sp_parse_time (joined, &joined_t) < 0
+      || (name != NULL && !sp_member_name_valid (name)))
+    return sp_error_make (err, EINVAL,
+                          "state: member \"%.64s\": bad pid, start_time, joined or name", id);
   if (sp_pipeline_find_member (p, id) >= 0)
     return sp_error_make (err, EINVAL, "state: member \"%.64s\" listed twice", id);
-  return sp_pipeline_add_member (p, id, pid, (uint64_t) start, joined_t, err);
+  if (add_member (p, id, pid, (uint64_t) start, joined_t, SP_MEMBERS_LOAD_MAX, err) < 0)
+    return -1;
+  return name != NULL ? sp_pipeline_set_member_name (p, p->n_members - 1, name, err) : 0;
 }
 
 static bool
@@ -197,7 +232,7 @@ sp_state_parse (const char *buf, size_t len, struct sp_pipeline *p, sp_error_t *
   members = sp_json_get (root, "members");
   if (members == NULL || !YAJL_IS_ARRAY (members))
     return sp_error_make (err, EINVAL, "state: \"members\" must be an array");
-  if (members->u.array.len > SP_MEMBERS_MAX)
+  if (members->u.array.len > SP_MEMBERS_LOAD_MAX)
     return sp_error_make (err, EINVAL, "state: too many members");
   for (size_t i = 0; i < members->u.array.len; i++)
     if (parse_member (members->u.array.values[i], p, err) < 0)
@@ -216,6 +251,8 @@ gen_member (yajl_gen g, const struct sp_member *m, bool with_start)
   sp_format_time (m->joined, t, sizeof (t));
   yajl_gen_map_open (g);
   sp_gen_kv_str (g, "id", m->id);
+  if (m->name != NULL)
+    sp_gen_kv_str (g, "name", m->name);
   sp_gen_kv_int (g, "pid", m->pid);
   if (with_start)
     sp_gen_kv_int (g, "start_time", (long long) m->start_time);
@@ -249,7 +286,22 @@ sp_state_generate (const struct sp_pipeline *p, char **out, size_t *len, sp_erro
     gen_member (g, &p->members[i], true);
   yajl_gen_array_close (g);
   yajl_gen_map_close (g);
-  return sp_gen_finish (g, out, len, err);
+  size_t n;
+  if (sp_gen_finish (g, out, &n, err) < 0)
+    return -1;
+  if (len != NULL)
+    *len = n;
+  /* Never write what no reader would take back. */
+  if (n > SP_STATE_MAX_BYTES)
+    {
+      free (*out);
+      *out = NULL;
+      return sp_error_make (err, EFBIG,
+                            "the record would be larger than %d bytes, the most a "
+                            "reader takes",
+                            SP_STATE_MAX_BYTES);
+    }
+  return 0;
 }
 
 void

@@ -178,6 +178,17 @@ sp_store_unlink_lock (struct sp_store *s, const char *name)
   unlinkat (s->locks_fd, file, 0);
 }
 
+/* Called with NAME's lock held, after finding no record: a lock file that
+   guards nothing (no record, tmpfs or IPC pin) goes, so that refused and
+   forged names leave nothing behind.  Waiters retry on a new file. */
+void
+sp_store_drop_unused_lock (struct sp_store *s, const char *name)
+{
+  if (!sp_store_exists (s, name) && sp_tmpfs_state (s, name) == SP_TMPFS_ABSENT
+      && !sp_ipcns_pinned (s, name))
+    sp_store_unlink_lock (s, name);
+}
+
 static void
 state_file (const char *name, char *buf, size_t len)
 {
@@ -345,8 +356,8 @@ sp_store_create (struct sp_store *s, const char *name, const struct sp_pipeline_
 }
 
 static int
-store_join (struct sp_store *s, const char *name, const char *id, int64_t pid,
-            const struct sp_pipeline_opts *create_opts, bool *created, sp_error_t *err)
+store_join (struct sp_store *s, const char *name, const char *id, const char *member_name,
+            int64_t pid, const struct sp_pipeline_opts *create_opts, bool *created, sp_error_t *err)
 {
   cleanup_close int lock = -1;
   cleanup_pipeline struct sp_pipeline p = { 0 };
@@ -363,6 +374,9 @@ store_join (struct sp_store *s, const char *name, const char *id, int64_t pid,
                           SP_MEMBER_ID_MAX);
   if (pid < 0 || pid > 4194304)
     return sp_error_make (err, EINVAL, "invalid pid %lld", (long long) pid);
+  if (member_name != NULL && !sp_member_name_valid (member_name))
+    return sp_error_make (err, EINVAL, "invalid member name (want 1-%d of [A-Za-z0-9_.:/-])",
+                          SP_MEMBER_NAME_MAX);
   lock = sp_store_lock (s, name, err);
   if (lock < 0)
     return -1;
@@ -373,7 +387,10 @@ store_join (struct sp_store *s, const char *name, const char *id, int64_t pid,
   if (r == 0)
     {
       if (create_opts == NULL)
-        return sp_error_make (err, ENOENT, "does not exist");
+        {
+          sp_store_drop_unused_lock (s, name);
+          return sp_error_make (err, ENOENT, "does not exist");
+        }
       if (create_locked (s, name, create_opts, err) < 0)
         return -1;
       made = true;
@@ -388,6 +405,8 @@ store_join (struct sp_store *s, const char *name, const char *id, int64_t pid,
       if (pid > 0 && sp_proc_start_time ((pid_t) pid, &start) < 0)
         start = 0;
       if (sp_pipeline_add_member (&p, id, pid, start, (int64_t) time (NULL), err) < 0
+          || (member_name != NULL
+              && sp_pipeline_set_member_name (&p, p.n_members - 1, member_name, err) < 0)
           || sp_store_save (s, &p, err) < 0)
         {
           sp_error_t ignored = NULL;
@@ -404,10 +423,20 @@ store_join (struct sp_store *s, const char *name, const char *id, int64_t pid,
 }
 
 int
+sp_store_join_named (struct sp_store *s, const char *name, const char *id, const char *member_name,
+                     int64_t pid, const struct sp_pipeline_opts *create_opts, bool *created,
+                     sp_error_t *err)
+{
+  return store_join (s, name, id, member_name, pid, create_opts, created, err) < 0
+             ? wrap (err, name)
+             : 0;
+}
+
+int
 sp_store_join (struct sp_store *s, const char *name, const char *id, int64_t pid,
                const struct sp_pipeline_opts *create_opts, bool *created, sp_error_t *err)
 {
-  return store_join (s, name, id, pid, create_opts, created, err) < 0 ? wrap (err, name) : 0;
+  return sp_store_join_named (s, name, id, NULL, pid, create_opts, created, err);
 }
 
 static int
@@ -423,6 +452,8 @@ store_leave (struct sp_store *s, const char *name, const char *id, bool *removed
   if (sp_name_check (name, err) < 0)
     return -1;
   r = sp_store_lock_load (s, name, &lock, &p, err);
+  if (r == 0)
+    sp_store_drop_unused_lock (s, name);
   if (r <= 0)
     return r;
   idx = sp_pipeline_find_member (&p, id);
@@ -465,6 +496,7 @@ store_remove (struct sp_store *s, const char *name, bool force, sp_error_t *err)
     {
       if (sp_tmpfs_state (s, name) == SP_TMPFS_MOUNTED && force)
         return sp_store_destroy_locked (s, name, err);
+      sp_store_drop_unused_lock (s, name);
       return sp_error_make (err, ENOENT, "does not exist");
     }
   if (r > 0 && p.n_members > 0 && !force)

@@ -13,6 +13,8 @@
 /* NAME's lock (an flock()ed fd); see store.c for the unlink protocol. */
 int sp_store_lock (struct sp_store *s, const char *name, sp_error_t *err);
 void sp_store_unlink_lock (struct sp_store *s, const char *name);
+/* Unlinks NAME's lock (held) when no record, tmpfs or IPC pin needs it. */
+void sp_store_drop_unused_lock (struct sp_store *s, const char *name);
 
 /* 1: loaded, 0: no record, -1: error (a damaged record is an error, not
    "absent"). */

@@ -71,33 +71,6 @@ sp_plugin_reply_free (struct sp_plugin_reply *reply)
   reply->len = 0;
 }
 
-/* Nesting depth of a JSON text, without parsing it (strings skipped). */
-static bool
-json_depth_ok (const char *buf, size_t len, int max)
-{
-  bool in_str = false;
-  int depth = 0;
-
-  for (size_t i = 0; i < len; i++)
-    {
-      char c = buf[i];
-      if (in_str)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_str = false;
-        }
-      else if (c == '"')
-        in_str = true;
-      else if ((c == '[' || c == '{') && ++depth > max)
-        return false;
-      else if (c == ']' || c == '}')
-        depth--;
-    }
-  return true;
-}
-
 static bool
 is_blank (const char *buf, size_t len)
 {
@@ -115,7 +88,7 @@ parse_request (const char *body, size_t len, yajl_val *req, sp_error_t *err)
   *req = NULL;
   if (body == NULL || is_blank (body, len))
     return 0;
-  if (!json_depth_ok (body, len, SP_PLUGIN_JSON_DEPTH_MAX))
+  if (!sp_json_depth_ok (body, len, SP_PLUGIN_JSON_DEPTH_MAX))
     return sp_error_make (err, EINVAL, "request body: JSON nested deeper than %d levels",
                           SP_PLUGIN_JSON_DEPTH_MAX);
   if (sp_json_parse (body, len, req, err) < 0)

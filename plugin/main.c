@@ -17,9 +17,11 @@
 #include "cdi.h"
 #include "cleanup.h"
 #include "config.h"
+#include "docker_members.h"
 #include "fileutil.h"
 #include "harden.h"
 #include "log.h"
+#include "reconcile.h"
 #include "server.h"
 #include "store.h"
 #include "pipeline_options.h"
@@ -82,6 +84,10 @@ static const char usage_tail[]
       "Each container mount is a member of the pipeline (\"docker:MOUNT-ID\"); `docker\n"
       "volume rm` is refused while a container uses the volume.  `docker volume inspect`\n"
       "shows the pipeline under Status; `docker volume ls` lists every pipeline.\n"
+      "After it starts, the plugin asks dockerd (config key docker_socket) which\n"
+      "mounts its live containers hold, and drops members no container holds: a\n"
+      "Mount recorded by a plugin killed before answering it, an Unmount lost with\n"
+      "a dockerd that was killed.  `shmpipectl gc` does the same.\n"
       "\n"
       "Signals: SIGTERM and SIGINT finish the request in progress and exit 0; SIGHUP\n"
       "is ignored.\n"
@@ -358,6 +364,14 @@ main (int argc, char **argv)
     goto fail;
   sp_log_info ("serving %s (store %s)%s", own.owned ? own.path : "the socket-activated fd 3",
                store.root, seccomp ? "" : " without seccomp");
+  /* Mounts recorded by a plugin that died before answering, Unmounts lost
+     with a dockerd that died: checked now that requests are served. */
+  if (sp_docker_socket (&cfg) != NULL
+      && sp_plugin_reconcile_start (&store, sp_docker_socket (&cfg), &err) < 0)
+    {
+      sp_log_warning ("%s", err->msg);
+      sp_error_release (&err);
+    }
 
   for (;;)
     {
@@ -375,8 +389,12 @@ main (int argc, char **argv)
     }
   sp_server_stop (srv);
   remove_socket (&own);
-  sp_store_close (&store);
-  sp_config_free (&cfg);
+  /* A check still asking dockerd keeps using the store: exit closes it. */
+  if (!sp_plugin_reconcile_running ())
+    {
+      sp_store_close (&store);
+      sp_config_free (&cfg);
+    }
   return 0;
 
 fail:

@@ -180,6 +180,22 @@ t_oversized_config() {
 	sp_assert_eq "shmpipe-hook: bundle $b: config.json is larger than 4194304 bytes" "$out"
 }
 
+t_deep_config() {
+	local in="$SP_CASE_DIR/state" b out rc=0
+	b=$(sp_tmpdir bundle)
+	mkdir -p "$b/rootfs"
+	# 300,000 levels, about 600 KB: under the size cap, and enough to
+	# overflow the stack in yajl's recursive tree free (exit 139 before).
+	"$SP_PYTHON" -c 'import sys; n = 300000
+sys.stdout.write("{\"root\":{\"path\":\"rootfs\"},\"annotations\":{\"io.shmpipe.pipeline\":\"deep\"},\"x\":" + "[" * n + "]" * n + "}")' >"$b/config.json"
+	hk_state_for deep-config 1 "$b" >"$in"
+	out=$(hook_direct "$in" createRuntime) || rc=$?
+	sp_assert_eq 1 "$rc" "exit status"
+	sp_assert_eq "shmpipe-hook: bundle $b: config.json: invalid JSON: nested deeper than 64 levels" "$out"
+	hk_exists deep && sp_fail "record made"
+	true
+}
+
 t_no_config() {
 	local in="$SP_CASE_DIR/state" b out
 	b=$(sp_tmpdir bundle)
@@ -369,6 +385,7 @@ sp_test "io.shmpipe.uid from a container: refused" t_option_not_for_containers
 sp_test "auto_create off: a missing pipeline is refused" t_auto_create_off
 sp_test "state over 64 KiB: refused" t_oversized_state
 sp_test "config.json over 4 MiB: refused" t_oversized_config
+sp_test "config.json nested 300,000 deep: refused in one line, no crash" t_deep_config
 sp_test "bundle without config.json: refused" t_no_config
 sp_test "config.json a FIFO: refused without hanging" t_fifo_config
 sp_test "malformed state / config.json: refused, one line" t_malformed

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <errno.h>
 
 #include "config.h"
 #include "json.h"
@@ -242,8 +243,13 @@ test_state_round_trip (void **state)
   (void) state;
 
   make_pipeline (&p);
+  assert_int_equal (sp_pipeline_set_member_name (&p, 0, "default/infer-0/infer", &err), 0);
+  assert_int_equal (sp_pipeline_set_member_name (&p, 1, "bad name", &err), -1);
+  sp_error_release (&err);
   assert_int_equal (sp_state_generate (&p, &buf, &len, &err), 0);
   assert_int_equal (sp_state_parse (buf, len, &q, &err), 0);
+  assert_string_equal (q.members[0].name, "default/infer-0/infer");
+  assert_null (q.members[1].name);
   assert_string_equal (q.name, "frames");
   assert_memory_equal (&p.opts, &q.opts, sizeof (p.opts));
   assert_int_equal (q.created, p.created);
@@ -325,7 +331,10 @@ test_state_damaged (void **state)
        "\"pid\" must be an integer");
   BAD ("{" BASE
        ",\"members\":[{\"id\":\"a\",\"pid\":1,\"start_time\":1,\"joined\":\"yesterday\"}]}",
-       "bad pid, start_time or joined");
+       "bad pid, start_time, joined or name");
+  BAD ("{" BASE ",\"members\":[{\"id\":\"a\",\"name\":\"ns/p o d/c\",\"pid\":1,\"start_time\":1,"
+       "\"joined\":\"2026-11-27T07:18:30Z\"}]}",
+       "bad pid, start_time, joined or name");
   BAD ("{" BASE ",\"members\":[{\"id\":\"a/"
        "b\",\"pid\":1,\"start_time\":1,\"joined\":\"2026-11-27T07:18:30Z\"}]}",
        "invalid member id");
@@ -430,6 +439,132 @@ test_json_helpers (void **state)
   sp_error_release (&err);
 }
 
+/* The widest pipeline a record can hold: every option at its widest value,
+   SP_MEMBERS_MAX members with ids of SP_MEMBER_ID_MAX bytes and the widest
+   pid, start time and join date. */
+static void
+make_widest (struct sp_pipeline *p, size_t members)
+{
+  memset (p, 0, sizeof (*p));
+  memset (p->name, 'n', SP_NAME_MAX);
+  p->opts.size = SP_SIZE_LIMIT;
+  p->opts.mode = 07777;
+  p->opts.uid = UINT32_MAX - 1;
+  p->opts.gid = UINT32_MAX - 1;
+  p->opts.huge = SP_HUGE_WITHIN_SIZE;
+  p->opts.lifetime = SP_LIFETIME_PERSISTENT;
+  p->opts.inodes = 1ULL << 40;
+  p->opts.ipc = true;
+  p->created = 253402300799; /* 9999-12-31T23:59:59Z */
+  p->members = calloc (members, sizeof (*p->members));
+  assert_non_null (p->members);
+  for (size_t i = 0; i < members; i++)
+    {
+      char id[SP_MEMBER_ID_MAX + 1];
+      memset (id, 'a', SP_MEMBER_ID_MAX);
+      snprintf (id, sizeof (id), "%zu", i); /* unique prefix */
+      id[strlen (id)] = 'x';
+      id[SP_MEMBER_ID_MAX] = '\0';
+      p->members[i].id = strdup (id);
+      memset (id, 'n', SP_MEMBER_NAME_MAX);
+      id[SP_MEMBER_NAME_MAX] = '\0';
+      p->members[i].name = strdup (id);
+      p->members[i].pid = 4194304;
+      p->members[i].start_time = (uint64_t) INT64_MAX;
+      p->members[i].joined = 253402300799;
+    }
+  p->n_members = members;
+}
+
+static void
+test_state_member_cap (void **state)
+{
+  struct sp_pipeline p, q;
+  sp_error_t err = NULL;
+  char *buf = NULL;
+  size_t len;
+  (void) state;
+
+  /* The largest record a join can make fits what every reader takes. */
+  make_widest (&p, SP_MEMBERS_MAX);
+  assert_int_equal (sp_state_generate (&p, &buf, &len, &err), 0);
+  print_message ("largest record: %zu members, %zu bytes (read cap %d)\n", p.n_members, len,
+                 SP_STATE_MAX_BYTES);
+  assert_true (len <= SP_STATE_MAX_BYTES);
+  assert_int_equal (sp_state_parse (buf, len, &q, &err), 0);
+  assert_int_equal (q.n_members, SP_MEMBERS_MAX);
+  assert_string_equal (q.members[SP_MEMBERS_MAX - 1].id, p.members[SP_MEMBERS_MAX - 1].id);
+  /* One more member is refused, and the record is as it was. */
+  assert_int_equal (sp_pipeline_add_member (&q, "one-more", 1, 1, 1, &err), -1);
+  assert_int_equal (sp_error_status (err), EUSERS);
+  assert_non_null (strstr (err->msg, "members"));
+  sp_error_release (&err);
+  assert_int_equal (q.n_members, SP_MEMBERS_MAX);
+  free (buf);
+  sp_pipeline_free (&p);
+  sp_pipeline_free (&q);
+
+  /* A record an earlier release could write (more members than a join may
+     add now, short ids) still loads. */
+  make_widest (&p, SP_MEMBERS_LOAD_MAX);
+  for (size_t i = 0; i < p.n_members; i++)
+    {
+      p.members[i].id[12] = '\0';
+      free (p.members[i].name); /* earlier releases recorded none */
+      p.members[i].name = NULL;
+    }
+  assert_int_equal (sp_state_generate (&p, &buf, &len, &err), 0);
+  assert_int_equal (sp_state_parse (buf, len, &q, &err), 0);
+  assert_int_equal (q.n_members, SP_MEMBERS_LOAD_MAX);
+  free (buf);
+  sp_pipeline_free (&q);
+  sp_pipeline_free (&p);
+
+  /* What no reader would take is never written: the error says why. */
+  make_widest (&p, SP_MEMBERS_LOAD_MAX);
+  buf = NULL;
+  assert_int_equal (sp_state_generate (&p, &buf, &len, &err), -1);
+  assert_null (buf);
+  assert_int_equal (sp_error_status (err), EFBIG);
+  sp_error_release (&err);
+  sp_pipeline_free (&p);
+}
+
+static void
+test_json_depth (void **state)
+{
+  const size_t deep = 300000;
+  char *doc = malloc (2 * deep + 1);
+  yajl_val v = NULL;
+  sp_error_t err = NULL;
+  (void) state;
+
+  /* 300,000 levels (600 KB): refused before a tree exists, in one line. */
+  assert_non_null (doc);
+  memset (doc, '[', deep);
+  memset (doc + deep, ']', deep);
+  doc[2 * deep] = '\0';
+  assert_int_equal (sp_json_parse (doc, 2 * deep, &v, &err), -1);
+  assert_null (v);
+  assert_non_null (strstr (err->msg, "nested deeper than 64 levels"));
+  assert_null (strchr (err->msg, '\n'));
+  sp_error_release (&err);
+  /* At the limit it parses; brackets inside strings do not count. */
+  doc[SP_JSON_DEPTH_MAX] = '\0';
+  memcpy (doc + SP_JSON_DEPTH_MAX, "\"[[[{{{\"", 8);
+  memset (doc + SP_JSON_DEPTH_MAX + 8, ']', SP_JSON_DEPTH_MAX);
+  doc[2 * SP_JSON_DEPTH_MAX + 8] = '\0';
+  assert_int_equal (sp_json_parse (doc, strlen (doc), &v, &err), 0);
+  yajl_tree_free (v);
+  /* One more level is refused. */
+  memmove (doc + 1, doc, strlen (doc) + 1);
+  doc[0] = '[';
+  strcat (doc, "]");
+  assert_int_equal (sp_json_parse (doc, strlen (doc), &v, &err), -1);
+  sp_error_release (&err);
+  free (doc);
+}
+
 int
 main (void)
 {
@@ -440,6 +575,7 @@ main (void)
     cmocka_unit_test (test_state_round_trip), cmocka_unit_test (test_state_torn),
     cmocka_unit_test (test_state_damaged),    cmocka_unit_test (test_time_format),
     cmocka_unit_test (test_proc_stat),        cmocka_unit_test (test_json_helpers),
+    cmocka_unit_test (test_state_member_cap), cmocka_unit_test (test_json_depth),
   };
   return cmocka_run_group_tests_name ("config_state", tests, NULL, NULL);
 }

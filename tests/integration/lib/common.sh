@@ -766,6 +766,22 @@ sp_dockerd_start() {
 	SP_DOCKER_HOST="unix://$SP_DOCKER_DIR/docker.sock"
 	echo '{}' >"$SP_DOCKER_DIR/daemon.json"
 	mkdir -p "$SP_DOCKER_DIR/client"
+	_sp_dockerd_launch "$@"
+}
+
+# sp_dockerd_restart [EXTRA-DOCKERD-ARGS...] : start dockerd again on the
+# dirs of the last sp_dockerd_start (data-root, exec-root, socket), after it
+# was stopped or killed: it restores what it finds there.  EXTRA args are
+# this start's own (e.g. --live-restore).  Sets SP_DOCKER_PID; stop deferred.
+sp_dockerd_restart() {
+	[[ -n "${SP_DOCKER_DIR:-}" && -d "$SP_DOCKER_DIR" ]] || sp_fail "sp_dockerd_restart: no dockerd dir"
+	if [[ -n "${SP_DOCKER_PID:-}" ]] && kill -0 "$SP_DOCKER_PID" 2>/dev/null; then
+		sp_fail "sp_dockerd_restart: dockerd $SP_DOCKER_PID still runs"
+	fi
+	_sp_dockerd_launch "$@"
+}
+
+_sp_dockerd_launch() {
 	setsid dockerd \
 		--config-file "$SP_DOCKER_DIR/daemon.json" \
 		--data-root "$SP_DOCKER_DIR/data" \
@@ -778,7 +794,7 @@ sp_dockerd_start() {
 		--iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
 		--bridge=none --userland-proxy=false \
 		--storage-driver "${SP_DOCKER_STORAGE_DRIVER:-vfs}" \
-		"$@" </dev/null >"$SP_DOCKER_DIR/dockerd.log" 2>&1 &
+		"$@" </dev/null >>"$SP_DOCKER_DIR/dockerd.log" 2>&1 &
 	SP_DOCKER_PID=$!
 	export SP_DOCKER_DIR SP_DOCKER_HOST SP_DOCKER_PID
 	sp_defer sp_dockerd_stop "$SP_DOCKER_DIR" "$SP_DOCKER_PID"

@@ -40,10 +40,21 @@ sp_plugin_req() {
 	return "$rc"
 }
 
+# sp_plugin_config : a config whose docker_socket is this run's dockerd
+# (never the host's: its containers do not hold this run's mounts), or a
+# path where nothing answers before a dockerd was started; prints its path.
+sp_plugin_config() {
+	local f=$SP_TMP/plugin-config.json
+	printf '{"docker_socket": "%s"}\n' "${SP_DOCKER_DIR:-$SP_TMP/no-dockerd}/docker.sock" >"$f"
+	printf '%s\n' "$f"
+}
+
 # sp_plugin_start [ARGS...] : start the plugin in the background on the
-# run's socket and store; wait until it answers Plugin.Activate.
+# run's socket, store and config (sp_plugin_config); wait until it answers
+# Plugin.Activate.
 sp_plugin_start() {
-	"$SP_PLUGIN_BIN" --socket "$SP_PLUGIN_SOCK" --root "$SP_STORE" "$@" >>"$SP_PLUGIN_LOG" 2>&1 &
+	"$SP_PLUGIN_BIN" --socket "$SP_PLUGIN_SOCK" --root "$SP_STORE" --config "$(sp_plugin_config)" \
+		"$@" >>"$SP_PLUGIN_LOG" 2>&1 &
 	echo $! >"$SP_PLUGIN_PIDFILE"
 	if ! sp_wait_for 10 _sp_plugin_answers; then
 		tail -20 "$SP_PLUGIN_LOG" >&2
@@ -70,6 +81,11 @@ sp_plugin_stop() {
 # sp_members NAME : number of members in the store's record of NAME.
 sp_members() {
 	sp_json "$SP_STORE/state/$1.json" 'len(j["members"])'
+}
+
+# sp_ctl ARGS... : shmpipectl on the plugin's store and config.
+sp_ctl() {
+	"$SP_CTL_BIN" --root "$SP_STORE" --config "$(sp_plugin_config)" "$@"
 }
 
 # sp_drun ARGS... : docker run ARGS with the run's volume driver.
