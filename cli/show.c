@@ -29,8 +29,7 @@ static const char inspect_help[]
       "Print pipeline NAME as one JSON object: name, mountpoint, used (bytes),\n"
       "size (bytes), mode (octal string), uid, gid, huge, lifetime, inodes,\n"
       "ipc (whether it has an IPC namespace) and ipc_namespace (its path or\n"
-      "null), created (RFC 3339) and members (an array of {id, name, pid,\n"
-      "joined}; name only where the engine gave one).\n";
+      "null), created (RFC 3339) and members (an array of {id, pid, joined}).\n";
 
 static int
 print_gen (yajl_gen g, sp_error_t *err)
@@ -122,8 +121,7 @@ print_who (const struct sp_pipeline *p, const char *note)
 static int
 ls_table (struct sp_store *s, char **names, size_t n, sp_error_t *err)
 {
-  printf ("%-24s %8s %8s %7s %-10s %-20s %s\n", "NAME", "SIZE", "USED", "MEMBERS", "LIFETIME",
-          "CREATED", "WHO");
+  printf ("%-24s %8s %8s %7s %-10s %s\n", "NAME", "SIZE", "USED", "MEMBERS", "LIFETIME", "CREATED");
   for (size_t i = 0; i < n; i++)
     {
       cleanup_pipeline struct sp_pipeline p = { 0 };

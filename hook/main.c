@@ -215,8 +215,8 @@ join (struct hook_run *h, sp_error_t *err)
   cleanup_store struct sp_store store = SP_STORE_INIT;
   struct sp_pipeline_opts defaults, opts;
   const struct sp_pipeline_opts *create = NULL;
-  const char *name = h->req.pipeline, *id = h->state.id, *member_name = NULL;
-  char rootfs[PATH_MAX], member_name_buf[SP_MEMBER_NAME_MAX + 1];
+  const char *name = h->req.pipeline, *id = h->state.id;
+  char rootfs[PATH_MAX];
   bool created = false, was_member = false, already = false;
   int clone_fd, r;
 
@@ -253,12 +253,7 @@ join (struct hook_run *h, sp_error_t *err)
     sp_error_release (&ignored);
   }
 
-  /* `ls` shows the container by the name its engine gave, where it gave one. */
-  if (sp_oci_member_name (h->config.annotations != NULL ? h->config.annotations
-                                                        : h->state.annotations,
-                          member_name_buf, sizeof (member_name_buf)))
-    member_name = member_name_buf;
-  if (sp_store_join_named (&store, name, id, member_name, h->state.pid, create, &created, err) < 0)
+  if (sp_store_join (&store, name, id, h->state.pid, create, &created, err) < 0)
     return -1;
   /* Tests: a hook killed here leaves a recorded member and no mount. */
   sp_fault_point ("hook:joined");

@@ -69,22 +69,3 @@ sp_member_id_valid (const char *id)
     }
   return true;
 }
-
-bool
-sp_member_name_valid (const char *name)
-{
-  size_t len;
-
-  if (name == NULL)
-    return false;
-  len = strlen (name);
-  if (len == 0 || len > SP_MEMBER_NAME_MAX)
-    return false;
-  for (size_t i = 0; i < len; i++)
-    {
-      unsigned char c = (unsigned char) name[i];
-      if (!is_alnum_ascii (c) && c != '_' && c != '.' && c != '-' && c != ':' && c != '/')
-        return false;
-    }
-  return true;
-}

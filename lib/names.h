@@ -19,10 +19,4 @@ int sp_name_check (const char *name, sp_error_t *err);
 #define SP_MEMBER_ID_MAX 128
 bool sp_member_id_valid (const char *id);
 
-/* A member's name as its engine gave it ("NAMESPACE/POD/CONTAINER" from
-   Kubernetes' CRI): 1..128 bytes of [A-Za-z0-9_.:/-].  Display only: it
-   grants nothing. */
-#define SP_MEMBER_NAME_MAX 128
-bool sp_member_name_valid (const char *name);
-
 #endif

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "json.h"
-#include "names.h"
 
 /* PID_MAX_LIMIT on 64-bit kernels. */
 #define OCI_PID_MAX 4194304
@@ -434,30 +433,4 @@ sp_oci_rootfs_path (const char *bundle, const char *root_path, char *buf, size_t
   if (n < 0 || (size_t) n >= len)
     return sp_error_make (err, ENAMETOOLONG, "config.json: root.path too long");
   return 0;
-}
-
-bool
-sp_oci_member_name (yajl_val annotations, char *buf, size_t len)
-{
-  static const char *const keys[][3] = {
-    { "io.kubernetes.cri.sandbox-namespace", "io.kubernetes.cri.sandbox-name",
-      "io.kubernetes.cri.container-name" },
-    { "io.kubernetes.pod.namespace", "io.kubernetes.pod.name", "io.kubernetes.container.name" },
-  };
-
-  for (size_t k = 0; k < sizeof (keys) / sizeof (keys[0]); k++)
-    {
-      yajl_val ns = sp_json_get (annotations, keys[k][0]);
-      yajl_val pod = sp_json_get (annotations, keys[k][1]);
-      yajl_val ctr = sp_json_get (annotations, keys[k][2]);
-      int n;
-
-      if (!YAJL_IS_STRING (ns) || !YAJL_IS_STRING (pod) || !YAJL_IS_STRING (ctr))
-        continue;
-      n = snprintf (buf, len, "%s/%s/%s", YAJL_GET_STRING (ns), YAJL_GET_STRING (pod),
-                    YAJL_GET_STRING (ctr));
-      if (n > 0 && (size_t) n < len && sp_member_name_valid (buf))
-        return true;
-    }
-  return false;
 }

@@ -95,13 +95,6 @@ enum sp_hook_action
 };
 
 /* "prestart", "createRuntime", "poststop"; anything else is an error.  */
-/* The container's name as Kubernetes' CRI gives it in ANNOTATIONS
-   (containerd: io.kubernetes.cri.sandbox-namespace, sandbox-name,
-   container-name; CRI-O: io.kubernetes.pod.namespace, pod.name,
-   container.name) as "NAMESPACE/POD/CONTAINER" in BUF.  False when the
-   engine gave none, or one that is not a valid member name. */
-bool sp_oci_member_name (yajl_val annotations, char *buf, size_t len);
-
 int sp_oci_parse_stage (const char *s, enum sp_oci_stage *out, sp_error_t *err);
 const char *sp_oci_stage_name (enum sp_oci_stage stage);
 

@@ -38,10 +38,7 @@ void
 sp_pipeline_free (struct sp_pipeline *p)
 {
   for (size_t i = 0; i < p->n_members; i++)
-    {
-      free (p->members[i].id);
-      free (p->members[i].name);
-    }
+    free (p->members[i].id);
   free (p->members);
   p->members = NULL;
   p->n_members = 0;
@@ -75,7 +72,6 @@ add_member (struct sp_pipeline *p, const char *id, int64_t pid, uint64_t start_t
   m->id = strdup (id);
   if (m->id == NULL)
     return sp_error_sys (err, ENOMEM, "member %s", id);
-  m->name = NULL;
   m->pid = pid;
   m->start_time = start_time;
   m->joined = joined;
@@ -96,25 +92,9 @@ sp_pipeline_remove_member (struct sp_pipeline *p, size_t idx)
   if (idx >= p->n_members)
     return;
   free (p->members[idx].id);
-  free (p->members[idx].name);
   memmove (&p->members[idx], &p->members[idx + 1],
            (p->n_members - idx - 1) * sizeof (p->members[0]));
   p->n_members--;
-}
-
-int
-sp_pipeline_set_member_name (struct sp_pipeline *p, size_t idx, const char *name, sp_error_t *err)
-{
-  char *copy;
-
-  if (idx >= p->n_members || !sp_member_name_valid (name))
-    return sp_error_make (err, EINVAL, "invalid member name");
-  copy = strdup (name);
-  if (copy == NULL)
-    return sp_error_sys (err, ENOMEM, "member name");
-  free (p->members[idx].name);
-  p->members[idx].name = copy;
-  return 0;
 }
 
 bool
@@ -158,7 +138,7 @@ need (int r, const char *key, sp_error_t *err)
 static int
 parse_member (yajl_val v, struct sp_pipeline *p, sp_error_t *err)
 {
-  const char *id = NULL, *joined = NULL, *name = NULL;
+  const char *id = NULL, *joined = NULL;
   long long pid = 0, start = 0;
   int64_t joined_t;
 
@@ -167,8 +147,7 @@ parse_member (yajl_val v, struct sp_pipeline *p, sp_error_t *err)
   for (size_t i = 0; i < v->u.object.len; i++)
     {
       const char *k = v->u.object.keys[i];
-      if (strcmp (k, "id") && strcmp (k, "pid") && strcmp (k, "start_time") && strcmp (k, "joined")
-          && strcmp (k, "name"))
+      if (strcmp (k, "id") && strcmp (k, "pid") && strcmp (k, "start_time") && strcmp (k, "joined"))
         return sp_error_make (err, EINVAL, "state: member: unknown key \"%.64s\"", k);
     }
   if (need (sp_json_get_string (v, "state: member", "id", &id, err), "id", err) < 0
@@ -177,18 +156,12 @@ parse_member (yajl_val v, struct sp_pipeline *p, sp_error_t *err)
              < 0
       || need (sp_json_get_string (v, "state: member", "joined", &joined, err), "joined", err) < 0)
     return -1;
-  /* "name" is optional: records of earlier releases have none. */
-  if (sp_json_get_string (v, "state: member", "name", &name, err) < 0)
-    return -1;
-  if (pid < 0 || pid > 4194304 || start < 0 || sp_parse_time (joined, &joined_t) < 0
-      || (name != NULL && !sp_member_name_valid (name)))
-    return sp_error_make (err, EINVAL,
-                          "state: member \"%.64s\": bad pid, start_time, joined or name", id);
+  if (pid < 0 || pid > 4194304 || start < 0 || sp_parse_time (joined, &joined_t) < 0)
+    return sp_error_make (err, EINVAL, "state: member \"%.64s\": bad pid, start_time or joined",
+                          id);
   if (sp_pipeline_find_member (p, id) >= 0)
     return sp_error_make (err, EINVAL, "state: member \"%.64s\" listed twice", id);
-  if (add_member (p, id, pid, (uint64_t) start, joined_t, SP_MEMBERS_LOAD_MAX, err) < 0)
-    return -1;
-  return name != NULL ? sp_pipeline_set_member_name (p, p->n_members - 1, name, err) : 0;
+  return add_member (p, id, pid, (uint64_t) start, joined_t, SP_MEMBERS_LOAD_MAX, err);
 }
 
 static bool
@@ -251,8 +224,6 @@ gen_member (yajl_gen g, const struct sp_member *m, bool with_start)
   sp_format_time (m->joined, t, sizeof (t));
   yajl_gen_map_open (g);
   sp_gen_kv_str (g, "id", m->id);
-  if (m->name != NULL)
-    sp_gen_kv_str (g, "name", m->name);
   sp_gen_kv_int (g, "pid", m->pid);
   if (with_start)
     sp_gen_kv_int (g, "start_time", (long long) m->start_time);

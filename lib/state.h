@@ -14,9 +14,9 @@
 
 #define SP_STATE_VERSION 1
 #define SP_STATE_MAX_BYTES (1024 * 1024)
-/* Members a join may add.  A member takes at most about 450 bytes of record
-   (an id of SP_MEMBER_ID_MAX bytes, a name of SP_MEMBER_NAME_MAX, the
-   widest pid, start time and date), so the largest record stays far below SP_STATE_MAX_BYTES, which
+/* Members a join may add.  A member takes at most about 290 bytes of record
+   (an id of SP_MEMBER_ID_MAX bytes and the widest pid, start time and
+   date), so the largest record stays far below SP_STATE_MAX_BYTES, which
    every reader enforces (tests/unit/test_config_state.c proves it).  A
    host runs a few hundred containers; 1024 in one pipeline is plenty. */
 #define SP_MEMBERS_MAX 1024
@@ -27,7 +27,6 @@
 struct sp_member
 {
   char *id;            /* container id, "docker:MOUNTID", ... */
-  char *name;          /* the engine's name for it (CRI), NULL when none */
   int64_t pid;         /* 0 when unknown */
   uint64_t start_time; /* /proc/PID/stat starttime: tells a reused pid apart */
   int64_t joined;      /* unix seconds */
@@ -51,9 +50,6 @@ ssize_t sp_pipeline_find_member (const struct sp_pipeline *p, const char *id);
 int sp_pipeline_add_member (struct sp_pipeline *p, const char *id, int64_t pid, uint64_t start_time,
                             int64_t joined, sp_error_t *err);
 void sp_pipeline_remove_member (struct sp_pipeline *p, size_t idx);
-/* Sets the name of member IDX (NAME must be sp_member_name_valid). */
-int sp_pipeline_set_member_name (struct sp_pipeline *p, size_t idx, const char *name,
-                                 sp_error_t *err);
 
 /* "a, b, c, d and 3 more": the members for a message. */
 void sp_pipeline_format_members (const struct sp_pipeline *p, char *buf, size_t len);

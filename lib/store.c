@@ -356,8 +356,8 @@ sp_store_create (struct sp_store *s, const char *name, const struct sp_pipeline_
 }
 
 static int
-store_join (struct sp_store *s, const char *name, const char *id, const char *member_name,
-            int64_t pid, const struct sp_pipeline_opts *create_opts, bool *created, sp_error_t *err)
+store_join (struct sp_store *s, const char *name, const char *id, int64_t pid,
+            const struct sp_pipeline_opts *create_opts, bool *created, sp_error_t *err)
 {
   cleanup_close int lock = -1;
   cleanup_pipeline struct sp_pipeline p = { 0 };
@@ -374,9 +374,6 @@ store_join (struct sp_store *s, const char *name, const char *id, const char *me
                           SP_MEMBER_ID_MAX);
   if (pid < 0 || pid > 4194304)
     return sp_error_make (err, EINVAL, "invalid pid %lld", (long long) pid);
-  if (member_name != NULL && !sp_member_name_valid (member_name))
-    return sp_error_make (err, EINVAL, "invalid member name (want 1-%d of [A-Za-z0-9_.:/-])",
-                          SP_MEMBER_NAME_MAX);
   lock = sp_store_lock (s, name, err);
   if (lock < 0)
     return -1;
@@ -405,8 +402,6 @@ store_join (struct sp_store *s, const char *name, const char *id, const char *me
       if (pid > 0 && sp_proc_start_time ((pid_t) pid, &start) < 0)
         start = 0;
       if (sp_pipeline_add_member (&p, id, pid, start, (int64_t) time (NULL), err) < 0
-          || (member_name != NULL
-              && sp_pipeline_set_member_name (&p, p.n_members - 1, member_name, err) < 0)
           || sp_store_save (s, &p, err) < 0)
         {
           sp_error_t ignored = NULL;
@@ -423,20 +418,10 @@ store_join (struct sp_store *s, const char *name, const char *id, const char *me
 }
 
 int
-sp_store_join_named (struct sp_store *s, const char *name, const char *id, const char *member_name,
-                     int64_t pid, const struct sp_pipeline_opts *create_opts, bool *created,
-                     sp_error_t *err)
-{
-  return store_join (s, name, id, member_name, pid, create_opts, created, err) < 0
-             ? wrap (err, name)
-             : 0;
-}
-
-int
 sp_store_join (struct sp_store *s, const char *name, const char *id, int64_t pid,
                const struct sp_pipeline_opts *create_opts, bool *created, sp_error_t *err)
 {
-  return sp_store_join_named (s, name, id, NULL, pid, create_opts, created, err);
+  return store_join (s, name, id, pid, create_opts, created, err) < 0 ? wrap (err, name) : 0;
 }
 
 static int

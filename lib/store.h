@@ -69,12 +69,6 @@ int sp_store_create (struct sp_store *s, const char *name, const struct sp_pipel
    no-op.  *CREATED tells whether this call made the pipeline. */
 int sp_store_join (struct sp_store *s, const char *name, const char *id, int64_t pid,
                    const struct sp_pipeline_opts *create_opts, bool *created, sp_error_t *err);
-/* The same, recording MEMBER_NAME (the engine's name for the container,
-   NULL when it gave none) with a new member. */
-int sp_store_join_named (struct sp_store *s, const char *name, const char *id,
-                         const char *member_name, int64_t pid,
-                         const struct sp_pipeline_opts *create_opts, bool *created,
-                         sp_error_t *err);
 
 /* Drops member ID (absent: no-op).  An ephemeral pipeline left with no member
    is removed; *REMOVED tells.  A missing pipeline is not an error. */

@@ -243,13 +243,8 @@ test_state_round_trip (void **state)
   (void) state;
 
   make_pipeline (&p);
-  assert_int_equal (sp_pipeline_set_member_name (&p, 0, "default/infer-0/infer", &err), 0);
-  assert_int_equal (sp_pipeline_set_member_name (&p, 1, "bad name", &err), -1);
-  sp_error_release (&err);
   assert_int_equal (sp_state_generate (&p, &buf, &len, &err), 0);
   assert_int_equal (sp_state_parse (buf, len, &q, &err), 0);
-  assert_string_equal (q.members[0].name, "default/infer-0/infer");
-  assert_null (q.members[1].name);
   assert_string_equal (q.name, "frames");
   assert_memory_equal (&p.opts, &q.opts, sizeof (p.opts));
   assert_int_equal (q.created, p.created);
@@ -331,10 +326,7 @@ test_state_damaged (void **state)
        "\"pid\" must be an integer");
   BAD ("{" BASE
        ",\"members\":[{\"id\":\"a\",\"pid\":1,\"start_time\":1,\"joined\":\"yesterday\"}]}",
-       "bad pid, start_time, joined or name");
-  BAD ("{" BASE ",\"members\":[{\"id\":\"a\",\"name\":\"ns/p o d/c\",\"pid\":1,\"start_time\":1,"
-       "\"joined\":\"2026-11-27T07:18:30Z\"}]}",
-       "bad pid, start_time, joined or name");
+       "bad pid, start_time or joined");
   BAD ("{" BASE ",\"members\":[{\"id\":\"a/"
        "b\",\"pid\":1,\"start_time\":1,\"joined\":\"2026-11-27T07:18:30Z\"}]}",
        "invalid member id");
@@ -466,9 +458,6 @@ make_widest (struct sp_pipeline *p, size_t members)
       id[strlen (id)] = 'x';
       id[SP_MEMBER_ID_MAX] = '\0';
       p->members[i].id = strdup (id);
-      memset (id, 'n', SP_MEMBER_NAME_MAX);
-      id[SP_MEMBER_NAME_MAX] = '\0';
-      p->members[i].name = strdup (id);
       p->members[i].pid = 4194304;
       p->members[i].start_time = (uint64_t) INT64_MAX;
       p->members[i].joined = 253402300799;
@@ -508,11 +497,7 @@ test_state_member_cap (void **state)
      add now, short ids) still loads. */
   make_widest (&p, SP_MEMBERS_LOAD_MAX);
   for (size_t i = 0; i < p.n_members; i++)
-    {
-      p.members[i].id[12] = '\0';
-      free (p.members[i].name); /* earlier releases recorded none */
-      p.members[i].name = NULL;
-    }
+    p.members[i].id[12] = '\0';
   assert_int_equal (sp_state_generate (&p, &buf, &len, &err), 0);
   assert_int_equal (sp_state_parse (buf, len, &q, &err), 0);
   assert_int_equal (q.n_members, SP_MEMBERS_LOAD_MAX);

@@ -581,47 +581,6 @@ test_fixtures (void **unused)
   assert_true (n_state > 0 && n_config > 0);
 }
 
-static void
-test_member_name (void **unused)
-{
-  static const struct
-  {
-    const char *annotations;
-    const char *want; /* NULL: no name */
-  } cases[] = {
-    { "{\"io.kubernetes.cri.sandbox-namespace\":\"default\",\"io.kubernetes.cri.sandbox-name\":"
-      "\"infer-0\",\"io.kubernetes.cri.container-name\":\"infer\"}",
-      "default/infer-0/infer" },
-    { "{\"io.kubernetes.pod.namespace\":\"ml\",\"io.kubernetes.pod.name\":\"p\","
-      "\"io.kubernetes.container.name\":\"c\"}",
-      "ml/p/c" },
-    /* Incomplete, or not a valid name: none. */
-    { "{\"io.kubernetes.cri.container-name\":\"infer\"}", NULL },
-    { "{\"io.kubernetes.cri.sandbox-namespace\":\"a b\",\"io.kubernetes.cri.sandbox-name\":"
-      "\"p\",\"io.kubernetes.cri.container-name\":\"c\"}",
-      NULL },
-    { "{}", NULL },
-  };
-  (void) unused;
-
-  for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++)
-    {
-      yajl_val a = NULL;
-      sp_error_t err = NULL;
-      char buf[SP_MEMBER_NAME_MAX + 1];
-      bool got;
-
-      assert_int_equal (
-          sp_json_parse (cases[i].annotations, strlen (cases[i].annotations), &a, &err), 0);
-      got = sp_oci_member_name (a, buf, sizeof (buf));
-      assert_int_equal (got, cases[i].want != NULL);
-      if (got)
-        assert_string_equal (buf, cases[i].want);
-      assert_false (sp_oci_member_name (NULL, buf, sizeof (buf)));
-      yajl_tree_free (a);
-    }
-}
-
 int
 main (void)
 {
@@ -634,7 +593,6 @@ main (void)
     cmocka_unit_test (test_rootfs_path),
     cmocka_unit_test (test_printable),
     cmocka_unit_test (test_fixtures),
-    cmocka_unit_test (test_member_name),
   };
   return cmocka_run_group_tests_name ("oci", tests, NULL, NULL);
 }
