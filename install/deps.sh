@@ -12,6 +12,9 @@ packages=(
 	util-linux iproute2 curl procps psmisc
 	# schema validation, examples and benchmarks
 	python3 python3-jsonschema python3-numpy docker-compose
+	# the Kubernetes tests' CRI client (gRPC, the CRI v1 subset compiled at test
+	# time) and the node installer (containerd's TOML config, edited in place)
+	python3-grpcio python3-protobuf protobuf-compiler python3-tomlkit
 )
 missing=()
 for p in "${packages[@]}"; do
