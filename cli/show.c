@@ -11,7 +11,10 @@
 static const char ls_help[]
     = "Usage: shmpipectl ls [--json]\n"
       "\n"
-      "List pipelines as a table: NAME SIZE USED MEMBERS LIFETIME CREATED.\n"
+      "List pipelines as a table: NAME SIZE USED MEMBERS LIFETIME CREATED, each\n"
+      "member that is a Kubernetes pod's container on a line of its own below\n"
+      "(\"  pod NAMESPACE/POD container NAME\").  A pipeline of a Kubernetes\n"
+      "namespace is named NAMESPACE/NAME.\n"
       "With --json, print a JSON array of the objects `inspect` prints.\n";
 
 static const char inspect_help[]
@@ -20,7 +23,9 @@ static const char inspect_help[]
       "Print pipeline NAME as one JSON object: name, mountpoint, used (bytes),\n"
       "size (bytes), mode (octal string), uid, gid, huge, lifetime, inodes,\n"
       "ipc (whether it has an IPC namespace) and ipc_namespace (its path or\n"
-      "null), created (RFC 3339) and members (an array of {id, pid, joined}).\n";
+      "null), allow-namespaces, created (RFC 3339) and members (an array of\n"
+      "{id, pid, joined}, with pod_namespace, pod and container for a Kubernetes\n"
+      "pod's container).  NAME may be NAMESPACE/NAME.\n";
 
 static int
 print_gen (yajl_gen g, sp_error_t *err)
@@ -90,6 +95,11 @@ ls_table (struct sp_store *s, char **names, size_t n, sp_error_t *err)
       sp_format_time (p.created, created, sizeof (created));
       printf ("%-24s %8s %8s %7zu %-10s %s\n", p.name, size, used_s, p.n_members,
               sp_lifetime_name (p.opts.lifetime), created);
+      for (size_t m = 0; m < p.n_members; m++)
+        if (p.members[m].pod != NULL)
+          printf ("  pod %s/%s container %s\n",
+                  p.members[m].pod_namespace ? p.members[m].pod_namespace : "?", p.members[m].pod,
+                  p.members[m].container ? p.members[m].container : "?");
     }
   return 0;
 }
@@ -158,7 +168,7 @@ sp_cmd_inspect (struct sp_ctx *ctx, int argc, char **argv)
       }
   if (optind != argc - 1)
     return sp_cli_usage ("inspect", "want exactly one NAME");
-  if (sp_name_check (argv[optind], &err) < 0)
+  if (sp_qname_check (argv[optind], &err) < 0)
     return sp_cli_fail (&err);
   if (sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0)
     return sp_cli_fail (&err);

@@ -13,6 +13,7 @@
 
 #include "cleanup.h"
 #include "config.h"
+#include "cri.h"
 #include "fault.h"
 #include "fileutil.h"
 #include "hook.h"
@@ -67,6 +68,7 @@ struct hook_run
   struct sp_oci_config config;
   bool have_config;
   struct sp_oci_request req;
+  struct sp_cri_container cri;
   struct sp_config cfg;
   bool have_cfg;
 };
@@ -233,7 +235,14 @@ join (struct hook_run *h, sp_error_t *err)
     sp_error_release (&ignored);
   }
 
-  if (sp_store_join (&store, name, id, h->state.pid, create, &created, err) < 0)
+  if (h->cri.is_pod)
+    {
+      const struct sp_pod_ref pod = { h->cri.ns, h->cri.pod, h->cri.container };
+      r = sp_store_join_pod (&store, name, id, h->state.pid, &pod, create, &created, err);
+    }
+  else
+    r = sp_store_join (&store, name, id, h->state.pid, create, &created, err);
+  if (r < 0)
     return -1;
   /* Tests: a hook killed here leaves a recorded member and no mount. */
   sp_fault_point ("hook:joined");
@@ -388,6 +397,13 @@ main (int argc, char **argv)
     h.have_config = true;
 
   annotations = h.config.annotations != NULL ? h.config.annotations : h.state.annotations;
+  if (sp_cri_identify (annotations, &h.cri, &err) < 0)
+    return fail (&h, err);
+  /* A pod's sandbox (pause) container carries the pod's annotations too
+     (CRI-O runs hooks.d for it), but is no member: its /dev/shm is not the
+     app containers' concern, and it outlives none of them.  */
+  if (h.cri.is_sandbox)
+    return 0;
   r = sp_oci_get_request (annotations, h.config.env, &h.req, &err);
   if (r < 0)
     return fail (&h, err);
@@ -399,6 +415,16 @@ main (int argc, char **argv)
       return 0;
     }
 
+  /* A pod's NAME is its namespace's: NS/NAME.  */
+  {
+    char full[SP_QNAME_MAX + 1];
+    if (sp_cri_pipeline_name (&h.cri, h.req.pipeline, full, sizeof (full), &err) < 0)
+      {
+        sp_error_wrap_pipeline (&err, h.req.pipeline);
+        return fail (&h, err);
+      }
+    snprintf (h.req.pipeline, sizeof (h.req.pipeline), "%s", full);
+  }
   r = action == SP_HOOK_JOIN ? join (&h, &err) : leave (&h, &err);
   if (r < 0)
     sp_error_wrap_pipeline (&err, h.req.pipeline);
