@@ -140,14 +140,16 @@ cri_containerd_down() {
 	return 0
 }
 
-# cri_node : a node as these tests use it: containerd config from
-# cri_containerd_config, the installer run, the image imported, containerd
-# up.  Sets CRI_DIR, CRI_SOCK.
+# cri_node [SED-SCRIPT] : a node as these tests use it: containerd config
+# from cri_containerd_config, the installer run (then SED-SCRIPT applied to
+# the config, if given), the image imported, containerd up.  Sets CRI_DIR,
+# CRI_SOCK.
 cri_node() {
 	local dir
 	dir=$(sp_tmpdir cri)
 	cri_containerd_config "$dir" >"$dir/config.toml"
 	cri_install "$dir" >/dev/null
+	[[ -z ${1:-} ]] || sed -i "$1" "$dir/config.toml"
 	cri_containerd_up "$dir"
 	cri_import_image
 }
@@ -228,7 +230,7 @@ EOF
 cri_run() {
 	local id
 	id=$(cri_create "$@") || return 1
-	cri StartContainer "{\"container_id\": \"$id\"}" >/dev/null
+	cri StartContainer "{\"container_id\": \"$id\"}" >/dev/null || return 1
 	echo "$id"
 }
 
