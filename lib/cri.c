@@ -57,8 +57,8 @@ sp_cri_identify (yajl_val annotations, struct sp_cri_container *c, sp_error_t *e
       || get_agreed (annotations, SP_CRI_CONTAINERD_NAMESPACE, SP_CRI_CRIO_NAMESPACE, &c->ns, err)
              < 0
       || get_agreed (annotations, SP_CRI_CONTAINERD_POD, SP_CRI_CRIO_POD, &c->pod, err) < 0
-      || get_agreed (annotations, SP_CRI_CONTAINERD_CONTAINER, SP_CRI_CRIO_CONTAINER,
-                     &c->container, err)
+      || get_agreed (annotations, SP_CRI_CONTAINERD_CONTAINER, SP_CRI_CRIO_CONTAINER, &c->container,
+                     err)
              < 0)
     return -1;
   if (type != NULL && strcmp (type, "sandbox") == 0)

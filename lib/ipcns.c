@@ -65,7 +65,8 @@ pin_of (struct sp_store *s, const char *name, pid_t pid, sp_error_t *err)
   nsfd = open (ns_path, O_RDONLY | O_CLOEXEC);
   if (nsfd < 0)
     return sp_error_sys (err, errno, "open %s", ns_path);
-  target = openat (s->ipc_fd, SP_FNAME (name), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444);
+  target = openat (s->ipc_fd, SP_FNAME (name), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                   0444);
   if (target < 0)
     return sp_error_sys (err, errno, "create IPC namespace file");
   snprintf (ns_path, sizeof (ns_path), "/proc/self/fd/%d", nsfd);

@@ -353,7 +353,8 @@ check_pod_access (const char *name, const struct sp_pod_ref *pod, const struct s
   const char *slash = strchr (name, '/');
   size_t nslen = slash != NULL ? (size_t) (slash - name) : 0;
 
-  if (pod == NULL || slash == NULL || (strlen (pod->ns) == nslen && strncmp (name, pod->ns, nslen) == 0))
+  if (pod == NULL || slash == NULL
+      || (strlen (pod->ns) == nslen && strncmp (name, pod->ns, nslen) == 0))
     return 0;
   if (p == NULL)
     return sp_error_make (err, EACCES,
@@ -370,8 +371,8 @@ check_pod_access (const char *name, const struct sp_pod_ref *pod, const struct s
 
 static int
 store_join (struct sp_store *s, const char *name, const char *id, int64_t pid,
-            const struct sp_pod_ref *pod, const struct sp_pipeline_opts *create_opts,
-            bool *created, sp_error_t *err)
+            const struct sp_pod_ref *pod, const struct sp_pipeline_opts *create_opts, bool *created,
+            sp_error_t *err)
 {
   cleanup_close int lock = -1;
   cleanup_pipeline struct sp_pipeline p = { 0 };
@@ -414,8 +415,8 @@ store_join (struct sp_store *s, const char *name, const char *id, int64_t pid,
         start = 0;
       if (sp_pipeline_add_member (&p, id, pid, start, (int64_t) time (NULL), err) < 0
           || (pod != NULL
-              && sp_member_set_pod (&p.members[p.n_members - 1], pod->ns, pod->pod,
-                                    pod->container, err)
+              && sp_member_set_pod (&p.members[p.n_members - 1], pod->ns, pod->pod, pod->container,
+                                    err)
                      < 0)
           || sp_store_save (s, &p, err) < 0)
         {

@@ -26,7 +26,8 @@ sp_tmpfs_state (struct sp_store *s, const char *name)
 {
   struct stat parent, st;
   struct statfs sfs;
-  cleanup_close int fd = openat (s->mnt_fd, SP_FNAME (name), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  cleanup_close int fd
+      = openat (s->mnt_fd, SP_FNAME (name), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 
   if (fd < 0)
     return errno == ENOENT ? SP_TMPFS_ABSENT : -1;
@@ -146,7 +147,8 @@ int
 sp_store_used (struct sp_store *s, const char *name, uint64_t *used, sp_error_t *err)
 {
   struct statfs sfs;
-  cleanup_close int fd = openat (s->mnt_fd, SP_FNAME (name), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  cleanup_close int fd
+      = openat (s->mnt_fd, SP_FNAME (name), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 
   *used = 0;
   if (fd < 0 || fstatfs (fd, &sfs) < 0)
