@@ -240,7 +240,13 @@ t_installer() {
 	pid=$(cat "$dir/containerd.pid")
 	cri_import_image
 
-	out=$(cri_install "$dir")
+	if [[ $variant == edit ]]; then
+		# The same installer for a host without Kubernetes.
+		out=$("$SP_REPO/install/install.sh" --containerd --prefix "$dir/prefix" --from "$HK_BUILD" \
+			--containerd-config "$dir/config.toml" --shmpipe-config "$HK_CONFIG")
+	else
+		out=$(cri_install "$dir")
+	fi
 	sp_assert_contains "$out" "wrote $dir/prefix/libexec/shmpipe/shmpipe-hook"
 	sp_assert_eq "$pid" "$(cat "$dir/containerd.pid")" "not restarted unless asked"
 	kill -0 "$pid" || sp_fail "containerd died"
@@ -302,7 +308,7 @@ sp_test "hook: a CRI sandbox (containerd's or CRI-O's annotations) is no member;
 sp_test "CRI: a two-container pod: both containers share; inspect and ls list exactly the app containers with pod and container names" t_two_containers
 sp_test "CRI: StopPodSandbox/RemovePodSandbox leave no members; ephemeral pipeline gone with its last pod" t_lifecycle
 sp_test "CRI: containerd, shim and pod SIGKILLed: gc drops the member and the pipeline" t_containerd_killed
-sp_test "installer (edit + backup): install, pods share, install again changes nothing, uninstall restores byte for byte" t_installer edit
+sp_test "installer (install.sh --containerd, edit + backup): install, pods share, install again changes nothing, uninstall restores byte for byte" t_installer edit
 sp_test "installer (drop-in, config has imports): same" t_installer drop-in
 sp_test "installer: a runtime with a base spec of its own is refused, nothing written" t_installer_refuses
 sp_done
