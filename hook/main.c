@@ -397,13 +397,6 @@ main (int argc, char **argv)
     h.have_config = true;
 
   annotations = h.config.annotations != NULL ? h.config.annotations : h.state.annotations;
-  if (sp_cri_identify (annotations, &h.cri, &err) < 0)
-    return fail (&h, err);
-  /* A pod's sandbox (pause) container carries the pod's annotations too
-     (CRI-O runs hooks.d for it), but is no member: its /dev/shm is not the
-     app containers' concern, and it outlives none of them.  */
-  if (h.cri.is_sandbox)
-    return 0;
   r = sp_oci_get_request (annotations, h.config.env, &h.req, &err);
   if (r < 0)
     return fail (&h, err);
@@ -414,6 +407,16 @@ main (int argc, char **argv)
       /* Not ours: touch nothing, not even the store. */
       return 0;
     }
+  if (sp_cri_identify (annotations, &h.cri, &err) < 0)
+    {
+      sp_error_wrap_pipeline (&err, h.req.pipeline);
+      return fail (&h, err);
+    }
+  /* A pod's sandbox (pause) container carries the pod's annotations too
+     (CRI-O runs hooks.d for it), but is no member: its /dev/shm is not the
+     app containers' concern, and it outlives none of them.  */
+  if (h.cri.is_sandbox)
+    return 0;
 
   /* A pod's NAME is its namespace's: NS/NAME.  */
   {
