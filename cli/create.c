@@ -18,7 +18,10 @@ print_help (void)
          "\n"
          "Create pipeline NAME: a tmpfs mounted nosuid,nodev,noexec under the store\n"
          "root, which containers that name the pipeline get on their /dev/shm.\n"
-         "NAME is 1-64 of [A-Za-z0-9_.-], starting with a letter or digit.\n"
+         "NAME is 1-64 of [A-Za-z0-9_.-], starting with a letter or digit, or\n"
+         "NAMESPACE/NAME for a pipeline of Kubernetes namespace NAMESPACE (its pods\n"
+         "say just NAME; pods of the namespaces --allow-namespaces lists may join\n"
+         "it as NAMESPACE/NAME).\n"
          "\n"
          "Options (`shmpipectl options` lists them with the plugin's keys and the\n"
          "annotations; [annotation]: a container may set it too):\n",
@@ -81,7 +84,7 @@ sp_cmd_create (struct sp_ctx *ctx, int argc, char **argv)
     }
   if (optind != argc - 1)
     return sp_cli_usage ("create", "want exactly one NAME");
-  if (sp_name_check (argv[optind], &err) < 0
+  if (sp_qname_check (argv[optind], &err) < 0
       || sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0
       || sp_store_create (&store, argv[optind], &o, SP_CREATE_EXCL, NULL, &err) < 0)
     return sp_cli_fail (&err);

@@ -65,7 +65,7 @@ member_cmd (struct sp_ctx *ctx, int argc, char **argv, bool join)
     return sp_cli_usage (cmd, "want exactly one NAME");
   if (id == NULL)
     return sp_cli_usage (cmd, "--id is required");
-  if (sp_name_check (argv[optind], &err) < 0)
+  if (sp_qname_check (argv[optind], &err) < 0)
     return sp_cli_fail (&err);
   if (!sp_member_id_valid (id))
     return sp_cli_usage (cmd, "invalid member id (want 1-%d of [A-Za-z0-9_.:-])", SP_MEMBER_ID_MAX);

@@ -131,8 +131,7 @@ print_metrics (FILE *f, const struct row *rows, size_t n)
            "# HELP shmpipe_store_members Sum of the pipelines' members.\n"
            "# TYPE shmpipe_store_members gauge\n"
            "shmpipe_store_members %llu\n",
-           n, (unsigned long long) size, (unsigned long long) used,
-           (unsigned long long) members);
+           n, (unsigned long long) size, (unsigned long long) used, (unsigned long long) members);
 }
 
 /* Loads every pipeline; one that is removed meanwhile is left out, a

@@ -60,7 +60,7 @@ sp_cmd_rm (struct sp_ctx *ctx, int argc, char **argv)
       }
   if (optind != argc - 1)
     return sp_cli_usage ("rm", "want exactly one NAME");
-  if (sp_name_check (argv[optind], &err) < 0)
+  if (sp_qname_check (argv[optind], &err) < 0)
     return sp_cli_fail (&err);
   if (sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0)
     return sp_cli_fail (&err);

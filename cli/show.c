@@ -14,9 +14,10 @@
 static const char ls_help[]
     = "Usage: shmpipectl ls [--json]\n"
       "\n"
-      "List pipelines as a table: NAME SIZE USED MEMBERS LIFETIME CREATED, then\n"
-      "WHO: each member by the name its engine gave (Kubernetes' CRI:\n"
-      "NAMESPACE/POD/CONTAINER), else by its id (cut to 19 characters).\n"
+      "List pipelines as a table: NAME SIZE USED MEMBERS LIFETIME CREATED, each\n"
+      "member that is a Kubernetes pod's container on a line of its own below\n"
+      "(\"  pod NAMESPACE/POD container NAME\").  A pipeline of a Kubernetes\n"
+      "namespace is named NAMESPACE/NAME.\n"
       "A pipeline with 90% or more of its size or of its inodes in use is\n"
       "flagged at the end of its line (\"nearly full: 95% of size\"): a new\n"
       "segment that does not fit fails with ENOSPC, and a mapped one touched\n"
@@ -29,7 +30,9 @@ static const char inspect_help[]
       "Print pipeline NAME as one JSON object: name, mountpoint, used (bytes),\n"
       "size (bytes), mode (octal string), uid, gid, huge, lifetime, inodes,\n"
       "ipc (whether it has an IPC namespace) and ipc_namespace (its path or\n"
-      "null), created (RFC 3339) and members (an array of {id, pid, joined}).\n";
+      "null), allow-namespaces, created (RFC 3339) and members (an array of\n"
+      "{id, pid, joined}, with pod_namespace, pod and container for a Kubernetes\n"
+      "pod's container).  NAME may be NAMESPACE/NAME.\n";
 
 static int
 print_gen (yajl_gen g, sp_error_t *err)
@@ -96,28 +99,6 @@ fullness_note (struct sp_store *s, const char *name, char *buf, size_t len)
     snprintf (buf, len, "  nearly full: %u%% of inodes", inodes);
 }
 
-/* The members by name where the engine gave one, else by id: at most 8,
-   then "and N more"; then NOTE and the end of the line. */
-static void
-print_who (const struct sp_pipeline *p, const char *note)
-{
-  size_t shown;
-
-  for (shown = 0; shown < p->n_members && shown < 8; shown++)
-    {
-      const struct sp_member *m = &p->members[shown];
-      if (m->name != NULL)
-        printf ("%s%s", shown ? "," : "", m->name);
-      else
-        printf ("%s%.19s", shown ? "," : "", m->id);
-    }
-  if (shown < p->n_members)
-    printf (" and %zu more", p->n_members - shown);
-  if (p->n_members == 0)
-    fputs ("-", stdout);
-  printf ("%s\n", note);
-}
-
 static int
 ls_table (struct sp_store *s, char **names, size_t n, sp_error_t *err)
 {
@@ -145,9 +126,13 @@ ls_table (struct sp_store *s, char **names, size_t n, sp_error_t *err)
       sp_format_size (used, used_s, sizeof (used_s));
       sp_format_time (p.created, created, sizeof (created));
       fullness_note (s, p.name, note, sizeof (note));
-      printf ("%-24s %8s %8s %7zu %-10s %-20s ", p.name, size, used_s, p.n_members,
-              sp_lifetime_name (p.opts.lifetime), created);
-      print_who (&p, note);
+      printf ("%-24s %8s %8s %7zu %-10s %s%s\n", p.name, size, used_s, p.n_members,
+              sp_lifetime_name (p.opts.lifetime), created, note);
+      for (size_t m = 0; m < p.n_members; m++)
+        if (p.members[m].pod != NULL)
+          printf ("  pod %s/%s container %s\n",
+                  p.members[m].pod_namespace ? p.members[m].pod_namespace : "?", p.members[m].pod,
+                  p.members[m].container ? p.members[m].container : "?");
     }
   return 0;
 }
@@ -216,7 +201,7 @@ sp_cmd_inspect (struct sp_ctx *ctx, int argc, char **argv)
       }
   if (optind != argc - 1)
     return sp_cli_usage ("inspect", "want exactly one NAME");
-  if (sp_name_check (argv[optind], &err) < 0)
+  if (sp_qname_check (argv[optind], &err) < 0)
     return sp_cli_fail (&err);
   if (sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0)
     return sp_cli_fail (&err);

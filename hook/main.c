@@ -13,6 +13,7 @@
 
 #include "cleanup.h"
 #include "config.h"
+#include "cri.h"
 #include "fault.h"
 #include "fileutil.h"
 #include "hook.h"
@@ -37,6 +38,12 @@ static const char usage_text[]
       "What a container may ask for is held to the config's container_options,\n"
       "container_max_size and container_persistent (by default lifetime=persistent\n"
       "is refused), and a pipeline it makes to max_pipelines and max_total_size.\n"
+      "\n"
+      "Kubernetes (the CRI's own annotations, containerd's or CRI-O's): a pod's\n"
+      "sandbox is left alone; an app container's NAME is NAMESPACE/NAME in its\n"
+      "pod's namespace, and it may name NAMESPACE/NAME of another namespace only\n"
+      "if that pipeline's allow-namespaces lists its own.  Containers that are no\n"
+      "pod use plain names only.\n"
       "\n"
       "STAGE: prestart or createRuntime (join the pipeline, mount /dev/shm),\n"
       "       poststop (leave it).  Without STAGE the state's status decides:\n"
@@ -74,6 +81,7 @@ struct hook_run
   struct sp_oci_config config;
   bool have_config;
   struct sp_oci_request req;
+  struct sp_cri_container cri;
   struct sp_config cfg;
   bool have_cfg;
 };
@@ -253,7 +261,14 @@ join (struct hook_run *h, sp_error_t *err)
     sp_error_release (&ignored);
   }
 
-  if (sp_store_join (&store, name, id, h->state.pid, create, &created, err) < 0)
+  if (h->cri.is_pod)
+    {
+      const struct sp_pod_ref pod = { h->cri.ns, h->cri.pod, h->cri.container };
+      r = sp_store_join_pod (&store, name, id, h->state.pid, &pod, create, &created, err);
+    }
+  else
+    r = sp_store_join (&store, name, id, h->state.pid, create, &created, err);
+  if (r < 0)
     return -1;
   /* Tests: a hook killed here leaves a recorded member and no mount. */
   sp_fault_point ("hook:joined");
@@ -435,7 +450,27 @@ main (int argc, char **argv)
       /* Not ours: touch nothing, not even the store. */
       return 0;
     }
+  if (sp_cri_identify (annotations, &h.cri, &err) < 0)
+    {
+      sp_error_wrap_pipeline (&err, h.req.pipeline);
+      return fail (&h, err);
+    }
+  /* A pod's sandbox (pause) container carries the pod's annotations too
+     (CRI-O runs hooks.d for it), but is no member: its /dev/shm is not the
+     app containers' concern, and it outlives none of them.  */
+  if (h.cri.is_sandbox)
+    return 0;
 
+  /* A pod's NAME is its namespace's: NS/NAME.  */
+  {
+    char full[SP_QNAME_MAX + 1];
+    if (sp_cri_pipeline_name (&h.cri, h.req.pipeline, full, sizeof (full), &err) < 0)
+      {
+        sp_error_wrap_pipeline (&err, h.req.pipeline);
+        return fail (&h, err);
+      }
+    snprintf (h.req.pipeline, sizeof (h.req.pipeline), "%s", full);
+  }
   r = action == SP_HOOK_JOIN ? join (&h, &err) : leave (&h, &err);
   if (r < 0)
     sp_error_wrap_pipeline (&err, h.req.pipeline);

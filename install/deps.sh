@@ -17,6 +17,9 @@ packages=(
 	jq
 	# metrics: the Prometheus text format parsed as node_exporter would
 	python3-prometheus-client
+	# the Kubernetes tests' CRI client (gRPC, the CRI v1 subset compiled at test
+	# time) and the node installer (containerd's TOML config, edited in place)
+	python3-grpcio python3-protobuf protobuf-compiler python3-tomlkit
 )
 missing=()
 for p in "${packages[@]}"; do

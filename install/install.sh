@@ -2,10 +2,25 @@
 # install/install.sh BUILD DESTDIR PREFIX: installs shmpipe's binaries and
 # engine integration files (called by `make install`, which installs
 # shmpipectl itself).  One section per component; each only copies files.
+#
+# install/install.sh --containerd [install|uninstall] [OPTIONS]: puts the
+# hook on this host and wires it into containerd's CRI (Kubernetes), the
+# same installer the DaemonSet runs (install/kubernetes/shmpipe-node-install
+# --help; docs/kubernetes.md).
 set -eu
+
+if [ "${1:-}" = --containerd ]; then
+	shift
+	case ${1:-} in
+	install | uninstall) ;;
+	*) set -- install "$@" ;;
+	esac
+	exec "$(dirname "$0")/kubernetes/shmpipe-node-install" "$@"
+fi
 
 if [ $# -ne 3 ]; then
 	echo "usage: $0 BUILD DESTDIR PREFIX" >&2
+	echo "       $0 --containerd [install|uninstall] [OPTIONS]" >&2
 	exit 2
 fi
 build=$1

@@ -138,8 +138,8 @@ docker_get (const char *socket, const char *path, long *status, yajl_val *out, s
   if (rc == CURLE_COULDNT_CONNECT)
     ret = sp_error_make (err, ECONNREFUSED, "no dockerd answers at %s", socket);
   else if (r.too_large)
-    ret = sp_error_make (err, EFBIG, "dockerd %s: GET %s: reply larger than %d bytes", socket,
-                         path, DOCKER_REPLY_MAX);
+    ret = sp_error_make (err, EFBIG, "dockerd %s: GET %s: reply larger than %d bytes", socket, path,
+                         DOCKER_REPLY_MAX);
   else if (rc != CURLE_OK)
     ret = sp_error_make (err, EIO, "dockerd %s: GET %s: %s", socket, path,
                          curl->easy_strerror (rc));

@@ -42,8 +42,8 @@ is_volume_here (struct sp_store *s, const struct sp_strset *vols, const char *na
 /* Under NAME's lock: drops the members in STALE (ids recorded before
    dockerd was asked, and held by none of its live containers). */
 static int
-drop_stale (struct sp_store *s, const char *name, const struct sp_strset *stale,
-            sp_gc_report_fn fn, void *ctx, sp_error_t *err)
+drop_stale (struct sp_store *s, const char *name, const struct sp_strset *stale, sp_gc_report_fn fn,
+            void *ctx, sp_error_t *err)
 {
   cleanup_close int lock = -1;
   cleanup_pipeline struct sp_pipeline p = { 0 };
@@ -175,7 +175,8 @@ sp_store_reconcile_docker (struct sp_store *s, const char *socket, sp_gc_report_
       ret = 0;
       goto out;
     }
-  if (sp_docker_volumes (socket, &vols, err) < 0 || sp_docker_live_mount_ids (socket, &live, err) < 0)
+  if (sp_docker_volumes (socket, &vols, err) < 0
+      || sp_docker_live_mount_ids (socket, &live, err) < 0)
     {
       if (sp_error_status (*err) == ECONNREFUSED)
         {

@@ -19,7 +19,7 @@
 int
 sp_store_ipc_path (const struct sp_store *s, const char *name, char *buf, size_t len)
 {
-  int n = snprintf (buf, len, "%s/ipc/%s", s->root, name);
+  int n = snprintf (buf, len, "%s/ipc/%s", s->root, SP_FNAME (name));
   return (n < 0 || (size_t) n >= len) ? -1 : 0;
 }
 
@@ -27,7 +27,7 @@ bool
 sp_ipcns_pinned (struct sp_store *s, const char *name)
 {
   struct statfs sfs;
-  cleanup_close int fd = openat (s->ipc_fd, name, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+  cleanup_close int fd = openat (s->ipc_fd, SP_FNAME (name), O_PATH | O_CLOEXEC | O_NOFOLLOW);
 
   return fd >= 0 && fstatfs (fd, &sfs) == 0 && sfs.f_type == NSFS_MAGIC;
 }
@@ -39,7 +39,7 @@ sp_ipcns_release (struct sp_store *s, const char *name, sp_error_t *err)
   char path[PATH_MAX];
   struct stat st;
 
-  if (fstatat (s->ipc_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+  if (fstatat (s->ipc_fd, SP_FNAME (name), &st, AT_SYMLINK_NOFOLLOW) < 0)
     return errno == ENOENT ? 0 : sp_error_sys (err, errno, "stat IPC namespace");
   if (sp_store_ipc_path (s, name, path, sizeof (path)) < 0)
     return sp_error_sys (err, ENAMETOOLONG, "IPC namespace path");
@@ -48,7 +48,7 @@ sp_ipcns_release (struct sp_store *s, const char *name, sp_error_t *err)
     ;
   if (errno != EINVAL && errno != ENOENT)
     return sp_error_sys (err, errno, "unmount %s", path);
-  if (unlinkat (s->ipc_fd, name, 0) < 0 && errno != ENOENT)
+  if (unlinkat (s->ipc_fd, SP_FNAME (name), 0) < 0 && errno != ENOENT)
     return sp_error_sys (err, errno, "remove %s", path);
   return 0;
 }
@@ -65,7 +65,8 @@ pin_of (struct sp_store *s, const char *name, pid_t pid, sp_error_t *err)
   nsfd = open (ns_path, O_RDONLY | O_CLOEXEC);
   if (nsfd < 0)
     return sp_error_sys (err, errno, "open %s", ns_path);
-  target = openat (s->ipc_fd, name, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444);
+  target = openat (s->ipc_fd, SP_FNAME (name), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                   0444);
   if (target < 0)
     return sp_error_sys (err, errno, "create IPC namespace file");
   snprintf (ns_path, sizeof (ns_path), "/proc/self/fd/%d", nsfd);
@@ -74,7 +75,7 @@ pin_of (struct sp_store *s, const char *name, pid_t pid, sp_error_t *err)
   if (mount (ns_path, target_path, "none", MS_BIND, NULL) < 0)
     {
       sp_error_sys (err, errno, "pin IPC namespace");
-      unlinkat (s->ipc_fd, name, 0);
+      unlinkat (s->ipc_fd, SP_FNAME (name), 0);
       return -1;
     }
   return 0;

@@ -213,7 +213,7 @@ check_value (const char *what, const char *value, sp_error_t *err)
 static int
 set_pipeline (struct sp_oci_request *req, const char *what, const char *value, sp_error_t *err)
 {
-  if (check_value (what, value, err) < 0 || sp_name_check (value, err) < 0)
+  if (check_value (what, value, err) < 0 || sp_qname_check (value, err) < 0)
     return sp_error_prefix (err, "%s", what);
   strcpy (req->pipeline, value);
   return 0;

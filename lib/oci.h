@@ -60,7 +60,7 @@ void sp_oci_config_free (struct sp_oci_config *cfg);
 /* What a container asks for.  */
 struct sp_oci_request
 {
-  char pipeline[SP_NAME_MAX + 1];
+  char pipeline[SP_QNAME_MAX + 1];
   const char *source;           /* "annotation" or "environment" */
   struct sp_pipeline_opts opts; /* the options it gave, marked in GIVEN */
   sp_opt_mask given;

@@ -30,6 +30,8 @@ const struct sp_opt_def sp_opt_defs[] = {
        "inode cap: how many files it may hold"),
   ROW ("ipc", SP_OPT_BOOL, ipc, SP_OPT_F_CONTAINER | SP_OPT_F_OPTIONAL, NULL, NULL,
        "its own IPC namespace: SysV shm, semaphores, POSIX mqueues"),
+  ROW ("allow-namespaces", SP_OPT_NSLIST, allow_namespaces, SP_OPT_F_CONTAINER | SP_OPT_F_OPTIONAL,
+       NULL, "NS[,NS...]", "for NS/NAME: other Kubernetes namespaces whose pods may join it"),
 };
 const size_t sp_opt_count = ARRAY_SIZE (sp_opt_defs);
 
@@ -43,6 +45,53 @@ sp_opt_find (const char *name)
     if (strcmp (sp_opt_defs[i].name, name) == 0)
       return &sp_opt_defs[i];
   return NULL;
+}
+
+bool
+sp_opts_allows_namespace (const struct sp_pipeline_opts *o, const char *ns)
+{
+  size_t n = strlen (ns);
+
+  for (const char *p = o->allow_namespaces; *p; p += strcspn (p, ","), p += *p == ',')
+    if (strcspn (p, ",") == n && strncmp (p, ns, n) == 0)
+      return true;
+  return false;
+}
+
+/* Adds the namespaces of VALUE ("a,b") to O's allow list, each once. */
+static int
+parse_nslist (const char *value, struct sp_pipeline_opts *o, sp_error_t *err)
+{
+  char *list = o->allow_namespaces;
+  size_t count = 0;
+  char shown[40];
+
+  for (const char *p = list; *p; p += strcspn (p, ","), p += *p == ',')
+    count++;
+  for (const char *p = value != NULL ? value : ""; *p;)
+    {
+      size_t n = strcspn (p, ","), off;
+      char ns[SP_NS_MAX + 1];
+
+      if (n == 0 || n > SP_NS_MAX)
+        return sp_error_make (err, EINVAL, "empty or over-long namespace in \"%s\"",
+                              sp_printable (value, 32, shown, sizeof (shown)));
+      memcpy (ns, p, n);
+      ns[n] = '\0';
+      p += n + (p[n] == ',');
+      if (!sp_namespace_valid (ns))
+        return sp_error_make (err, EINVAL,
+                              "invalid namespace \"%s\" (want a Kubernetes namespace: "
+                              "1-63 of [a-z0-9-])",
+                              sp_printable (ns, 32, shown, sizeof (shown)));
+      if (sp_opts_allows_namespace (o, ns))
+        continue;
+      if (++count > SP_ALLOW_NS_COUNT)
+        return sp_error_make (err, EINVAL, "more than %d namespaces", SP_ALLOW_NS_COUNT);
+      off = strlen (list);
+      snprintf (list + off, SP_ALLOW_NS_MAX - off, "%s%s", off ? "," : "", ns);
+    }
+  return 0;
 }
 
 int
@@ -70,6 +119,8 @@ sp_opt_parse (const struct sp_opt_def *d, const char *value, struct sp_pipeline_
           return 0;
         }
       return sp_parse_bool (value, d->name, FIELD (o, d, bool), err);
+    case SP_OPT_NSLIST:
+      return parse_nslist (value, o, err);
     }
   return sp_error_make (err, EINVAL, "option %s: unknown kind", d->name);
 }
@@ -127,6 +178,9 @@ sp_opt_format (const struct sp_opt_def *d, const struct sp_pipeline_opts *o, cha
     case SP_OPT_BOOL:
       snprintf (buf, len, "%s", *CFIELD (o, d, bool) ? "true" : "false");
       return;
+    case SP_OPT_NSLIST:
+      snprintf (buf, len, "%s", CFIELD (o, d, char));
+      return;
     }
   snprintf (buf, len, "?");
 }
@@ -136,7 +190,7 @@ sp_opts_differ (const struct sp_pipeline_opts *a, const struct sp_pipeline_opts 
 {
   for (size_t i = 0; i < sp_opt_count; i++)
     {
-      char va[64], vb[64];
+      char va[SP_OPT_VALUE_MAX], vb[SP_OPT_VALUE_MAX];
       sp_opt_format (&sp_opt_defs[i], a, va, sizeof (va));
       sp_opt_format (&sp_opt_defs[i], b, vb, sizeof (vb));
       if (strcmp (va, vb) != 0)
@@ -171,6 +225,9 @@ copy_field (const struct sp_opt_def *d, struct sp_pipeline_opts *dst,
     case SP_OPT_BOOL:
       *FIELD (dst, d, bool) = *CFIELD (src, d, bool);
       break;
+    case SP_OPT_NSLIST:
+      memcpy (FIELD (dst, d, char), CFIELD (src, d, char), SP_ALLOW_NS_MAX);
+      break;
     }
 }
 
@@ -189,7 +246,7 @@ sp_opts_gen (yajl_gen g, const struct sp_pipeline_opts *o)
   for (size_t i = 0; i < sp_opt_count; i++)
     {
       const struct sp_opt_def *d = &sp_opt_defs[i];
-      char v[64];
+      char v[SP_OPT_VALUE_MAX];
 
       switch (d->kind)
         {
@@ -288,7 +345,7 @@ sp_opts_mount_each (const struct sp_pipeline_opts *o, sp_mount_opt_fn fn, void *
   for (size_t i = 0; i < sp_opt_count; i++)
     {
       const struct sp_opt_def *d = &sp_opt_defs[i];
-      char v[64];
+      char v[SP_OPT_VALUE_MAX];
       int r;
 
       if (d->mount_key == NULL)

@@ -14,7 +14,14 @@
 #include <yajl/yajl_tree.h>
 
 #include "error.h"
+#include "names.h"
 #include "options.h"
+
+/* allow-namespaces: at most 8 namespaces, comma-separated. */
+#define SP_ALLOW_NS_COUNT 8
+#define SP_ALLOW_NS_MAX (SP_ALLOW_NS_COUNT * (SP_NS_MAX + 1))
+/* The longest text of any option's value (sp_opt_format's buffer). */
+#define SP_OPT_VALUE_MAX (SP_ALLOW_NS_MAX + 1)
 
 /* What a pipeline is made of; what create takes and inspect shows. */
 struct sp_pipeline_opts
@@ -27,6 +34,9 @@ struct sp_pipeline_opts
   enum sp_lifetime lifetime;
   uint64_t inodes;
   bool ipc; /* pin an IPC namespace of its own (SysV shm/sem, POSIX mqueues) */
+  /* For NS/NAME: other Kubernetes namespaces whose pods may join it
+     ("team-b,team-c"; empty: only NS's own pods). */
+  char allow_namespaces[SP_ALLOW_NS_MAX];
 };
 
 /* How a value is written, parsed, and stored in a record. */
@@ -39,6 +49,7 @@ enum sp_opt_kind
   SP_OPT_HUGE,     /* never, always, within_size, advise */
   SP_OPT_LIFETIME, /* persistent, ephemeral */
   SP_OPT_BOOL,     /* true/false (a bare CLI flag); record: JSON bool */
+  SP_OPT_NSLIST,   /* Kubernetes namespaces, comma-separated; each parse adds to the list */
 };
 
 enum
@@ -90,6 +101,9 @@ int sp_opts_set (struct sp_pipeline_opts *o, const char *name, const char *value
 /* D's value in O as its parser reads it ("64m" is written as bytes). */
 void sp_opt_format (const struct sp_opt_def *d, const struct sp_pipeline_opts *o, char *buf,
                     size_t len);
+
+/* Whether namespace NS is in O's allow-namespaces. */
+bool sp_opts_allows_namespace (const struct sp_pipeline_opts *o, const char *ns);
 
 /* The first option in which A and B differ, or NULL. */
 const char *sp_opts_differ (const struct sp_pipeline_opts *a, const struct sp_pipeline_opts *b);

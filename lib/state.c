@@ -34,11 +34,20 @@ sp_parse_time (const char *s, int64_t *out)
   return 0;
 }
 
+static void
+member_free (struct sp_member *m)
+{
+  free (m->id);
+  free (m->pod_namespace);
+  free (m->pod);
+  free (m->container);
+}
+
 void
 sp_pipeline_free (struct sp_pipeline *p)
 {
   for (size_t i = 0; i < p->n_members; i++)
-    free (p->members[i].id);
+    member_free (&p->members[i]);
   free (p->members);
   p->members = NULL;
   p->n_members = 0;
@@ -69,6 +78,7 @@ add_member (struct sp_pipeline *p, const char *id, int64_t pid, uint64_t start_t
     return sp_error_sys (err, ENOMEM, "member %s", id);
   p->members = m;
   m = &p->members[p->n_members];
+  memset (m, 0, sizeof (*m));
   m->id = strdup (id);
   if (m->id == NULL)
     return sp_error_sys (err, ENOMEM, "member %s", id);
@@ -91,10 +101,52 @@ sp_pipeline_remove_member (struct sp_pipeline *p, size_t idx)
 {
   if (idx >= p->n_members)
     return;
-  free (p->members[idx].id);
+  member_free (&p->members[idx]);
   memmove (&p->members[idx], &p->members[idx + 1],
            (p->n_members - idx - 1) * sizeof (p->members[0]));
   p->n_members--;
+}
+
+/* A pod, namespace or container name as the CRI gave it: short, printable,
+   no quote or separator that could garble ls's columns. */
+static bool
+pod_field_valid (const char *s)
+{
+  size_t len = strlen (s);
+
+  if (len == 0 || len > SP_POD_NAME_MAX)
+    return false;
+  for (; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')
+          || *s == '-' || *s == '.' || *s == '_'))
+      return false;
+  return true;
+}
+
+static int
+set_field (char **dst, const char *what, const char *v, sp_error_t *err)
+{
+  if (v == NULL)
+    return 0;
+  if (!pod_field_valid (v))
+    return sp_error_make (err, EINVAL, "invalid %s (want 1-%d of [A-Za-z0-9._-])", what,
+                          SP_POD_NAME_MAX);
+  free (*dst);
+  *dst = strdup (v);
+  return *dst == NULL ? sp_error_sys (err, ENOMEM, "%s", what) : 0;
+}
+
+int
+sp_member_set_pod (struct sp_member *m, const char *ns, const char *pod, const char *container,
+                   sp_error_t *err)
+{
+  if (ns != NULL && !sp_namespace_valid (ns))
+    return sp_error_make (err, EINVAL, "invalid pod namespace");
+  if (set_field (&m->pod_namespace, "pod namespace", ns, err) < 0
+      || set_field (&m->pod, "pod name", pod, err) < 0
+      || set_field (&m->container, "container name", container, err) < 0)
+    return -1;
+  return 0;
 }
 
 bool
@@ -138,7 +190,7 @@ need (int r, const char *key, sp_error_t *err)
 static int
 parse_member (yajl_val v, struct sp_pipeline *p, sp_error_t *err)
 {
-  const char *id = NULL, *joined = NULL;
+  const char *id = NULL, *joined = NULL, *pod[3] = { NULL, NULL, NULL };
   long long pid = 0, start = 0;
   int64_t joined_t;
 
@@ -147,21 +199,30 @@ parse_member (yajl_val v, struct sp_pipeline *p, sp_error_t *err)
   for (size_t i = 0; i < v->u.object.len; i++)
     {
       const char *k = v->u.object.keys[i];
-      if (strcmp (k, "id") && strcmp (k, "pid") && strcmp (k, "start_time") && strcmp (k, "joined"))
+      if (strcmp (k, "id") && strcmp (k, "pid") && strcmp (k, "start_time") && strcmp (k, "joined")
+          && strcmp (k, "pod_namespace") && strcmp (k, "pod") && strcmp (k, "container"))
         return sp_error_make (err, EINVAL, "state: member: unknown key \"%.64s\"", k);
     }
   if (need (sp_json_get_string (v, "state: member", "id", &id, err), "id", err) < 0
       || need (sp_json_get_int (v, "state: member", "pid", &pid, err), "pid", err) < 0
       || need (sp_json_get_int (v, "state: member", "start_time", &start, err), "start_time", err)
              < 0
-      || need (sp_json_get_string (v, "state: member", "joined", &joined, err), "joined", err) < 0)
+      || need (sp_json_get_string (v, "state: member", "joined", &joined, err), "joined", err) < 0
+      /* Optional: members recorded before pods were. */
+      || sp_json_get_string (v, "state: member", "pod_namespace", &pod[0], err) < 0
+      || sp_json_get_string (v, "state: member", "pod", &pod[1], err) < 0
+      || sp_json_get_string (v, "state: member", "container", &pod[2], err) < 0)
     return -1;
   if (pid < 0 || pid > 4194304 || start < 0 || sp_parse_time (joined, &joined_t) < 0)
     return sp_error_make (err, EINVAL, "state: member \"%.64s\": bad pid, start_time or joined",
                           id);
   if (sp_pipeline_find_member (p, id) >= 0)
     return sp_error_make (err, EINVAL, "state: member \"%.64s\" listed twice", id);
-  return add_member (p, id, pid, (uint64_t) start, joined_t, SP_MEMBERS_LOAD_MAX, err);
+  if (add_member (p, id, pid, (uint64_t) start, joined_t, SP_MEMBERS_LOAD_MAX, err) < 0)
+    return -1;
+  if (sp_member_set_pod (&p->members[p->n_members - 1], pod[0], pod[1], pod[2], err) < 0)
+    return sp_error_prefix (err, "state: member \"%.64s\"", id);
+  return 0;
 }
 
 static bool
@@ -195,7 +256,7 @@ sp_state_parse (const char *buf, size_t len, struct sp_pipeline *p, sp_error_t *
     return -1;
   if (version != SP_STATE_VERSION)
     return sp_error_make (err, EINVAL, "state: unsupported version %lld", version);
-  if (!sp_name_valid (name, strlen (name)))
+  if (!sp_qname_valid (name, strlen (name)))
     return sp_error_make (err, EINVAL, "state: invalid name");
   strcpy (p->name, name);
   if (sp_opts_parse_record (root, "state", &p->opts, err) < 0)
@@ -228,6 +289,12 @@ gen_member (yajl_gen g, const struct sp_member *m, bool with_start)
   if (with_start)
     sp_gen_kv_int (g, "start_time", (long long) m->start_time);
   sp_gen_kv_str (g, "joined", t);
+  if (m->pod_namespace != NULL)
+    sp_gen_kv_str (g, "pod_namespace", m->pod_namespace);
+  if (m->pod != NULL)
+    sp_gen_kv_str (g, "pod", m->pod);
+  if (m->container != NULL)
+    sp_gen_kv_str (g, "container", m->container);
   yajl_gen_map_close (g);
 }
 

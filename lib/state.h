@@ -30,11 +30,19 @@ struct sp_member
   int64_t pid;         /* 0 when unknown */
   uint64_t start_time; /* /proc/PID/stat starttime: tells a reused pid apart */
   int64_t joined;      /* unix seconds */
+  /* A Kubernetes pod's container, from the CRI's annotations; NULL for
+     other members (records before namespaces have none). */
+  char *pod_namespace;
+  char *pod;
+  char *container;
 };
+
+/* The longest pod or container name kept: Kubernetes' 253-byte DNS subdomain. */
+#define SP_POD_NAME_MAX 253
 
 struct sp_pipeline
 {
-  char name[SP_NAME_MAX + 1];
+  char name[SP_QNAME_MAX + 1];
   struct sp_pipeline_opts opts;
   int64_t created;
   struct sp_member *members;
@@ -50,6 +58,9 @@ ssize_t sp_pipeline_find_member (const struct sp_pipeline *p, const char *id);
 int sp_pipeline_add_member (struct sp_pipeline *p, const char *id, int64_t pid, uint64_t start_time,
                             int64_t joined, sp_error_t *err);
 void sp_pipeline_remove_member (struct sp_pipeline *p, size_t idx);
+/* Records which pod and container member M is (each may be NULL). */
+int sp_member_set_pod (struct sp_member *m, const char *ns, const char *pod, const char *container,
+                       sp_error_t *err);
 
 /* "a, b, c, d and 3 more": the members for a message. */
 void sp_pipeline_format_members (const struct sp_pipeline *p, char *buf, size_t len);

@@ -147,9 +147,9 @@ sp_store_check_opts (const struct sp_store *s, const char *name, const struct sp
 int
 sp_store_lock (struct sp_store *s, const char *name, sp_error_t *err)
 {
-  char file[SP_NAME_MAX + sizeof (SP_LOCK_SUFFIX)];
+  char file[SP_QNAME_MAX + sizeof (SP_LOCK_SUFFIX)];
 
-  snprintf (file, sizeof (file), "%s" SP_LOCK_SUFFIX, name);
+  snprintf (file, sizeof (file), "%s" SP_LOCK_SUFFIX, SP_FNAME (name));
   for (int tries = 0; tries < 1000; tries++)
     {
       struct stat fst, pst;
@@ -172,9 +172,9 @@ sp_store_lock (struct sp_store *s, const char *name, sp_error_t *err)
 void
 sp_store_unlink_lock (struct sp_store *s, const char *name)
 {
-  char file[SP_NAME_MAX + sizeof (SP_LOCK_SUFFIX)];
+  char file[SP_QNAME_MAX + sizeof (SP_LOCK_SUFFIX)];
 
-  snprintf (file, sizeof (file), "%s" SP_LOCK_SUFFIX, name);
+  snprintf (file, sizeof (file), "%s" SP_LOCK_SUFFIX, SP_FNAME (name));
   unlinkat (s->locks_fd, file, 0);
 }
 
@@ -192,7 +192,18 @@ sp_store_drop_unused_lock (struct sp_store *s, const char *name)
 static void
 state_file (const char *name, char *buf, size_t len)
 {
-  snprintf (buf, len, "%s" SP_STATE_SUFFIX, name);
+  snprintf (buf, len, "%s" SP_STATE_SUFFIX, SP_FNAME (name));
+}
+
+const char *
+sp_store_fname (const char *name, char *buf)
+{
+  size_t i = 0;
+
+  for (; name[i] != '\0' && i < SP_QNAME_MAX; i++)
+    buf[i] = name[i] == '/' ? SP_FNAME_SEP : name[i];
+  buf[i] = '\0';
+  return buf;
 }
 
 int
@@ -209,7 +220,7 @@ sp_store_lock_load (struct sp_store *s, const char *name, int *lock, struct sp_p
 int
 sp_store_load (struct sp_store *s, const char *name, struct sp_pipeline *p, sp_error_t *err)
 {
-  char file[SP_NAME_MAX + sizeof (SP_STATE_SUFFIX)];
+  char file[SP_QNAME_MAX + sizeof (SP_STATE_SUFFIX)];
   cleanup_free char *buf = NULL;
   sp_error_t read_err = NULL;
   size_t len;
@@ -241,7 +252,7 @@ sp_store_load (struct sp_store *s, const char *name, struct sp_pipeline *p, sp_e
 int
 sp_store_save (struct sp_store *s, const struct sp_pipeline *p, sp_error_t *err)
 {
-  char file[SP_NAME_MAX + sizeof (SP_STATE_SUFFIX)];
+  char file[SP_QNAME_MAX + sizeof (SP_STATE_SUFFIX)];
   cleanup_free char *buf = NULL;
   size_t len;
 
@@ -257,7 +268,7 @@ sp_store_save (struct sp_store *s, const struct sp_pipeline *p, sp_error_t *err)
 int
 sp_store_destroy_locked (struct sp_store *s, const char *name, sp_error_t *err)
 {
-  char file[SP_NAME_MAX + sizeof (SP_STATE_SUFFIX)];
+  char file[SP_QNAME_MAX + sizeof (SP_STATE_SUFFIX)];
 
   state_file (name, file, sizeof (file));
   if (unlinkat (s->state_fd, file, 0) < 0 && errno != ENOENT)
@@ -273,7 +284,7 @@ sp_store_destroy_locked (struct sp_store *s, const char *name, sp_error_t *err)
 static int
 wrap (sp_error_t *err, const char *name)
 {
-  if (sp_name_valid (name, strlen (name)))
+  if (sp_qname_valid (name, strlen (name)))
     sp_error_wrap_pipeline (err, name);
   return -1;
 }
@@ -311,7 +322,7 @@ static int
 check_name_and_opts (struct sp_store *s, const char *name, const struct sp_pipeline_opts *opts,
                      sp_error_t *err)
 {
-  if (sp_name_check (name, err) < 0)
+  if (sp_qname_check (name, err) < 0)
     return -1;
   return opts != NULL ? sp_store_check_opts (s, name, opts, err) : 0;
 }
@@ -355,9 +366,34 @@ sp_store_create (struct sp_store *s, const char *name, const struct sp_pipeline_
   return store_create (s, name, opts, mode, created, err) < 0 ? wrap (err, name) : 0;
 }
 
+/* Whether a pod of POD->ns may join NAME, whose record is P (NULL: none). */
+static int
+check_pod_access (const char *name, const struct sp_pod_ref *pod, const struct sp_pipeline *p,
+                  sp_error_t *err)
+{
+  const char *slash = strchr (name, '/');
+  size_t nslen = slash != NULL ? (size_t) (slash - name) : 0;
+
+  if (pod == NULL || slash == NULL
+      || (strlen (pod->ns) == nslen && strncmp (name, pod->ns, nslen) == 0))
+    return 0;
+  if (p == NULL)
+    return sp_error_make (err, EACCES,
+                          "does not exist, and a pod of namespace %s may not create a pipeline of "
+                          "namespace %.*s",
+                          pod->ns, (int) nslen, name);
+  if (!sp_opts_allows_namespace (&p->opts, pod->ns))
+    return sp_error_make (err, EACCES,
+                          "refused for a pod of namespace %s: it belongs to namespace %.*s, and "
+                          "its allow-namespaces does not list %s",
+                          pod->ns, (int) nslen, name, pod->ns);
+  return 0;
+}
+
 static int
 store_join (struct sp_store *s, const char *name, const char *id, int64_t pid,
-            const struct sp_pipeline_opts *create_opts, bool *created, sp_error_t *err)
+            const struct sp_pod_ref *pod, const struct sp_pipeline_opts *create_opts, bool *created,
+            sp_error_t *err)
 {
   cleanup_close int lock = -1;
   cleanup_pipeline struct sp_pipeline p = { 0 };
@@ -379,7 +415,7 @@ store_join (struct sp_store *s, const char *name, const char *id, int64_t pid,
     return -1;
   sp_fault_point ("join:locked");
   r = sp_store_load (s, name, &p, err);
-  if (r < 0)
+  if (r < 0 || check_pod_access (name, pod, r == 1 ? &p : NULL, err) < 0)
     return -1;
   if (r == 0)
     {
@@ -402,6 +438,10 @@ store_join (struct sp_store *s, const char *name, const char *id, int64_t pid,
       if (pid > 0 && sp_proc_start_time ((pid_t) pid, &start) < 0)
         start = 0;
       if (sp_pipeline_add_member (&p, id, pid, start, (int64_t) time (NULL), err) < 0
+          || (pod != NULL
+              && sp_member_set_pod (&p.members[p.n_members - 1], pod->ns, pod->pod, pod->container,
+                                    err)
+                     < 0)
           || sp_store_save (s, &p, err) < 0)
         {
           sp_error_t ignored = NULL;
@@ -421,7 +461,15 @@ int
 sp_store_join (struct sp_store *s, const char *name, const char *id, int64_t pid,
                const struct sp_pipeline_opts *create_opts, bool *created, sp_error_t *err)
 {
-  return store_join (s, name, id, pid, create_opts, created, err) < 0 ? wrap (err, name) : 0;
+  return store_join (s, name, id, pid, NULL, create_opts, created, err) < 0 ? wrap (err, name) : 0;
+}
+
+int
+sp_store_join_pod (struct sp_store *s, const char *name, const char *id, int64_t pid,
+                   const struct sp_pod_ref *pod, const struct sp_pipeline_opts *create_opts,
+                   bool *created, sp_error_t *err)
+{
+  return store_join (s, name, id, pid, pod, create_opts, created, err) < 0 ? wrap (err, name) : 0;
 }
 
 static int
@@ -434,7 +482,7 @@ store_leave (struct sp_store *s, const char *name, const char *id, bool *removed
 
   if (removed != NULL)
     *removed = false;
-  if (sp_name_check (name, err) < 0)
+  if (sp_qname_check (name, err) < 0)
     return -1;
   r = sp_store_lock_load (s, name, &lock, &p, err);
   if (r == 0)
@@ -472,7 +520,7 @@ store_remove (struct sp_store *s, const char *name, bool force, sp_error_t *err)
   cleanup_pipeline struct sp_pipeline p = { 0 };
   int r;
 
-  if (sp_name_check (name, err) < 0)
+  if (sp_qname_check (name, err) < 0)
     return -1;
   r = sp_store_lock_load (s, name, &lock, &p, err);
   if (r < 0 && !force)
@@ -507,7 +555,7 @@ store_get (struct sp_store *s, const char *name, struct sp_pipeline *p, sp_error
 {
   int r;
 
-  if (sp_name_check (name, err) < 0)
+  if (sp_qname_check (name, err) < 0)
     return -1;
   r = sp_store_load (s, name, p, err);
   if (r == 0)
@@ -524,10 +572,10 @@ sp_store_get (struct sp_store *s, const char *name, struct sp_pipeline *p, sp_er
 bool
 sp_store_exists (struct sp_store *s, const char *name)
 {
-  char file[SP_NAME_MAX + sizeof (SP_STATE_SUFFIX)];
+  char file[SP_QNAME_MAX + sizeof (SP_STATE_SUFFIX)];
   struct stat st;
 
-  if (!sp_name_valid (name, strlen (name)))
+  if (!sp_qname_valid (name, strlen (name)))
     return false;
   state_file (name, file, sizeof (file));
   return fstatat (s->state_fd, file, &st, AT_SYMLINK_NOFOLLOW) == 0;
@@ -568,12 +616,19 @@ sp_store_list_dir (int dirfd, const char *suffix, char ***names, size_t *n, sp_e
   while ((de = readdir (d)) != NULL)
     {
       size_t len = strlen (de->d_name);
+      char name[SP_QNAME_MAX + 1], *sep;
       char **nv;
-      if (len <= slen || strcmp (de->d_name + len - slen, suffix) != 0
-          || !sp_name_valid (de->d_name, len - slen))
+      if (len <= slen || len - slen > SP_QNAME_MAX || strcmp (de->d_name + len - slen, suffix) != 0)
+        continue;
+      /* Back from the file name: the one separator is a qualified name's '/'. */
+      memcpy (name, de->d_name, len - slen);
+      name[len - slen] = '\0';
+      if ((sep = strchr (name, SP_FNAME_SEP)) != NULL)
+        *sep = '/';
+      if (!sp_qname_valid (name, strlen (name)))
         continue;
       nv = realloc (v, (count + 1) * sizeof (*v));
-      if (nv == NULL || (nv[count] = strndup (de->d_name, len - slen)) == NULL)
+      if (nv == NULL || (nv[count] = strdup (name)) == NULL)
         {
           sp_store_free_names (nv ? nv : v, count);
           return sp_error_sys (err, ENOMEM, "store: list");

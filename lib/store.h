@@ -70,6 +70,24 @@ int sp_store_create (struct sp_store *s, const char *name, const struct sp_pipel
 int sp_store_join (struct sp_store *s, const char *name, const char *id, int64_t pid,
                    const struct sp_pipeline_opts *create_opts, bool *created, sp_error_t *err);
 
+/* Who joins when it is a Kubernetes pod's container: recorded with the
+   member, and the namespace whose access is checked.  Names come from the
+   CRI's own annotations, never from the pod. */
+struct sp_pod_ref
+{
+  const char *ns; /* the pod's namespace */
+  const char *pod;
+  const char *container;
+};
+
+/* sp_store_join for a pod's container.  NAME is the full name (NS/NAME).  A
+   pipeline of another namespace than POD's is joined only when its
+   allow-namespaces lists POD's namespace, and never created: the error says
+   which rule refused (EACCES). */
+int sp_store_join_pod (struct sp_store *s, const char *name, const char *id, int64_t pid,
+                       const struct sp_pod_ref *pod, const struct sp_pipeline_opts *create_opts,
+                       bool *created, sp_error_t *err);
+
 /* Drops member ID (absent: no-op).  An ephemeral pipeline left with no member
    is removed; *REMOVED tells.  A missing pipeline is not an error. */
 int sp_store_leave (struct sp_store *s, const char *name, const char *id, bool *removed,

@@ -10,6 +10,14 @@
 #define SP_STATE_SUFFIX ".json"
 #define SP_LOCK_SUFFIX ".lock"
 
+/* NAME as a file name in the store's directories: the '/' of a qualified
+   name (NS/NAME) becomes '+', which no plain name holds, so plain names,
+   and every record written before namespaces, keep their files.  BUF has
+   SP_QNAME_MAX + 1 bytes. */
+#define SP_FNAME_SEP '+'
+const char *sp_store_fname (const char *name, char *buf);
+#define SP_FNAME(name) sp_store_fname ((name), (char[SP_QNAME_MAX + 1]){ 0 })
+
 /* NAME's lock (an flock()ed fd); see store.c for the unlink protocol. */
 int sp_store_lock (struct sp_store *s, const char *name, sp_error_t *err);
 void sp_store_unlink_lock (struct sp_store *s, const char *name);

@@ -17,7 +17,7 @@
 int
 sp_store_mountpoint (const struct sp_store *s, const char *name, char *buf, size_t len)
 {
-  int n = snprintf (buf, len, "%s/mnt/%s", s->root, name);
+  int n = snprintf (buf, len, "%s/mnt/%s", s->root, SP_FNAME (name));
   return (n < 0 || (size_t) n >= len) ? -1 : 0;
 }
 
@@ -26,7 +26,8 @@ sp_tmpfs_state (struct sp_store *s, const char *name)
 {
   struct stat parent, st;
   struct statfs sfs;
-  cleanup_close int fd = openat (s->mnt_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  cleanup_close int fd
+      = openat (s->mnt_fd, SP_FNAME (name), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 
   if (fd < 0)
     return errno == ENOENT ? SP_TMPFS_ABSENT : -1;
@@ -63,7 +64,7 @@ static int
 mount_legacy (const struct sp_pipeline *p, int dirfd, sp_error_t *err)
 {
   struct mount_data data = { .off = 0 };
-  char source[SP_NAME_MAX + 16], target[64];
+  char source[SP_QNAME_MAX + 16], target[64];
 
   if (sp_opts_mount_each (&p->opts, append_data, &data) != 0)
     return sp_error_make (err, E2BIG, "tmpfs options too long");
@@ -94,15 +95,15 @@ set_fsconfig (void *ctx, const char *key, const char *value)
 int
 sp_tmpfs_mount (struct sp_store *s, const struct sp_pipeline *p, sp_error_t *err)
 {
-  char source[SP_NAME_MAX + 16];
+  char source[SP_QNAME_MAX + 16];
   cleanup_close int fsfd = -1;
   cleanup_close int mfd = -1;
   cleanup_close int dirfd = -1;
   struct fsconfig_ctx ctx;
 
-  if (mkdirat (s->mnt_fd, p->name, 0755) < 0 && errno != EEXIST)
+  if (mkdirat (s->mnt_fd, SP_FNAME (p->name), 0755) < 0 && errno != EEXIST)
     return sp_error_sys (err, errno, "mkdir mountpoint");
-  dirfd = openat (s->mnt_fd, p->name, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  dirfd = openat (s->mnt_fd, SP_FNAME (p->name), O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (dirfd < 0)
     return sp_error_sys (err, errno, "open mountpoint");
 
@@ -137,7 +138,7 @@ sp_tmpfs_unmount (struct sp_store *s, const char *name, sp_error_t *err)
   while (sp_tmpfs_state (s, name) == SP_TMPFS_MOUNTED)
     if (umount2 (path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
       return sp_error_sys (err, errno, "unmount %s", path);
-  if (unlinkat (s->mnt_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+  if (unlinkat (s->mnt_fd, SP_FNAME (name), AT_REMOVEDIR) < 0 && errno != ENOENT)
     return sp_error_sys (err, errno, "rmdir %s", path);
   return 0;
 }
@@ -146,7 +147,8 @@ int
 sp_store_used (struct sp_store *s, const char *name, uint64_t *used, sp_error_t *err)
 {
   struct statfs sfs;
-  cleanup_close int fd = openat (s->mnt_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  cleanup_close int fd
+      = openat (s->mnt_fd, SP_FNAME (name), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 
   *used = 0;
   if (fd < 0 || fstatfs (fd, &sfs) < 0)
@@ -166,11 +168,11 @@ sp_store_clone_mount (struct sp_store *s, const char *name, sp_error_t *err)
   cleanup_close int fd = -1;
   struct statfs sfs;
 
-  if (sp_name_check (name, err) < 0)
+  if (sp_qname_check (name, err) < 0)
     return -1;
   if (sp_tmpfs_state (s, name) != SP_TMPFS_MOUNTED)
     sp_error_make (err, ENOENT, "its tmpfs is not mounted");
-  else if ((fd = open_tree (s->mnt_fd, name,
+  else if ((fd = open_tree (s->mnt_fd, SP_FNAME (name),
                             OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW))
            < 0)
     sp_error_sys (err, errno, "open_tree");

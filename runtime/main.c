@@ -290,6 +290,11 @@ prepare_bundle (const char *bundle, const struct wrapper_opts *o, struct sp_oci_
   r = sp_oci_get_request (oc.annotations, oc.env, req, err);
   if (r <= 0)
     return r;
+  /* Kubernetes namespaces are the hook's: here a qualified name is refused. */
+  if (strchr (req->pipeline, '/') != NULL)
+    return sp_error_make (err, EPERM,
+                          "a qualified name (NAMESPACE/NAME) is for Kubernetes pods through "
+                          "shmpipe-hook, not for shmpipe-runtime");
 
   if (sp_config_load (o->config, o->config != NULL, &cfg, err) < 0)
     return -1;

@@ -18,8 +18,9 @@ check_request (yajl_val annotations, yajl_val env)
 
   if (sp_oci_get_request (annotations, env, &req, &err) == 1)
     {
-      /* Whatever is accepted is a valid name: the hook builds paths from it. */
-      if (!sp_name_valid (req.pipeline, strlen (req.pipeline)))
+      /* Whatever is accepted is a valid name (plain, or a pod's NS/NAME): the
+         store builds file names from it. */
+      if (!sp_qname_valid (req.pipeline, strlen (req.pipeline)))
         abort ();
       if (req.opts.mode > 07777)
         abort ();

@@ -24,6 +24,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
           && (strchr (s, '/') != NULL || strcmp (s, "..") == 0 || size - 1 > SP_NAME_MAX))
         abort ();
       sp_name_check (s, &err);
+      sp_error_release (&err);
+      /* NS/NAME: one slash, never the store's '+' separator, never longer. */
+      if (sp_qname_valid (s, size - 1)
+          && (s[0] == '/' || strchr (s, '+') != NULL || size - 1 > SP_QNAME_MAX
+              || (strchr (s, '/') != NULL && strchr (s, '/') != strrchr (s, '/'))))
+        abort ();
+      sp_qname_check (s, &err);
       break;
     case 1:
       {

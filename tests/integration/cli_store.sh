@@ -224,10 +224,33 @@ t_gc_unrepairable() {
 	ctl rm b
 }
 
+# A Kubernetes namespace's pipeline, as an admin handles it.
+t_qualified() {
+	local out
+	new_root
+	ctl create frames --size 1m >/dev/null
+	sp_assert_eq "$root/mnt/team-a+frames" "$(ctl create team-a/frames --size 2m --allow-namespace team-b --allow-namespaces team-c)"
+	sp_assert_file "$root/state/team-a+frames.json"
+	sp_assert_eq tmpfs "$(stat -f -c %T "$root/mnt/team-a+frames")"
+	sp_assert_eq "frames team-a/frames" "$(ctl ls --json | "$SP_PYTHON" -c 'import json,sys; print(" ".join(p["name"] for p in json.load(sys.stdin)))')"
+	out=$(ctl inspect team-a/frames)
+	sp_assert_contains "$out" '"name": "team-a/frames"'
+	sp_assert_contains "$out" '"allow-namespaces": "team-b,team-c"'
+	ctl join team-a/frames --id c1
+	sp_assert_match "$(ctl ls)" $'team-a/frames +2M +0B +1 '
+	ctl leave team-a/frames --id c1
+	ctl rm team-a/frames
+	[[ ! -e $root/state/team-a+frames.json && ! -e $root/mnt/team-a+frames ]] || sp_fail "rm left files"
+	sp_assert_eq tmpfs "$(stat -f -c %T "$root/mnt/frames")" "the plain frames is untouched"
+	out=$(ctl create team-a/x --allow-namespaces Team_B 2>&1) && sp_fail "bad namespace accepted"
+	sp_assert_contains "$out" 'invalid namespace "Team_B"'
+	ctl rm frames
+}
+
 t_errors() {
 	local root out name
 	new_root
-	for name in '..' '../x' 'a/b' '' '-x' "$(printf 'a%.0s' {1..65})" $'new\nline' 'café'; do
+	for name in '..' '../x' 'a/b/c' 'A/b' 'a/' '/b' 'a+b' '' '-x' "$(printf 'a%.0s' {1..65})" $'new\nline' 'café'; do
 		if out=$(ctl create -- "$name" 2>&1); then sp_fail "bad name accepted: [$name]"; fi
 		sp_assert_contains "$out" "invalid pipeline name"
 		sp_assert_eq 1 "$(wc -l <<<"$out")" "one-line error"
@@ -351,6 +374,7 @@ sp_test "gc removes ephemeral leftovers and orphan mounts, remounts a lost tmpfs
 sp_test "gc remounts a lost tmpfs but keeps the IPC namespace; re-pins a lost one" t_gc_keeps_ipc
 sp_test "gc reports a pipeline it cannot repair and still repairs the others" t_gc_unrepairable
 sp_test "errors: bad names, sizes, busy, missing, duplicate; nothing left behind" t_errors
+sp_test "NAMESPACE/NAME: created, listed, inspected, joined, removed; stored as NAMESPACE+NAME beside a plain NAME" t_qualified
 sp_test "a torn state file is reported, not trusted" t_damaged_state
 sp_test "config file: defaults, limits, unknown keys, --root" t_config
 sp_test "shipped configs load, bad ones are refused" t_config_examples

@@ -102,7 +102,9 @@ t_name_dotdot() {
 	attack_config dotdot 'annotation io.shmpipe.pipeline: invalid pipeline name \"../../etc\"' \
 		-a io.shmpipe.pipeline=../../etc
 }
-t_name_slash() { attack_config slash 'annotation io.shmpipe.pipeline: invalid pipeline name \"a/b\"' -a io.shmpipe.pipeline=a/b; }
+# NAMESPACE/NAME is a Kubernetes pod's; any other slash is no name at all.
+t_name_slash() { attack_config slash 'pipeline a/b: a qualified name (NAMESPACE/NAME) is for Kubernetes pods only' -a io.shmpipe.pipeline=a/b; }
+t_name_slashes() { attack_config slashes 'annotation io.shmpipe.pipeline: invalid pipeline name \"a/b/c\"' -a io.shmpipe.pipeline=a/b/c; }
 t_name_newline() {
 	attack_config newline 'annotation io.shmpipe.pipeline: value contains control characters' -a $'io.shmpipe.pipeline=p\nforged log line'
 }
@@ -375,7 +377,8 @@ sp_test "image /dev/shm a regular file: refused, nothing mounted" t_regular_file
 sp_test "runtime already pivoted (/proc/PID/root is the rootfs): mounted in its namespace" t_pivoted
 sp_test "image without /dev/shm: created, mounted" t_missing_shm
 sp_test "pipeline name ../../etc: refused" t_name_dotdot
-sp_test "pipeline name a/b: refused" t_name_slash
+sp_test "pipeline name a/b from a container that is no pod: refused" t_name_slash
+sp_test "pipeline name a/b/c: refused" t_name_slashes
 sp_test "pipeline name with a newline: refused" t_name_newline
 sp_test "SHMPIPE_PIPELINE=..: refused" t_env_dotdot
 sp_test "io.shmpipe.size above the configured maximum: refused" t_size_too_big

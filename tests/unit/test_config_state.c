@@ -447,6 +447,16 @@ make_widest (struct sp_pipeline *p, size_t members)
   p->opts.lifetime = SP_LIFETIME_PERSISTENT;
   p->opts.inodes = 1ULL << 40;
   p->opts.ipc = true;
+  /* The longest allow list: SP_ALLOW_NS_COUNT namespaces of SP_NS_MAX. */
+  for (size_t n = 0; n < SP_ALLOW_NS_COUNT; n++)
+    {
+      char ns[SP_NS_MAX + 1];
+      memset (ns, 'a', SP_NS_MAX);
+      ns[SP_NS_MAX] = '\0';
+      ns[0] = (char) ('a' + n);
+      strcat (p->opts.allow_namespaces, n ? "," : "");
+      strcat (p->opts.allow_namespaces, ns);
+    }
   p->created = 253402300799; /* 9999-12-31T23:59:59Z */
   p->members = calloc (members, sizeof (*p->members));
   assert_non_null (p->members);
@@ -461,6 +471,17 @@ make_widest (struct sp_pipeline *p, size_t members)
       p->members[i].pid = 4194304;
       p->members[i].start_time = (uint64_t) INT64_MAX;
       p->members[i].joined = 253402300799;
+      /* A Kubernetes pod's container: the longest names the CRI may give. */
+      p->members[i].pod_namespace = malloc (SP_NS_MAX + 1);
+      p->members[i].pod = malloc (SP_POD_NAME_MAX + 1);
+      p->members[i].container = malloc (SP_POD_NAME_MAX + 1);
+      assert_non_null (p->members[i].container);
+      memset (p->members[i].pod_namespace, 'n', SP_NS_MAX);
+      p->members[i].pod_namespace[SP_NS_MAX] = '\0';
+      memset (p->members[i].pod, 'p', SP_POD_NAME_MAX);
+      p->members[i].pod[SP_POD_NAME_MAX] = '\0';
+      memset (p->members[i].container, 'c', SP_POD_NAME_MAX);
+      p->members[i].container[SP_POD_NAME_MAX] = '\0';
     }
   p->n_members = members;
 }
@@ -496,8 +517,15 @@ test_state_member_cap (void **state)
   /* A record an earlier release could write (more members than a join may
      add now, short ids) still loads. */
   make_widest (&p, SP_MEMBERS_LOAD_MAX);
+  p.opts.allow_namespaces[0] = '\0'; /* no pods nor allow lists then */
   for (size_t i = 0; i < p.n_members; i++)
-    p.members[i].id[12] = '\0';
+    {
+      p.members[i].id[12] = '\0';
+      free (p.members[i].pod_namespace);
+      free (p.members[i].pod);
+      free (p.members[i].container);
+      p.members[i].pod_namespace = p.members[i].pod = p.members[i].container = NULL;
+    }
   assert_int_equal (sp_state_generate (&p, &buf, &len, &err), 0);
   assert_int_equal (sp_state_parse (buf, len, &q, &err), 0);
   assert_int_equal (q.n_members, SP_MEMBERS_LOAD_MAX);

@@ -343,7 +343,11 @@ test_request (void **unused)
   request_bad ("{\"io.shmpipe.pipeline\":\"p\",\"io.shmpipe.uid\":\"0\"}", NULL,
                "annotation io.shmpipe.uid: not for containers to set");
   request_bad ("{\"io.shmpipe.pipeline\":\"../x\"}", NULL, "invalid pipeline name");
-  request_bad ("{\"io.shmpipe.pipeline\":\"a/b\"}", NULL, "invalid pipeline name");
+  /* NAMESPACE/NAME is a name's syntax; whether a container may use it is the
+     hook's decision (sp_cri_pipeline_name). */
+  request_bad ("{\"io.shmpipe.pipeline\":\"Team/b\"}", NULL, "invalid pipeline name");
+  request_bad ("{\"io.shmpipe.pipeline\":\"a/b/c\"}", NULL, "invalid pipeline name");
+  request_bad ("{\"io.shmpipe.pipeline\":\"a/\"}", NULL, "invalid pipeline name");
   request_bad ("{\"io.shmpipe.pipeline\":\".x\"}", NULL, "invalid pipeline name");
   request_bad ("{\"io.shmpipe.pipeline\":\"\"}", NULL, "invalid pipeline name");
   request_bad ("{\"io.shmpipe.pipeline\":\"p\\n1\"}", NULL, "control characters");

@@ -37,6 +37,8 @@ sample (const struct sp_opt_def *d)
       return "ephemeral";
     case SP_OPT_BOOL:
       return "true";
+    case SP_OPT_NSLIST:
+      return "team-b,team-c";
     }
   return NULL;
 }
