@@ -12,6 +12,8 @@ packages=(
 	util-linux iproute2 curl procps psmisc
 	# schema validation, examples and benchmarks
 	python3 python3-jsonschema python3-numpy docker-compose
+	# middleware examples and tests (issue 14): iceoryx and GStreamer shm
+	iceoryx libiceoryx-binding-c-dev gstreamer1.0-tools gstreamer1.0-plugins-bad
 )
 missing=()
 for p in "${packages[@]}"; do
