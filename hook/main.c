@@ -193,6 +193,26 @@ load_site_config (struct hook_run *h, sp_error_t *err)
   return 0;
 }
 
+/* The pipeline's socket directory, when it has one, at its path in the
+   container (copied to SOCKETS for the log).  */
+static int
+mount_sockets (struct sp_store *store, struct hook_run *h, const char *rootfs, char *sockets,
+               bool *already, sp_error_t *err)
+{
+  cleanup_pipeline struct sp_pipeline p = { 0 };
+  int clone_fd;
+
+  if (sp_store_get (store, h->req.pipeline, &p, err) < 0)
+    return -1;
+  if (p.opts.sockets[0] == '\0')
+    return 0;
+  memcpy (sockets, p.opts.sockets, SP_OPT_PATH_MAX);
+  clone_fd = sp_store_clone_sockets (store, h->req.pipeline, err);
+  if (clone_fd < 0)
+    return -1;
+  return sp_hook_mount_at (clone_fd, (pid_t) h->state.pid, rootfs, sockets, already, err);
+}
+
 static int
 join (struct hook_run *h, sp_error_t *err)
 {
@@ -201,7 +221,8 @@ join (struct hook_run *h, sp_error_t *err)
   const struct sp_pipeline_opts *create = NULL;
   const char *name = h->req.pipeline, *id = h->state.id;
   char rootfs[PATH_MAX];
-  bool created = false, was_member = false, already = false;
+  bool created = false, was_member = false, already = false, sockets_already = false;
+  char sockets[SP_OPT_PATH_MAX] = "";
   int clone_fd, r;
 
   if (h->state.pid <= 0)
@@ -239,6 +260,8 @@ join (struct hook_run *h, sp_error_t *err)
   sp_fault_point ("hook:joined");
   clone_fd = sp_store_clone_mount (&store, name, err);
   r = clone_fd < 0 ? -1 : sp_hook_mount_shm (clone_fd, (pid_t) h->state.pid, rootfs, &already, err);
+  if (r == 0)
+    r = mount_sockets (&store, h, rootfs, sockets, &sockets_already, err);
   if (r < 0)
     {
       sp_error_t ignored = NULL;
@@ -256,9 +279,11 @@ join (struct hook_run *h, sp_error_t *err)
       sp_error_release (&ignored);
       return -1;
     }
-  sp_log_info ("container %s joined pipeline %s%s (from its %s): %s", id, name,
+  sp_log_info ("container %s joined pipeline %s%s (from its %s): %s%s%s%s", id, name,
                created ? " (created it)" : "", h->req.source,
-               already ? "/dev/shm was already mounted" : "mounted on /dev/shm");
+               already ? "/dev/shm was already mounted" : "mounted on /dev/shm",
+               sockets[0] ? "; socket directory " : "", sockets,
+               !sockets[0] ? "" : sockets_already ? " was already mounted" : " mounted");
   return 0;
 }
 

@@ -30,6 +30,8 @@ const struct sp_opt_def sp_opt_defs[] = {
        "inode cap: how many files it may hold"),
   ROW ("ipc", SP_OPT_BOOL, ipc, SP_OPT_F_CONTAINER | SP_OPT_F_OPTIONAL, NULL, NULL,
        "its own IPC namespace: SysV shm, semaphores, POSIX mqueues"),
+  ROW ("sockets", SP_OPT_PATH, sockets, SP_OPT_F_CONTAINER | SP_OPT_F_OPTIONAL, NULL, "PATH",
+       "a socket directory of its own, mounted at PATH (e.g. /tmp) in every member"),
 };
 const size_t sp_opt_count = ARRAY_SIZE (sp_opt_defs);
 
@@ -70,6 +72,8 @@ sp_opt_parse (const struct sp_opt_def *d, const char *value, struct sp_pipeline_
           return 0;
         }
       return sp_parse_bool (value, d->name, FIELD (o, d, bool), err);
+    case SP_OPT_PATH:
+      return sp_parse_container_path (value, d->name, FIELD (o, d, char), SP_OPT_PATH_MAX, err);
     }
   return sp_error_make (err, EINVAL, "option %s: unknown kind", d->name);
 }
@@ -127,6 +131,9 @@ sp_opt_format (const struct sp_opt_def *d, const struct sp_pipeline_opts *o, cha
     case SP_OPT_BOOL:
       snprintf (buf, len, "%s", *CFIELD (o, d, bool) ? "true" : "false");
       return;
+    case SP_OPT_PATH:
+      snprintf (buf, len, "%s", CFIELD (o, d, char));
+      return;
     }
   snprintf (buf, len, "?");
 }
@@ -136,7 +143,7 @@ sp_opts_differ (const struct sp_pipeline_opts *a, const struct sp_pipeline_opts 
 {
   for (size_t i = 0; i < sp_opt_count; i++)
     {
-      char va[64], vb[64];
+      char va[SP_OPT_VALUE_MAX], vb[SP_OPT_VALUE_MAX];
       sp_opt_format (&sp_opt_defs[i], a, va, sizeof (va));
       sp_opt_format (&sp_opt_defs[i], b, vb, sizeof (vb));
       if (strcmp (va, vb) != 0)
@@ -171,6 +178,9 @@ copy_field (const struct sp_opt_def *d, struct sp_pipeline_opts *dst,
     case SP_OPT_BOOL:
       *FIELD (dst, d, bool) = *CFIELD (src, d, bool);
       break;
+    case SP_OPT_PATH:
+      memcpy (FIELD (dst, d, char), CFIELD (src, d, char), SP_OPT_PATH_MAX);
+      break;
     }
 }
 
@@ -189,7 +199,7 @@ sp_opts_gen (yajl_gen g, const struct sp_pipeline_opts *o)
   for (size_t i = 0; i < sp_opt_count; i++)
     {
       const struct sp_opt_def *d = &sp_opt_defs[i];
-      char v[64];
+      char v[SP_OPT_VALUE_MAX];
 
       switch (d->kind)
         {
@@ -288,7 +298,7 @@ sp_opts_mount_each (const struct sp_pipeline_opts *o, sp_mount_opt_fn fn, void *
   for (size_t i = 0; i < sp_opt_count; i++)
     {
       const struct sp_opt_def *d = &sp_opt_defs[i];
-      char v[64];
+      char v[SP_OPT_VALUE_MAX];
       int r;
 
       if (d->mount_key == NULL)

@@ -16,6 +16,11 @@
 #include "error.h"
 #include "options.h"
 
+/* The longest container path a row takes, with its NUL; and a buffer for
+   any row's value as text. */
+#define SP_OPT_PATH_MAX 128
+#define SP_OPT_VALUE_MAX (SP_OPT_PATH_MAX + 16)
+
 /* What a pipeline is made of; what create takes and inspect shows. */
 struct sp_pipeline_opts
 {
@@ -27,6 +32,8 @@ struct sp_pipeline_opts
   enum sp_lifetime lifetime;
   uint64_t inodes;
   bool ipc; /* pin an IPC namespace of its own (SysV shm/sem, POSIX mqueues) */
+  /* Where members see the pipeline's socket directory ("" for none). */
+  char sockets[SP_OPT_PATH_MAX];
 };
 
 /* How a value is written, parsed, and stored in a record. */
@@ -39,6 +46,7 @@ enum sp_opt_kind
   SP_OPT_HUGE,     /* never, always, within_size, advise */
   SP_OPT_LIFETIME, /* persistent, ephemeral */
   SP_OPT_BOOL,     /* true/false (a bare CLI flag); record: JSON bool */
+  SP_OPT_PATH,     /* an absolute, normalized container path; "" is none */
 };
 
 enum

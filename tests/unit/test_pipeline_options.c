@@ -37,6 +37,8 @@ sample (const struct sp_opt_def *d)
       return "ephemeral";
     case SP_OPT_BOOL:
       return "true";
+    case SP_OPT_PATH:
+      return "/run/app";
     }
   return NULL;
 }
@@ -50,7 +52,7 @@ test_rows_round_trip (void **unused)
       const struct sp_opt_def *d = &sp_opt_defs[i];
       struct sp_pipeline_opts a = { 0 }, b = { 0 };
       sp_error_t err = NULL;
-      char text[64];
+      char text[SP_OPT_VALUE_MAX];
 
       assert_non_null (sample (d));
       assert_ptr_equal (sp_opt_find (d->name), d);
@@ -111,7 +113,7 @@ test_old_record_loads (void **unused)
       {
         /* The absent row reads as its zero value. */
         struct sp_pipeline_opts zero = { 0 };
-        char got[64], want[64];
+        char got[SP_OPT_VALUE_MAX], want[SP_OPT_VALUE_MAX];
         sp_opt_format (&sp_opt_defs[i], &q.opts, got, sizeof (got));
         sp_opt_format (&sp_opt_defs[i], &zero, want, sizeof (want));
         assert_string_equal (got, want);

@@ -385,7 +385,7 @@ test_bad_options (void **state)
               "inodes");
   expect_err (
       "/VolumeDriver.Create", "{\"Name\":\"o1\",\"Opts\":{\"size\":\"1m\",\"colour\":\"red\"}}",
-      200, "unknown option \"colour\" (known: size, mode, uid, gid, huge, lifetime, inodes, ipc)");
+      200, "unknown option \"colour\" (known: size, mode, uid, gid, huge, lifetime, inodes, ipc, sockets)");
   expect_err ("/VolumeDriver.Create", "{\"Name\":\"o1\",\"Opts\":{\"type\":\"tmpfs\"}}", 200,
               "unknown option \"type\"");
   expect_err ("/VolumeDriver.Create",
