@@ -62,6 +62,8 @@ main (int argc, char **argv)
     }
   signal (SIGINT, on_signal);
   signal (SIGTERM, on_signal);
+  /* iceoryx logs to the same stdout from C++: whole lines only. */
+  setvbuf (stdout, NULL, _IOLBF, 0);
 
   /* Connects to RouDi through its unix socket (/tmp/roudi in Debian's
      build) and maps its shared memory from /dev/shm. */

@@ -62,6 +62,8 @@ main (int argc, char **argv)
     }
   signal (SIGINT, on_signal);
   signal (SIGTERM, on_signal);
+  /* iceoryx logs to the same stdout from C++: whole lines only. */
+  setvbuf (stdout, NULL, _IOLBF, 0);
 
   iox_runtime_init (name);
   iox_sub_options_init (&opts);
