@@ -26,6 +26,9 @@ send)
 		wait-for-connection=true sync=false
 	;;
 recv)
+	# What this container has on /dev/shm and on the socket's directory.
+	dir=${sock%/*}
+	sed -n "s#^[^ ]* [^ ]* [^ ]* [^ ]* \(/dev/shm\|$dir\) .* - \([^ ]*\) \([^ ]*\) .*#recv: \1 is \2 \3#p" /proc/self/mountinfo
 	# shmsrc needs the sender's socket to exist already.
 	i=0
 	while [ ! -S "$sock" ]; do

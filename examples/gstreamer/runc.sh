@@ -141,6 +141,7 @@ rc=0
 wait "${pids[1]}" || rc=$?
 # The sender ends when the receiver has let go of its last frame (it may
 # report the receiver's hang-up as an error then: see gst.sh).
+((rc == 0)) || runc --root "$runc_root" kill "$tag-send" KILL 2>/dev/null || true
 wait "${pids[0]}" || true
 sed 's/^/[send] /' "$work/send.log"
 cat "$work/recv.log"
