@@ -2,10 +2,13 @@
    written into chunks loaned from RouDi's shared memory (zero copy).
 
      publisher [--service S] [--count N] [--size BYTES] [--timeout SEC] [--name APP]
+               [--no-fill]
 
    Waits (up to --timeout) for a subscriber, then publishes with
    ConsumerTooSlowPolicy_WAIT_FOR_CONSUMER: a subscriber that asked to block
-   the producer receives every sample.  Exits 0 when all N were published. */
+   the producer receives every sample.  --no-fill writes the header only (the
+   hand-off alone, for make bench).  Exits 0 when all N were published. */
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 
@@ -33,10 +36,16 @@ main (int argc, char **argv)
   iox_pub_t pub;
   uint64_t deadline, t0, n;
   int bad = 0;
+  bool fill = true;
 
   for (int i = 1; i < argc; i++)
     {
       const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+      if (strcmp (a, "--no-fill") == 0)
+        {
+          fill = false;
+          continue;
+        }
       if (v == NULL)
         goto usage;
       if (strcmp (a, "--service") == 0)
@@ -91,12 +100,17 @@ main (int argc, char **argv)
     {
       void *chunk = NULL;
       enum iox_AllocationResult r;
+      unsigned spins = 0;
 
-      /* Every chunk may be held by the subscriber: wait for one to return. */
+      /* Every chunk may be held by the subscriber: wait for one to return
+         (yield first: one comes back within microseconds). */
       while ((r = iox_pub_loan_chunk (pub, &chunk, (uint32_t) (sizeof (struct sample_header) + size)))
                  == AllocationResult_RUNNING_OUT_OF_CHUNKS
              && !stop && now_ns () < deadline + timeout * 1000000000ull)
-        sleep_ms (1);
+        if (++spins < 1000)
+          sched_yield ();
+        else
+          sleep_ms (1);
       if (r != AllocationResult_SUCCESS)
         {
           fprintf (stderr, "publisher: cannot loan a chunk of %llu bytes (result %d): is RouDi's "
@@ -109,7 +123,8 @@ main (int argc, char **argv)
       h->pad = 0;
       h->seq = n;
       h->size = size;
-      sample_fill ((uint8_t *) (h + 1), size, n);
+      if (fill)
+        sample_fill ((uint8_t *) (h + 1), size, n);
       h->sent_ns = now_ns ();
       iox_pub_publish_chunk (pub, chunk);
     }
