@@ -163,6 +163,35 @@ t_isolation() {
 	sp_assert_not_contains "$(roudi_log $one)" "intruder"
 }
 
+t_docker() {
+	local out via=$1 wrapper
+	sp_require_cmd dockerd
+	if [[ $via == plugin ]]; then
+		SP_STORE=$HK_ROOT
+		. "$(dirname "$0")/lib/plugin.sh"
+		sp_plugin_start
+		sp_defer sp_plugin_stop
+		sp_dockerd_start
+	else
+		wrapper="$SP_TMP/shmpipe-runtime-test"
+		printf '#!/bin/sh\nexec %q --shmpipe-root %q --shmpipe-hook %q "$@"\n' \
+			"$HK_BUILD/shmpipe-runtime" "$HK_ROOT" "$HK_HOOK" >"$wrapper"
+		chmod +x "$wrapper"
+		sp_dockerd_start --add-runtime "shmpipe=$wrapper"
+	fi
+	export DOCKER_HOST=$SP_DOCKER_HOST DOCKER_CONFIG=$SP_DOCKER_DIR/client
+	out=$(sp_timeout "$EX/docker.sh" --via "$via" --bin "$BIN" --pipeline "iox$via" --count "$COUNT" \
+		--bytes $BYTES --image "shmpipe-usr:$SP_RUN_ID" --driver "${SP_DRIVER:-shmpipe}" \
+		--ctl "$HK_CTL" --ctl-opt --root --ctl-opt "$HK_ROOT")
+	echo "$out"
+	sp_assert_contains "$out" "[sub] subscriber: received $COUNT of $COUNT samples, $COUNT intact"
+	sp_assert_contains "$out" "publisher: published $COUNT samples of $BYTES bytes"
+	! hk_exists "iox$via" || sp_fail "pipeline left"
+	[[ ! -e $HK_ROOT/sockets/iox$via ]] || sp_fail "socket directory left"
+}
+
 sp_test "iceoryx: RouDi, subscriber, publisher in three containers of a pipeline with sockets=/tmp, $COUNT samples of 1 MiB checked; a second pipeline at the same time" t_two_pipelines
 sp_test "iceoryx: a container of no pipeline and one of another pipeline cannot reach a pipeline's RouDi" t_isolation
+sp_test "iceoryx on Docker with the volume plugin (volumes NAME and NAME.sockets)" t_docker plugin
+sp_test "iceoryx on Docker with shmpipe-runtime" t_docker runtime
 sp_done
