@@ -283,7 +283,9 @@ join (struct hook_run *h, sp_error_t *err)
                created ? " (created it)" : "", h->req.source,
                already ? "/dev/shm was already mounted" : "mounted on /dev/shm",
                sockets[0] ? "; socket directory " : "", sockets,
-               !sockets[0] ? "" : sockets_already ? " was already mounted" : " mounted");
+               !sockets[0]       ? ""
+               : sockets_already ? " was already mounted"
+                                 : " mounted");
   return 0;
 }
 

@@ -137,12 +137,11 @@ struct sp_statmount
 static int
 refuse_peer_group (const char *shown, unsigned long long group, sp_error_t *err)
 {
-  return sp_error_make (
-      err, EPERM,
-      "container's %s is on a shared mount (peer group %llu): a mount there "
-      "would propagate to other mount namespaces, maybe the host's; refusing "
-      "(make that mount private or slave)",
-      shown, group);
+  return sp_error_make (err, EPERM,
+                        "container's %s is on a shared mount (peer group %llu): a mount there "
+                        "would propagate to other mount namespaces, maybe the host's; refusing "
+                        "(make that mount private or slave)",
+                        shown, group);
 }
 
 /* The propagation of FD's mount by statmount(2): one system call, where

@@ -187,8 +187,8 @@ sp_parse_container_path (const char *s, const char *what, char *out, size_t len,
                           len - 1);
   for (size_t i = 0; i < n; i++)
     if (s[i] <= ' ' || s[i] > '~')
-      return sp_error_make (err, EINVAL,
-                            "invalid %s: only printable characters without blanks", what);
+      return sp_error_make (err, EINVAL, "invalid %s: only printable characters without blanks",
+                            what);
   if (s[0] != '/' || n == 1)
     return sp_error_make (err, EINVAL, "invalid %s \"%s\": want an absolute path below /", what, s);
   if (s[n - 1] == '/' || strstr (s, "//") != NULL || strstr (s, "/./") != NULL
@@ -202,9 +202,8 @@ sp_parse_container_path (const char *s, const char *what, char *out, size_t len,
     {
       size_t k = strlen (owned[i]);
       if (strncmp (s, owned[i], k) == 0 && (s[k] == '\0' || s[k] == '/'))
-        return sp_error_make (err, EINVAL,
-                              "invalid %s \"%s\": %s belongs to the container runtime", what, s,
-                              owned[i]);
+        return sp_error_make (err, EINVAL, "invalid %s \"%s\": %s belongs to the container runtime",
+                              what, s, owned[i]);
     }
   memcpy (out, s, n + 1);
   return 0;

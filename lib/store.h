@@ -31,7 +31,7 @@ struct sp_store
 /* A store that owns nothing yet: what sp_store_close may always be given. */
 #define SP_STORE_INIT                                                                              \
   {                                                                                                \
-    .root_fd = -1, .state_fd = -1, .locks_fd = -1, .mnt_fd = -1, .ipc_fd = -1, .sockets_fd = -1                     \
+    .root_fd = -1, .state_fd = -1, .locks_fd = -1, .mnt_fd = -1, .ipc_fd = -1, .sockets_fd = -1    \
   }
 
 /* The store root in force: ROOT when given, else $SHMPIPE_ROOT, else the

@@ -104,17 +104,19 @@ main (int argc, char **argv)
 
       /* Every chunk may be held by the subscriber: wait for one to return
          (yield first: one comes back within microseconds). */
-      while ((r = iox_pub_loan_chunk (pub, &chunk, (uint32_t) (sizeof (struct sample_header) + size)))
-                 == AllocationResult_RUNNING_OUT_OF_CHUNKS
-             && !stop && now_ns () < deadline + timeout * 1000000000ull)
+      while (
+          (r = iox_pub_loan_chunk (pub, &chunk, (uint32_t) (sizeof (struct sample_header) + size)))
+              == AllocationResult_RUNNING_OUT_OF_CHUNKS
+          && !stop && now_ns () < deadline + timeout * 1000000000ull)
         if (++spins < 1000)
           sched_yield ();
         else
           sleep_ms (1);
       if (r != AllocationResult_SUCCESS)
         {
-          fprintf (stderr, "publisher: cannot loan a chunk of %llu bytes (result %d): is RouDi's "
-                           "mempool big enough (roudi.toml)?\n",
+          fprintf (stderr,
+                   "publisher: cannot loan a chunk of %llu bytes (result %d): is RouDi's "
+                   "mempool big enough (roudi.toml)?\n",
                    (unsigned long long) (sizeof (struct sample_header) + size), (int) r);
           break;
         }

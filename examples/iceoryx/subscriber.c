@@ -127,7 +127,9 @@ main (int argc, char **argv)
       if (verbose || !ok)
         printf ("subscriber: sample %llu size %llu crc32 %08x %s\n", (unsigned long long) h->seq,
                 (unsigned long long) h->size, crc32_update (0, payload, h->size),
-                !check ? "unchecked" : ok ? "ok" : "BAD");
+                !check ? "unchecked"
+                : ok   ? "ok"
+                       : "BAD");
       if (!ok && h->magic == SAMPLE_MAGIC && h->seq != got)
         printf ("subscriber: expected sample %llu, got %llu\n", (unsigned long long) got,
                 (unsigned long long) h->seq);
@@ -141,10 +143,12 @@ main (int argc, char **argv)
       last = now;
       iox_sub_release_chunk (sub, chunk);
     }
-  printf ("subscriber: received %llu of %llu samples, %llu intact, %llu bytes", (unsigned long long) got,
-          (unsigned long long) count, (unsigned long long) good, (unsigned long long) bytes);
+  printf ("subscriber: received %llu of %llu samples, %llu intact, %llu bytes",
+          (unsigned long long) got, (unsigned long long) count, (unsigned long long) good,
+          (unsigned long long) bytes);
   if (got > 1)
-    printf (", %.1f samples/s, mean latency %llu us", (double) (got - 1) * 1e9 / (double) (last - t0),
+    printf (", %.1f samples/s, mean latency %llu us",
+            (double) (got - 1) * 1e9 / (double) (last - t0),
             (unsigned long long) (lat_sum / got / 1000));
   printf ("\nsubscriber: timing samples=%llu ns=%llu\n", (unsigned long long) got,
           (unsigned long long) (got > 1 ? last - t0 : 0));

@@ -383,9 +383,10 @@ test_bad_options (void **state)
               "lifetime");
   expect_err ("/VolumeDriver.Create", "{\"Name\":\"o1\",\"Opts\":{\"inodes\":\"0\"}}", 200,
               "inodes");
-  expect_err (
-      "/VolumeDriver.Create", "{\"Name\":\"o1\",\"Opts\":{\"size\":\"1m\",\"colour\":\"red\"}}",
-      200, "unknown option \"colour\" (known: size, mode, uid, gid, huge, lifetime, inodes, ipc, sockets)");
+  expect_err ("/VolumeDriver.Create",
+              "{\"Name\":\"o1\",\"Opts\":{\"size\":\"1m\",\"colour\":\"red\"}}", 200,
+              "unknown option \"colour\" (known: size, mode, uid, gid, huge, lifetime, inodes, "
+              "ipc, sockets)");
   expect_err ("/VolumeDriver.Create", "{\"Name\":\"o1\",\"Opts\":{\"type\":\"tmpfs\"}}", 200,
               "unknown option \"type\"");
   expect_err ("/VolumeDriver.Create",
