@@ -134,6 +134,43 @@ expect_set_error (const char *name, const char *value, const char *msg)
   sp_error_release (&err);
 }
 
+/* sockets: an absolute, normalized container path, not where the runtime
+   mounts its own; "" is none. */
+static void
+test_container_paths (void **unused)
+{
+  static const char *const bad[][2] = {
+    { "tmp", "want an absolute path" },
+    { "/", "want an absolute path" },
+    { "/tmp/", "normalized" },
+    { "/a//b", "normalized" },
+    { "/a/./b", "normalized" },
+    { "/a/../b", "normalized" },
+    { "/a/..", "normalized" },
+    { "/a/.", "normalized" },
+    { "/proc", "belongs to the container runtime" },
+    { "/dev/shm", "belongs to the container runtime" },
+    { "/sys/x", "belongs to the container runtime" },
+    { "/a b", "printable characters" },
+  };
+  struct sp_pipeline_opts o = { 0 };
+  char longpath[SP_OPT_PATH_MAX + 2];
+  sp_error_t err = NULL;
+  (void) unused;
+
+  for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++)
+    expect_set_error ("sockets", bad[i][0], bad[i][1]);
+  memset (longpath, 'a', sizeof (longpath) - 1);
+  longpath[0] = '/';
+  longpath[sizeof (longpath) - 1] = '\0';
+  expect_set_error ("sockets", longpath, "longer than");
+  assert_int_equal (sp_opts_set (&o, "sockets", "/run/app.d/sock-1", NULL, &err), 0);
+  assert_string_equal (o.sockets, "/run/app.d/sock-1");
+  assert_int_equal (sp_opts_set (&o, "sockets", "/devices", NULL, &err), 0);
+  assert_int_equal (sp_opts_set (&o, "sockets", "", NULL, &err), 0);
+  assert_string_equal (o.sockets, "");
+}
+
 static void
 test_unknown_names (void **unused)
 {
@@ -272,10 +309,15 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (test_rows_round_trip),  cmocka_unit_test (test_record_round_trip),
-    cmocka_unit_test (test_old_record_loads), cmocka_unit_test (test_unknown_names),
-    cmocka_unit_test (test_overlay),          cmocka_unit_test (test_mount_options),
-    cmocka_unit_test (test_nearest),          cmocka_unit_test (test_error_names_pipeline_once),
+    cmocka_unit_test (test_rows_round_trip),
+    cmocka_unit_test (test_record_round_trip),
+    cmocka_unit_test (test_old_record_loads),
+    cmocka_unit_test (test_container_paths),
+    cmocka_unit_test (test_unknown_names),
+    cmocka_unit_test (test_overlay),
+    cmocka_unit_test (test_mount_options),
+    cmocka_unit_test (test_nearest),
+    cmocka_unit_test (test_error_names_pipeline_once),
     cmocka_unit_test (test_docs_match_table),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
