@@ -25,4 +25,10 @@ int sp_hook_harden (sp_error_t *err);
    Sets *ALREADY when /dev/shm already was that tmpfs (nothing done).  */
 int sp_hook_mount_shm (int clone_fd, pid_t pid, const char *rootfs, bool *already, sp_error_t *err);
 
+/* The same for any directory TARGET of the container (absolute, normalized:
+   a pipeline's socket directory), created when missing; a symlink on the
+   way is refused.  */
+int sp_hook_mount_at (int clone_fd, pid_t pid, const char *rootfs, const char *target,
+                      bool *already, sp_error_t *err);
+
 #endif

@@ -30,9 +30,10 @@ static const char usage_text[]
       "OCI hook: reads the container state on stdin and its bundle's config.json.\n"
       "A container with the annotation " SP_ANNOTATION_PIPELINE "=NAME (or, for engines\n"
       "that pass no annotations, " SP_ENV_PIPELINE "=NAME in its environment) gets\n"
-      "pipeline NAME's tmpfs on /dev/shm.  With --pipeline NAME (a CDI device's\n"
-      "hooks) every container gets NAME's, and one whose annotation or environment\n"
-      "names another pipeline is refused.  For a pipeline the hook creates, the\n"
+      "pipeline NAME's tmpfs on /dev/shm, and its socket directory at its path when\n"
+      "it has one (sockets=PATH).  With --pipeline NAME (a CDI device's hooks)\n"
+      "every container gets NAME's, and one whose annotation or environment names\n"
+      "another pipeline is refused.  For a pipeline the hook creates, the\n"
       "annotations " SP_ANNOTATION_PREFIX "OPTION set the options containers may set\n"
       "(`shmpipectl options` lists them); any other " SP_ANNOTATION_PREFIX "* key is refused.\n"
       "What a container may ask for is held to the config's container_options,\n"
@@ -45,7 +46,8 @@ static const char usage_text[]
       "if that pipeline's allow-namespaces lists its own.  Containers that are no\n"
       "pod use plain names only.\n"
       "\n"
-      "STAGE: prestart or createRuntime (join the pipeline, mount /dev/shm),\n"
+      "STAGE: prestart or createRuntime (join the pipeline, mount /dev/shm and\n"
+      "       the socket directory),\n"
       "       poststop (leave it).  Without STAGE the state's status decides:\n"
       "       creating/created join, stopped leaves.\n"
       "\n"
@@ -217,6 +219,26 @@ load_site_config (struct hook_run *h, sp_error_t *err)
   return 0;
 }
 
+/* The pipeline's socket directory, when it has one, at its path in the
+   container (copied to SOCKETS for the log).  */
+static int
+mount_sockets (struct sp_store *store, struct hook_run *h, const char *rootfs, char *sockets,
+               bool *already, sp_error_t *err)
+{
+  cleanup_pipeline struct sp_pipeline p = { 0 };
+  int clone_fd;
+
+  if (sp_store_get (store, h->req.pipeline, &p, err) < 0)
+    return -1;
+  if (p.opts.sockets[0] == '\0')
+    return 0;
+  memcpy (sockets, p.opts.sockets, SP_OPT_PATH_MAX);
+  clone_fd = sp_store_clone_sockets (store, h->req.pipeline, err);
+  if (clone_fd < 0)
+    return -1;
+  return sp_hook_mount_at (clone_fd, (pid_t) h->state.pid, rootfs, sockets, already, err);
+}
+
 static int
 join (struct hook_run *h, sp_error_t *err)
 {
@@ -225,7 +247,8 @@ join (struct hook_run *h, sp_error_t *err)
   const struct sp_pipeline_opts *create = NULL;
   const char *name = h->req.pipeline, *id = h->state.id;
   char rootfs[PATH_MAX];
-  bool created = false, was_member = false, already = false;
+  bool created = false, was_member = false, already = false, sockets_already = false;
+  char sockets[SP_OPT_PATH_MAX] = "";
   int clone_fd, r;
 
   if (h->state.pid <= 0)
@@ -274,6 +297,8 @@ join (struct hook_run *h, sp_error_t *err)
   sp_fault_point ("hook:joined");
   clone_fd = sp_store_clone_mount (&store, name, err);
   r = clone_fd < 0 ? -1 : sp_hook_mount_shm (clone_fd, (pid_t) h->state.pid, rootfs, &already, err);
+  if (r == 0)
+    r = mount_sockets (&store, h, rootfs, sockets, &sockets_already, err);
   if (r < 0)
     {
       sp_error_t ignored = NULL;
@@ -291,9 +316,13 @@ join (struct hook_run *h, sp_error_t *err)
       sp_error_release (&ignored);
       return -1;
     }
-  sp_log_info ("container %s joined pipeline %s%s (from its %s): %s", id, name,
+  sp_log_info ("container %s joined pipeline %s%s (from its %s): %s%s%s%s", id, name,
                created ? " (created it)" : "", h->req.source,
-               already ? "/dev/shm was already mounted" : "mounted on /dev/shm");
+               already ? "/dev/shm was already mounted" : "mounted on /dev/shm",
+               sockets[0] ? "; socket directory " : "", sockets,
+               !sockets[0]       ? ""
+               : sockets_already ? " was already mounted"
+                                 : " mounted");
   return 0;
 }
 

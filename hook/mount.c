@@ -1,5 +1,6 @@
-/* Puts a pipeline's tmpfs on a container's /dev/shm from outside the
-   container, before its process starts.
+/* Puts a pipeline's tmpfs on a container's /dev/shm, and its socket
+   directory at the path the pipeline names, from outside the container,
+   before its process starts.
 
    The container's image is hostile input: its /dev or /dev/shm may be a
    symlink to anywhere, and another container sharing a volume may swap
@@ -11,6 +12,7 @@
    O_CLOEXEC (CVE-2024-21626).  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -133,14 +135,13 @@ struct sp_statmount
 };
 
 static int
-refuse_peer_group (unsigned long long group, sp_error_t *err)
+refuse_peer_group (const char *shown, unsigned long long group, sp_error_t *err)
 {
-  return sp_error_make (
-      err, EPERM,
-      "container's /dev/shm is on a shared mount (peer group %llu): a mount there "
-      "would propagate to other mount namespaces, maybe the host's; refusing "
-      "(make that mount private or slave)",
-      group);
+  return sp_error_make (err, EPERM,
+                        "container's %s is on a shared mount (peer group %llu): a mount there "
+                        "would propagate to other mount namespaces, maybe the host's; refusing "
+                        "(make that mount private or slave)",
+                        shown, group);
 }
 
 /* The propagation of FD's mount by statmount(2): one system call, where
@@ -148,24 +149,24 @@ refuse_peer_group (unsigned long long group, sp_error_t *err)
    mount is not shared), 0 when the kernel cannot tell (older than 6.8, or a
    filter denies it), -1 (refusing) when the mount is shared or on error. */
 static int
-check_propagation_statmount (int fd, sp_error_t *err)
+check_propagation_statmount (int fd, const char *shown, sp_error_t *err)
 {
   struct sp_mnt_id_req req = { .size = sizeof (req), .param = SP_STATMOUNT_MNT_BASIC };
   struct sp_statmount sm;
   struct statx stx;
 
   if (statx (fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID_UNIQUE, &stx) < 0)
-    return sp_error_sys (err, errno, "container's /dev/shm: statx");
+    return sp_error_sys (err, errno, "container's %s: statx", shown);
   if (!(stx.stx_mask & STATX_MNT_ID_UNIQUE))
     return 0;
   req.mnt_id = stx.stx_mnt_id;
   memset (&sm, 0, sizeof (sm));
   if (syscall (__NR_statmount, &req, &sm, sizeof (sm), 0) < 0)
-    return errno == ENOSYS ? 0 : sp_error_sys (err, errno, "container's /dev/shm: statmount");
+    return errno == ENOSYS ? 0 : sp_error_sys (err, errno, "container's %s: statmount", shown);
   if (!(sm.mask & SP_STATMOUNT_MNT_BASIC))
     return 0;
   if (sm.mnt_propagation & MS_SHARED)
-    return refuse_peer_group ((unsigned long long) sm.mnt_peer_group, err);
+    return refuse_peer_group (shown, (unsigned long long) sm.mnt_peer_group, err);
   return 1;
 }
 
@@ -179,7 +180,7 @@ check_propagation_statmount (int fd, sp_error_t *err)
    MOUNTINFO, an fd of the container's /proc/PID/mountinfo (mount IDs are
    global).  */
 static int
-refuse_shared_target (int fd, int mountinfo, sp_error_t *err)
+refuse_shared_target (int fd, int mountinfo, const char *shown, sp_error_t *err)
 {
   cleanup_free char *buf = NULL;
   struct statx stx;
@@ -187,13 +188,13 @@ refuse_shared_target (int fd, int mountinfo, sp_error_t *err)
   size_t len;
   int r;
 
-  r = check_propagation_statmount (fd, err);
+  r = check_propagation_statmount (fd, shown, err);
   if (r != 0)
     return r < 0 ? -1 : 0;
   if (statx (fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) < 0)
-    return sp_error_sys (err, errno, "container's /dev/shm: statx");
+    return sp_error_sys (err, errno, "container's %s: statx", shown);
   if (!(stx.stx_mask & STATX_MNT_ID))
-    return sp_error_make (err, ENOSYS, "container's /dev/shm: statx gives no mount ID");
+    return sp_error_make (err, ENOSYS, "container's %s: statx gives no mount ID", shown);
   if (lseek (mountinfo, 0, SEEK_SET) < 0)
     return sp_error_sys (err, errno, "container's mountinfo");
   if (sp_read_fd_capped (mountinfo, MOUNTINFO_MAX, "container's mountinfo", &buf, &len, err) < 0)
@@ -216,7 +217,7 @@ refuse_shared_target (int fd, int mountinfo, sp_error_t *err)
           if (strcmp (field, "-") == 0)
             return 0;
           if (strncmp (field, "shared:", 7) == 0)
-            return refuse_peer_group (strtoull (field + 7, NULL, 10), err);
+            return refuse_peer_group (shown, strtoull (field + 7, NULL, 10), err);
         }
       return 0;
     }
@@ -225,31 +226,57 @@ refuse_shared_target (int fd, int mountinfo, sp_error_t *err)
      seen.  A runtime that has pivoted has its rootfs as a mount point. */
   return sp_error_make (
       err, EPERM,
-      "container's /dev/shm: its mount (%llu) is outside the container's root, where "
+      "container's %s: its mount (%llu) is outside the container's root, where "
       "its propagation cannot be checked: refusing (the rootfs must be a mount point)",
-      (unsigned long long) stx.stx_mnt_id);
+      shown, (unsigned long long) stx.stx_mnt_id);
+}
+
+/* Walks PATH (absolute, normalized) from CROOT one component at a time,
+   creating what is missing; never through a symlink.  */
+static int
+open_target (int croot, const char *path, sp_error_t *err)
+{
+  cleanup_close int dir = -1;
+  char buf[PATH_MAX], shown[PATH_MAX];
+  char *comp, *save = NULL;
+  size_t shown_len = 0;
+
+  if (snprintf (buf, sizeof (buf), "%s", path) >= (int) sizeof (buf))
+    return sp_error_make (err, ENAMETOOLONG, "container path too long");
+  dir = fcntl (croot, F_DUPFD_CLOEXEC, 3);
+  if (dir < 0)
+    return sp_error_sys (err, errno, "dup");
+  for (comp = strtok_r (buf, "/", &save); comp != NULL; comp = strtok_r (NULL, "/", &save))
+    {
+      bool last = save == NULL || *save == '\0';
+      int next;
+
+      shown_len += (size_t) snprintf (shown + shown_len, sizeof (shown) - shown_len, "/%s", comp);
+      next = open_or_create_dir (dir, comp, shown, last ? 01777 : 0755, err);
+      if (next < 0)
+        return -1;
+      sp_close (&dir);
+      dir = next;
+    }
+  return sp_steal_fd (&dir);
 }
 
 /* Inside the container's mount namespace: CROOT is its rootfs.  */
 static int
-attach (int clone_fd, const struct stat *st_clone, int croot, int mountinfo, bool *already,
-        sp_error_t *err)
+attach (int clone_fd, const struct stat *st_clone, int croot, int mountinfo, const char *path,
+        bool *already, sp_error_t *err)
 {
-  cleanup_close int dev = -1;
-  cleanup_close int shm = -1;
+  cleanup_close int target = -1;
   cleanup_close int check = -1;
   struct stat st;
   struct statvfs vfs;
   const unsigned long want = ST_NOSUID | ST_NODEV | ST_NOEXEC;
 
-  dev = open_or_create_dir (croot, "dev", "/dev", 0755, err);
-  if (dev < 0)
+  target = open_target (croot, path, err);
+  if (target < 0)
     return -1;
-  shm = open_or_create_dir (dev, "shm", "/dev/shm", 01777, err);
-  if (shm < 0)
-    return -1;
-  if (fstat (shm, &st) < 0)
-    return sp_error_sys (err, errno, "container's /dev/shm: stat");
+  if (fstat (target, &st) < 0)
+    return sp_error_sys (err, errno, "container's %s: stat", path);
   /* The hook configured at two stages: the second finds its own mount. */
   if (st.st_dev == st_clone->st_dev)
     {
@@ -257,28 +284,28 @@ attach (int clone_fd, const struct stat *st_clone, int croot, int mountinfo, boo
       return 0;
     }
 
-  if (refuse_shared_target (shm, mountinfo, err) < 0)
+  if (refuse_shared_target (target, mountinfo, path, err) < 0)
     return -1;
 
-  /* On top of whatever is there: usually the runtime's private shm tmpfs,
-     which is what the pipeline replaces.  */
-  if (move_mount (clone_fd, "", shm, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-    return sp_error_sys (err, errno, "mount on the container's /dev/shm: move_mount");
+  /* On top of whatever is there: for /dev/shm usually the runtime's private
+     shm tmpfs, which is what the pipeline replaces.  */
+  if (move_mount (clone_fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    return sp_error_sys (err, errno, "mount on the container's %s: move_mount", path);
   /* Tests: killed with the mount made inside the container, unverified. */
   sp_fault_point ("hook:mounted");
 
   /* Trust but verify: the flags the container gets, and that a fresh walk of
-     /dev/shm in its rootfs lands on the pipeline's tmpfs.  */
+     PATH in its rootfs lands on the pipeline's mount.  */
   if (fstatvfs (clone_fd, &vfs) < 0)
-    return sp_error_sys (err, errno, "container's /dev/shm: statvfs");
+    return sp_error_sys (err, errno, "container's %s: statvfs", path);
   if ((vfs.f_flag & want) != want)
-    return sp_error_make (err, EPERM, "container's /dev/shm: mounted without nosuid,nodev,noexec");
-  check = openat2_retry (croot, "dev/shm", O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT | RESOLVE_STRICT);
+    return sp_error_make (err, EPERM, "container's %s: mounted without nosuid,nodev,noexec", path);
+  check = openat2_retry (croot, path + 1, O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT | RESOLVE_STRICT);
   if (check < 0 || fstat (check, &st) < 0)
-    return sp_error_sys (err, errno, "container's /dev/shm: openat2 after the mount");
+    return sp_error_sys (err, errno, "container's %s: openat2 after the mount", path);
   if (!same_inode (&st, st_clone))
-    return sp_error_make (err, EIO,
-                          "container's /dev/shm is not the pipeline's tmpfs after the mount");
+    return sp_error_make (err, EIO, "container's %s is not the pipeline's mount after the mount",
+                          path);
   return 0;
 }
 
@@ -327,7 +354,8 @@ open_container_rootfs (int proc_root, const char *rootfs, const struct stat *st_
 }
 
 int
-sp_hook_mount_shm (int clone_fd_in, pid_t pid, const char *rootfs, bool *already, sp_error_t *err)
+sp_hook_mount_at (int clone_fd_in, pid_t pid, const char *rootfs, const char *target, bool *already,
+                  sp_error_t *err)
 {
   cleanup_close int clone_fd = clone_fd_in;
   cleanup_close int pidfd = -1;
@@ -396,6 +424,8 @@ sp_hook_mount_shm (int clone_fd_in, pid_t pid, const char *rootfs, bool *already
   memset (&attr, 0, sizeof (attr));
   attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
   attr.propagation = MS_PRIVATE;
+  if (target[0] != '/' || target[1] == '\0')
+    return sp_error_make (err, EINVAL, "container path %s: want an absolute path below /", target);
   if (mount_setattr (clone_fd, "", AT_EMPTY_PATH, &attr, sizeof (attr)) < 0)
     return sp_error_sys (err, errno,
                          "set nosuid,nodev,noexec on the pipeline's mount: mount_setattr");
@@ -408,7 +438,7 @@ sp_hook_mount_shm (int clone_fd_in, pid_t pid, const char *rootfs, bool *already
     return sp_error_sys (err, errno, "enter the container's mount namespace");
   /* Tests: killed inside the container's mount namespace. */
   sp_fault_point ("hook:entered");
-  r = attach (clone_fd, &st_clone, croot, mountinfo, already, err);
+  r = attach (clone_fd, &st_clone, croot, mountinfo, target, already, err);
   if (setns (self_ns, CLONE_NEWNS) < 0)
     {
       saved = errno;
@@ -420,4 +450,10 @@ sp_hook_mount_shm (int clone_fd_in, pid_t pid, const char *rootfs, bool *already
       return SP_HOOK_STRANDED;
     }
   return r;
+}
+
+int
+sp_hook_mount_shm (int clone_fd, pid_t pid, const char *rootfs, bool *already, sp_error_t *err)
+{
+  return sp_hook_mount_at (clone_fd, pid, rootfs, "/dev/shm", already, err);
 }

@@ -20,6 +20,8 @@ packages=(
 	# the Kubernetes tests' CRI client (gRPC, the CRI v1 subset compiled at test
 	# time) and the node installer (containerd's TOML config, edited in place)
 	python3-grpcio python3-protobuf protobuf-compiler python3-tomlkit
+	# middleware examples and tests (issue 14): iceoryx and GStreamer shm
+	iceoryx libiceoryx-binding-c-dev gstreamer1.0-tools gstreamer1.0-plugins-bad
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -74,6 +74,24 @@ gc_one (struct sp_store *s, const char *name, sp_gc_report_fn fn, void *ctx, sp_
       report (fn, ctx, name, "pinned a new IPC namespace in place of its missing one");
       changes++;
     }
+  if (p.opts.sockets[0])
+    {
+      r = sp_sockdir_state (s, name);
+      if (r < 0)
+        return sp_error_sys (err, errno, "cannot check its socket directory");
+      if (r == SP_TMPFS_OTHER)
+        return sp_error_make (err, EBUSY,
+                              "something other than its socket directory is mounted there");
+      if (r == SP_TMPFS_ABSENT)
+        {
+          /* New members get a fresh one; sockets bound in the old one (the
+             live members' view) are gone with it. */
+          if (sp_sockdir_mount (s, &p, err) < 0)
+            return -1;
+          report (fn, ctx, name, "remounted its missing socket directory");
+          changes++;
+        }
+    }
   if (changes > 0 && sp_store_save (s, &p, err) < 0)
     return -1;
   return changes;
@@ -110,8 +128,9 @@ sweep_temp_files (struct sp_store *s, sp_gc_report_fn fn, void *ctx)
     }
 }
 
-/* Mountpoints (PASS 0) and IPC pins (PASS 1) without a record: a create
-   that died half-way, a remove that died after dropping the record. */
+/* Mountpoints (PASS 0), IPC pins (PASS 1) and socket directories (PASS 2)
+   without a record: a create that died half-way, a remove that died after
+   dropping the record. */
 static int
 sweep_orphans (struct sp_store *s, int pass, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
 {
@@ -119,7 +138,12 @@ sweep_orphans (struct sp_store *s, int pass, sp_gc_report_fn fn, void *ctx, sp_e
   size_t n = 0;
   int total = 0;
 
-  if (sp_store_list_dir (pass == 0 ? s->mnt_fd : s->ipc_fd, "", &names, &n, err) < 0)
+  static const char *const what[] = { "removed a tmpfs left without a record",
+                                      "released an IPC namespace left without a record",
+                                      "removed a socket directory left without a record" };
+  int dirs[] = { s->mnt_fd, s->ipc_fd, s->sockets_fd };
+
+  if (sp_store_list_dir (dirs[pass], "", &names, &n, err) < 0)
     return -1;
   for (size_t i = 0; i < n; i++)
     {
@@ -127,15 +151,15 @@ sweep_orphans (struct sp_store *s, int pass, sp_gc_report_fn fn, void *ctx, sp_e
       if (lock >= 0 && sp_store_exists (s, names[i]))
         continue;
       if (lock < 0
-          || (pass == 0 ? sp_tmpfs_unmount (s, names[i], err) : sp_ipcns_release (s, names[i], err))
+          || (pass == 0   ? sp_tmpfs_unmount (s, names[i], err)
+              : pass == 1 ? sp_ipcns_release (s, names[i], err)
+                          : sp_sockdir_unmount (s, names[i], err))
                  < 0)
         {
           sp_error_wrap_pipeline (err, names[i]);
           break;
         }
-      report (fn, ctx, names[i],
-              pass == 0 ? "removed a tmpfs left without a record"
-                        : "released an IPC namespace left without a record");
+      report (fn, ctx, names[i], what[pass]);
       sp_store_unlink_lock (s, names[i]);
       total++;
     }
@@ -209,7 +233,7 @@ sp_store_gc (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
   sp_store_free_names (names, n);
 
   sweep_temp_files (s, fn, ctx);
-  for (int pass = 0; pass < 2; pass++)
+  for (int pass = 0; pass < 3; pass++)
     {
       int r = sweep_orphans (s, pass, fn, ctx, err);
       if (r < 0)

@@ -174,6 +174,44 @@ sp_parse_bool (const char *s, const char *what, bool *out, sp_error_t *err)
   return 0;
 }
 
+int
+sp_parse_container_path (const char *s, const char *what, char *out, size_t len, sp_error_t *err)
+{
+  static const char *const owned[] = { "/proc", "/sys", "/dev" };
+  size_t n = s != NULL ? strlen (s) : 0;
+
+  if (n == 0)
+    {
+      out[0] = '\0';
+      return 0;
+    }
+  if (n >= len)
+    return sp_error_make (err, ENAMETOOLONG, "invalid %s: longer than %zu characters", what,
+                          len - 1);
+  for (size_t i = 0; i < n; i++)
+    if (s[i] <= ' ' || s[i] > '~')
+      return sp_error_make (err, EINVAL, "invalid %s: only printable characters without blanks",
+                            what);
+  if (s[0] != '/' || n == 1)
+    return sp_error_make (err, EINVAL, "invalid %s \"%s\": want an absolute path below /", what, s);
+  if (s[n - 1] == '/' || strstr (s, "//") != NULL || strstr (s, "/./") != NULL
+      || strstr (s, "/../") != NULL || strcmp (s + n - 2, "/.") == 0
+      || (n >= 3 && strcmp (s + n - 3, "/..") == 0))
+    return sp_error_make (err, EINVAL,
+                          "invalid %s \"%s\": want a normalized path (no \"//\", \".\", \"..\" "
+                          "or trailing \"/\")",
+                          what, s);
+  for (size_t i = 0; i < ARRAY_SIZE (owned); i++)
+    {
+      size_t k = strlen (owned[i]);
+      if (strncmp (s, owned[i], k) == 0 && (s[k] == '\0' || s[k] == '/'))
+        return sp_error_make (err, EINVAL, "invalid %s \"%s\": %s belongs to the container runtime",
+                              what, s, owned[i]);
+    }
+  memcpy (out, s, n + 1);
+  return 0;
+}
+
 const char *
 sp_huge_name (enum sp_huge h)
 {

@@ -3,6 +3,7 @@
 #define SHMPIPE_OPTIONS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -37,6 +38,12 @@ int sp_parse_count (const char *s, const char *what, uint64_t *out, sp_error_t *
 int sp_parse_huge (const char *s, enum sp_huge *out, sp_error_t *err);
 int sp_parse_lifetime (const char *s, enum sp_lifetime *out, sp_error_t *err);
 int sp_parse_bool (const char *s, const char *what, bool *out, sp_error_t *err);
+/* An absolute, normalized path inside a container ("/tmp", "/run/app"): no
+   "." or ".." component, no "//", no trailing "/", printable ASCII, shorter
+   than LEN; not "/" nor under /proc, /sys or /dev, which the runtime owns.
+   "" means none. */
+int sp_parse_container_path (const char *s, const char *what, char *out, size_t len,
+                             sp_error_t *err);
 
 const char *sp_huge_name (enum sp_huge h);
 const char *sp_lifetime_name (enum sp_lifetime l);

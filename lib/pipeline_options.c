@@ -32,6 +32,8 @@ const struct sp_opt_def sp_opt_defs[] = {
        "its own IPC namespace: SysV shm, semaphores, POSIX mqueues"),
   ROW ("allow-namespaces", SP_OPT_NSLIST, allow_namespaces, SP_OPT_F_CONTAINER | SP_OPT_F_OPTIONAL,
        NULL, "NS[,NS...]", "for NS/NAME: other Kubernetes namespaces whose pods may join it"),
+  ROW ("sockets", SP_OPT_PATH, sockets, SP_OPT_F_CONTAINER | SP_OPT_F_OPTIONAL, NULL, "PATH",
+       "a socket directory of its own, mounted at PATH (e.g. /tmp) in every member"),
 };
 const size_t sp_opt_count = ARRAY_SIZE (sp_opt_defs);
 
@@ -121,6 +123,8 @@ sp_opt_parse (const struct sp_opt_def *d, const char *value, struct sp_pipeline_
       return sp_parse_bool (value, d->name, FIELD (o, d, bool), err);
     case SP_OPT_NSLIST:
       return parse_nslist (value, o, err);
+    case SP_OPT_PATH:
+      return sp_parse_container_path (value, d->name, FIELD (o, d, char), SP_OPT_PATH_MAX, err);
     }
   return sp_error_make (err, EINVAL, "option %s: unknown kind", d->name);
 }
@@ -179,6 +183,7 @@ sp_opt_format (const struct sp_opt_def *d, const struct sp_pipeline_opts *o, cha
       snprintf (buf, len, "%s", *CFIELD (o, d, bool) ? "true" : "false");
       return;
     case SP_OPT_NSLIST:
+    case SP_OPT_PATH:
       snprintf (buf, len, "%s", CFIELD (o, d, char));
       return;
     }
@@ -227,6 +232,9 @@ copy_field (const struct sp_opt_def *d, struct sp_pipeline_opts *dst,
       break;
     case SP_OPT_NSLIST:
       memcpy (FIELD (dst, d, char), CFIELD (src, d, char), SP_ALLOW_NS_MAX);
+      break;
+    case SP_OPT_PATH:
+      memcpy (FIELD (dst, d, char), CFIELD (src, d, char), SP_OPT_PATH_MAX);
       break;
     }
 }

@@ -20,7 +20,10 @@
 /* allow-namespaces: at most 8 namespaces, comma-separated. */
 #define SP_ALLOW_NS_COUNT 8
 #define SP_ALLOW_NS_MAX (SP_ALLOW_NS_COUNT * (SP_NS_MAX + 1))
-/* The longest text of any option's value (sp_opt_format's buffer). */
+/* The longest container path a row takes, with its NUL. */
+#define SP_OPT_PATH_MAX 128
+/* The longest text of any option's value (sp_opt_format's buffer): the
+   allow list is the longest row. */
 #define SP_OPT_VALUE_MAX (SP_ALLOW_NS_MAX + 1)
 
 /* What a pipeline is made of; what create takes and inspect shows. */
@@ -37,6 +40,8 @@ struct sp_pipeline_opts
   /* For NS/NAME: other Kubernetes namespaces whose pods may join it
      ("team-b,team-c"; empty: only NS's own pods). */
   char allow_namespaces[SP_ALLOW_NS_MAX];
+  /* Where members see the pipeline's socket directory ("" for none). */
+  char sockets[SP_OPT_PATH_MAX];
 };
 
 /* How a value is written, parsed, and stored in a record. */
@@ -50,6 +55,7 @@ enum sp_opt_kind
   SP_OPT_LIFETIME, /* persistent, ephemeral */
   SP_OPT_BOOL,     /* true/false (a bare CLI flag); record: JSON bool */
   SP_OPT_NSLIST,   /* Kubernetes namespaces, comma-separated; each parse adds to the list */
+  SP_OPT_PATH,     /* an absolute, normalized container path; "" is none */
 };
 
 enum

@@ -84,13 +84,16 @@ sp_store_open (struct sp_store *s, const struct sp_config *cfg, const char *root
   s->ipc_fd = open_subdir (s->root_fd, root, "ipc", 0755, err);
   if (s->ipc_fd < 0)
     return -1;
+  s->sockets_fd = open_subdir (s->root_fd, root, "sockets", 0755, err);
+  if (s->sockets_fd < 0)
+    return -1;
   return 0;
 }
 
 void
 sp_store_close (struct sp_store *s)
 {
-  int *fds[] = { &s->root_fd, &s->state_fd, &s->locks_fd, &s->mnt_fd, &s->ipc_fd };
+  int *fds[] = { &s->root_fd, &s->state_fd, &s->locks_fd, &s->mnt_fd, &s->ipc_fd, &s->sockets_fd };
 
   for (size_t i = 0; i < ARRAY_SIZE (fds); i++)
     sp_close (fds[i]);
@@ -274,7 +277,8 @@ sp_store_destroy_locked (struct sp_store *s, const char *name, sp_error_t *err)
   if (unlinkat (s->state_fd, file, 0) < 0 && errno != ENOENT)
     return sp_error_sys (err, errno, "remove record");
   sp_fault_point ("destroy:unrecorded");
-  if (sp_tmpfs_unmount (s, name, err) < 0 || sp_ipcns_release (s, name, err) < 0)
+  if (sp_tmpfs_unmount (s, name, err) < 0 || sp_ipcns_release (s, name, err) < 0
+      || sp_sockdir_unmount (s, name, err) < 0)
     return -1;
   sp_store_unlink_lock (s, name);
   return 0;
@@ -304,14 +308,17 @@ create_locked (struct sp_store *s, const char *name, const struct sp_pipeline_op
   p.opts = *opts;
   p.created = (int64_t) time (NULL);
   /* A tmpfs left by a create that died before writing its record. */
-  if (sp_tmpfs_unmount (s, name, err) < 0)
+  if (sp_tmpfs_unmount (s, name, err) < 0 || sp_sockdir_unmount (s, name, err) < 0)
     return -1;
   if (sp_tmpfs_mount (s, &p, err) < 0 || (opts->ipc && sp_ipcns_pin (s, name, err) < 0)
+      || (opts->sockets[0] && sp_sockdir_mount (s, &p, err) < 0)
       || (sp_fault_point ("create:mounted"), sp_store_save (s, &p, err) < 0))
     {
       sp_tmpfs_unmount (s, name, &ignored);
       sp_error_release (&ignored);
       sp_ipcns_release (s, name, &ignored);
+      sp_error_release (&ignored);
+      sp_sockdir_unmount (s, name, &ignored);
       sp_error_release (&ignored);
       return -1;
     }

@@ -3,7 +3,8 @@
    ROOT/state/NAME.json  the pipeline's record (written by temp file + rename)
    ROOT/locks/NAME.lock  flock()ed around every change of NAME
    ROOT/mnt/NAME         the pipeline's tmpfs (nosuid,nodev,noexec)
-   ROOT/ipc/NAME         its IPC namespace, pinned by a bind mount (--ipc) */
+   ROOT/ipc/NAME         its IPC namespace, pinned by a bind mount (--ipc)
+   ROOT/sockets/NAME     its socket directory, a small tmpfs (--sockets PATH) */
 #ifndef SHMPIPE_STORE_H
 #define SHMPIPE_STORE_H
 
@@ -23,13 +24,14 @@ struct sp_store
   int locks_fd;
   int mnt_fd;
   int ipc_fd;
+  int sockets_fd;
   const struct sp_config *cfg;
 };
 
 /* A store that owns nothing yet: what sp_store_close may always be given. */
 #define SP_STORE_INIT                                                                              \
   {                                                                                                \
-    .root_fd = -1, .state_fd = -1, .locks_fd = -1, .mnt_fd = -1, .ipc_fd = -1                      \
+    .root_fd = -1, .state_fd = -1, .locks_fd = -1, .mnt_fd = -1, .ipc_fd = -1, .sockets_fd = -1    \
   }
 
 /* The store root in force: ROOT when given, else $SHMPIPE_ROOT, else the
@@ -128,6 +130,12 @@ void sp_store_gen_info (struct sp_store *s, yajl_gen g, const struct sp_pipeline
 /* A detached clone of NAME's tmpfs (open_tree OPEN_TREE_CLONE), checked to be
    the pipeline's own tmpfs, ready for move_mount.  Returns the fd. */
 int sp_store_clone_mount (struct sp_store *s, const char *name, sp_error_t *err);
+
+/* ROOT/sockets/NAME: the socket directory of a pipeline created with sockets. */
+int sp_store_sockets_path (const struct sp_store *s, const char *name, char *buf, size_t len);
+/* A detached clone of NAME's socket directory, checked to be its own tmpfs,
+   ready for move_mount.  Returns the fd. */
+int sp_store_clone_sockets (struct sp_store *s, const char *name, sp_error_t *err);
 
 /* WHAT is a change gc made to NAME, or (FAILED) why NAME was left as it was. */
 typedef void (*sp_gc_report_fn) (void *ctx, const char *name, const char *what, bool failed);

@@ -118,6 +118,63 @@ get_name (yajl_val req, const char **name, sp_error_t *err)
   return sp_name_check (*name, err);
 }
 
+/* One volume is one mount point: volume NAME is pipeline NAME's tmpfs (for
+   /dev/shm), volume NAME.sockets its socket directory (for the path the
+   container's -v names).  A pipeline whose own name ends in ".sockets" is
+   therefore out of the plugin's reach; shmpipectl and the hook still serve
+   it. */
+#define SOCKETS_SUFFIX ".sockets"
+
+struct volume
+{
+  char pipeline[SP_NAME_MAX + 1];
+  bool sockets;
+};
+
+static int
+get_volume (yajl_val req, struct volume *v, sp_error_t *err)
+{
+  const char *name;
+  size_t len, k = strlen (SOCKETS_SUFFIX);
+
+  if (get_name (req, &name, err) < 0)
+    return -1;
+  len = strlen (name);
+  v->sockets = len > k && strcmp (name + len - k, SOCKETS_SUFFIX) == 0;
+  if (v->sockets)
+    len -= k;
+  memcpy (v->pipeline, name, len);
+  v->pipeline[len] = '\0';
+  return sp_name_check (v->pipeline, err);
+}
+
+/* The host directory Docker binds for V; a socket volume needs its pipeline
+   to have a socket directory.  */
+static int
+volume_mountpoint (struct sp_store *s, const struct volume *v, char *buf, size_t len,
+                   sp_error_t *err)
+{
+  cleanup_pipeline struct sp_pipeline p = { 0 };
+
+  if (!v->sockets)
+    {
+      if (sp_store_mountpoint (s, v->pipeline, buf, len) < 0)
+        return sp_error_make (err, ENAMETOOLONG, "volume %s: mountpoint path too long",
+                              v->pipeline);
+      return 0;
+    }
+  if (sp_store_get (s, v->pipeline, &p, err) < 0)
+    return -1;
+  if (p.opts.sockets[0] == '\0')
+    return sp_error_make (err, ENOENT,
+                          "volume %s" SOCKETS_SUFFIX ": pipeline %s has no socket directory "
+                          "(create it with -o sockets=PATH)",
+                          v->pipeline, v->pipeline);
+  if (sp_store_sockets_path (s, v->pipeline, buf, len) < 0)
+    return sp_error_make (err, ENAMETOOLONG, "volume %s: mountpoint path too long", v->pipeline);
+  return 0;
+}
+
 /* "docker:" + Docker's mount ID: the member the store counts.  Docker's IDs
    are 64 hex digits; anything the store would not take as a member id is
    refused here, with Docker's field name in the message. */
@@ -180,14 +237,6 @@ gen_err_ok (yajl_gen g)
 }
 
 static int
-mountpoint (struct sp_store *s, const char *name, char *buf, size_t len, sp_error_t *err)
-{
-  if (sp_store_mountpoint (s, name, buf, len) < 0)
-    return sp_error_make (err, ENAMETOOLONG, "volume %s: mountpoint path too long", name);
-  return 0;
-}
-
-static int
 handle_activate (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
 {
   (void) s, (void) req, (void) err;
@@ -218,12 +267,30 @@ static int
 handle_create (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
 {
   struct sp_pipeline_opts opts;
+  struct volume v;
   const char *name;
   bool created = false;
   size_t n;
+  char mp[PATH_MAX];
 
-  if (get_name (req, &name, err) < 0 || parse_opts (s, req, &opts, &n, err) < 0)
+  if (get_volume (req, &v, err) < 0 || parse_opts (s, req, &opts, &n, err) < 0)
     return -1;
+  name = v.pipeline;
+  if (v.sockets)
+    {
+      /* Made with its pipeline; Docker's Create only has to find it. */
+      if (n > 0)
+        return sp_error_make (err, EINVAL,
+                              "volume %s" SOCKETS_SUFFIX " takes no options: it is the socket "
+                              "directory of pipeline %s (give -o sockets=PATH to %s)",
+                              name, name, name);
+      if (volume_mountpoint (s, &v, mp, sizeof (mp), err) < 0)
+        return -1;
+      yajl_gen_map_open (g);
+      gen_err_ok (g);
+      yajl_gen_map_close (g);
+      return 0;
+    }
   if (sp_store_create (s, name, &opts, SP_CREATE_MATCH, &created, err) < 0)
     {
       /* Docker sends Create without options on every `docker run -v NAME:...`:
@@ -251,10 +318,20 @@ handle_remove (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
 {
   cleanup_pipeline struct sp_pipeline p = { 0 };
   sp_error_t get_err = NULL;
+  struct volume v;
   const char *name;
 
-  if (get_name (req, &name, err) < 0)
+  if (get_volume (req, &v, err) < 0)
     return -1;
+  name = v.pipeline;
+  if (v.sockets)
+    {
+      /* It goes with its pipeline: Docker may forget it. */
+      yajl_gen_map_open (g);
+      gen_err_ok (g);
+      yajl_gen_map_close (g);
+      return 0;
+    }
   /* The store refuses too (under its lock); asking first gives a message in
      Docker's terms rather than shmpipectl's. */
   if (sp_store_get (s, name, &p, &get_err) == 0 && p.n_members > 0)
@@ -288,23 +365,26 @@ static int
 handle_mount (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
 {
   char id[SP_MEMBER_ID_MAX + 8], mp[PATH_MAX];
-  const char *name;
+  struct volume v;
 
-  if (get_name (req, &name, err) < 0 || get_member_id (req, id, sizeof (id), err) < 0
-      || mountpoint (s, name, mp, sizeof (mp), err) < 0)
+  /* Either volume makes its container a member: an ephemeral pipeline stays
+     while any of its mounts is in use. */
+  if (get_volume (req, &v, err) < 0 || get_member_id (req, id, sizeof (id), err) < 0
+      || volume_mountpoint (s, &v, mp, sizeof (mp), err) < 0)
     return -1;
-  if (sp_store_join (s, name, id, 0, NULL, NULL, err) < 0)
+  if (sp_store_join (s, v.pipeline, id, 0, NULL, NULL, err) < 0)
     return -1;
-  /* The root as recorded, whatever Docker copied onto it (see volroot.h). */
-  if (sp_volroot_restore (s, name, err) < 0)
+  /* The root as recorded, whatever Docker copied onto it (see volroot.h).
+     A socket directory's volume is not the tmpfs root: left as it is. */
+  if (!v.sockets && sp_volroot_restore (s, v.pipeline, err) < 0)
     {
       sp_error_t undo = NULL;
-      if (sp_store_leave (s, name, id, NULL, &undo) < 0)
-        sp_log_warning ("mount %s for %s: undo the join: %s", name, id, undo->msg);
+      if (sp_store_leave (s, v.pipeline, id, NULL, &undo) < 0)
+        sp_log_warning ("mount %s for %s: undo the join: %s", v.pipeline, id, undo->msg);
       sp_error_release (&undo);
       return -1;
     }
-  sp_log_info ("mount %s for %s", name, id);
+  sp_log_info ("mount %s%s for %s", v.pipeline, v.sockets ? SOCKETS_SUFFIX : "", id);
   yajl_gen_map_open (g);
   sp_gen_kv_str (g, "Mountpoint", mp);
   gen_err_ok (g);
@@ -316,11 +396,13 @@ static int
 handle_unmount (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
 {
   char id[SP_MEMBER_ID_MAX + 8];
+  struct volume v;
   const char *name;
   bool removed = false;
 
-  if (get_name (req, &name, err) < 0 || get_member_id (req, id, sizeof (id), err) < 0)
+  if (get_volume (req, &v, err) < 0 || get_member_id (req, id, sizeof (id), err) < 0)
     return -1;
+  name = v.pipeline;
   /* Leaving twice, or a pipeline that is gone, is a no-op: a count never
      goes below zero. */
   if (sp_store_leave (s, name, id, &removed, err) < 0)
@@ -346,10 +428,10 @@ handle_path (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
 {
   cleanup_pipeline struct sp_pipeline p = { 0 };
   char mp[PATH_MAX];
-  const char *name;
+  struct volume v;
 
-  if (get_name (req, &name, err) < 0 || sp_store_get (s, name, &p, err) < 0
-      || mountpoint (s, name, mp, sizeof (mp), err) < 0)
+  if (get_volume (req, &v, err) < 0 || sp_store_get (s, v.pipeline, &p, err) < 0
+      || volume_mountpoint (s, &v, mp, sizeof (mp), err) < 0)
     return -1;
   yajl_gen_map_open (g);
   sp_gen_kv_str (g, "Mountpoint", mp);
@@ -364,10 +446,13 @@ handle_get (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
   cleanup_pipeline struct sp_pipeline p = { 0 };
   char mp[PATH_MAX], created[32];
   const char *name;
+  struct volume v;
 
-  if (get_name (req, &name, err) < 0 || sp_store_get (s, name, &p, err) < 0
-      || mountpoint (s, name, mp, sizeof (mp), err) < 0)
+  if (get_volume (req, &v, err) < 0 || sp_store_get (s, v.pipeline, &p, err) < 0
+      || volume_mountpoint (s, &v, mp, sizeof (mp), err) < 0)
     return -1;
+  /* Docker wants the name it asked for. */
+  name = YAJL_GET_STRING (sp_json_get (req, "Name"));
   sp_format_time (p.created, created, sizeof (created));
   yajl_gen_map_open (g);
   sp_gen_str (g, "Volume");
@@ -432,6 +517,17 @@ handle_list (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
       if (p.created != 0)
         sp_gen_kv_str (g, "CreatedAt", created);
       yajl_gen_map_close (g);
+      if (p.opts.sockets[0] != '\0' && strlen (names[i]) + strlen (SOCKETS_SUFFIX) <= SP_NAME_MAX
+          && sp_store_sockets_path (s, names[i], mp, sizeof (mp)) == 0)
+        {
+          char vol[SP_NAME_MAX + sizeof (SOCKETS_SUFFIX)];
+          snprintf (vol, sizeof (vol), "%s" SOCKETS_SUFFIX, names[i]);
+          yajl_gen_map_open (g);
+          sp_gen_kv_str (g, "Name", vol);
+          sp_gen_kv_str (g, "Mountpoint", mp);
+          sp_gen_kv_str (g, "CreatedAt", created);
+          yajl_gen_map_close (g);
+        }
     }
   yajl_gen_array_close (g);
   gen_err_ok (g);

@@ -19,8 +19,10 @@ LIFECYCLE=$SP_BUILD_DIR/bench/lifecycle
 QUICK=${SHMPIPE_BENCH_QUICK:-0}
 if ((QUICK)); then
 	P1_REPS=2 P1_TARGET_MS=40 P2_PAIRS=6 P3_ROUNDS=3 P4_REPS=2 P5_REPS=8 P5_PLUGIN_REPS=20 P5_LEVELS="1 100"
+	P6_REPS=2 P6_SAMPLES=30
 else
 	P1_REPS=7 P1_TARGET_MS=150 P2_PAIRS=40 P3_ROUNDS=15 P4_REPS=5 P5_REPS=30 P5_PLUGIN_REPS=200 P5_LEVELS="1 100 1000"
+	P6_REPS=5 P6_SAMPLES=200
 fi
 
 # The store lives on a tmpfs, like /run/shmpipe on a real host (its state
@@ -224,10 +226,78 @@ p5() {
 	rm -f "$RAW/p5.status"
 }
 
-sp_test "1. hand-off between two runc containers (6 methods x 2 sizes)" p1
-sp_test "2. runc run with and without the hook" p2
-sp_test "3. docker run: shmpipe volume, tmpfs volume, none" p3
-sp_test "4. first touch, huge=never vs within_size" p4
-sp_test "5. scale: 1/100/1000 pipelines; memory" p5
+# ---------------------------------------------------------------------------
+# 6. A 1080p RGB frame (6,220,800 bytes) through iceoryx between two runc
+# containers of one pipeline (RouDi in a third, its socket directory at
+# /tmp), compared in the report with part 1's ring in this same run.
+p6() {
+	local rootfs app b rb sb pb rep mode out sub rc
+	need_hook p6
+	command -v iox-roudi >/dev/null || { status p6 "not run: iceoryx is not installed"; sp_skip "no iceoryx"; }
+	status p6 "failed: see the log"
+	. "$SP_REPO/examples/lib/usr-rootfs.sh"
+	app=$SP_TMP/iceoryx-app
+	make -s -C "$SP_REPO/examples/iceoryx" OUT="$app" >&2
+	cp "$SP_REPO/examples/iceoryx/roudi.toml" "$app/"
+	rootfs=$(sp_tmpdir rootfs)
+	usr_rootfs "$rootfs"
+	ctl create bench-iox --size 192m --sockets /tmp >/dev/null
+	sp_defer "$CTL" --root "$STORE" --config "$CONFIG" rm --force bench-iox
+	# iox_bundle DIR CMD : the /usr image, the apps at /app, the pipeline.
+	iox_bundle() {
+		sp_runc_bundle "$1" -r "$rootfs" -a io.shmpipe.pipeline=bench-iox "${HOOK_FLAGS[@]}" \
+			-e PATH=/usr/sbin:/usr/bin:/sbin:/bin -- /bin/sh -c "$2"
+		"$SP_PYTHON" - "$1/config.json" "$app" "$USR_ROOTFS_MOUNT" <<'PY'
+import json, sys
+path, app, usr = sys.argv[1:4]
+with open(path) as f:
+    c = json.load(f)
+c["mounts"] += [json.loads(usr), {"destination": "/app", "type": "bind", "source": app,
+                                  "options": ["rbind", "ro", "nosuid", "nodev"]}]
+with open(path, "w") as f:
+    json.dump(c, f)
+PY
+	}
+	rb=$(sp_tmpdir bundle)
+	iox_bundle "$rb" "exec iox-roudi -c /app/roudi.toml -l warning"
+	sp_runc_run -d "$(sp_id p6-roudi)" "$rb"
+	sp_wait_for 30 test -S "$STORE/sockets/bench-iox/roudi" || sp_fail "RouDi did not come up"
+	: >"$RAW/p6.txt"
+	for ((rep = -1; rep < P6_REPS; rep++)); do
+		for mode in handoff e2e; do
+			local flags_s="" flags_p=""
+			[[ $mode == handoff ]] && flags_s=--no-check flags_p=--no-fill
+			sb=$(sp_tmpdir bundle) pb=$(sp_tmpdir bundle)
+			iox_bundle "$sb" "exec /app/subscriber --count $P6_SAMPLES --timeout 60 $flags_s"
+			iox_bundle "$pb" "exec /app/publisher --count $P6_SAMPLES --size 6220800 --timeout 60 $flags_p"
+			sp_runc_run "$(sp_id "p6-sub-$rep-$mode")" "$sb" >"$SP_TMP/p6-sub.out" 2>&1 &
+			sub=$!
+			rc=0
+			sp_runc_run "$(sp_id "p6-pub-$rep-$mode")" "$pb" >"$SP_TMP/p6-pub.out" 2>&1 || rc=$?
+			wait "$sub" || rc=$((rc ? rc : $?))
+			out=$(cat "$SP_TMP/p6-sub.out")
+			((rc == 0)) || { cat "$SP_TMP/p6-pub.out" >&2; echo "$out" >&2; sp_fail "iceoryx run failed"; }
+			sp_runc delete -f "$(sp_id "p6-sub-$rep-$mode")" >/dev/null 2>&1 || true
+			sp_runc delete -f "$(sp_id "p6-pub-$rep-$mode")" >/dev/null 2>&1 || true
+			# the first round warms up (RouDi's pools, the page cache of /usr)
+			((rep >= 0)) || continue
+			grep -q "received $P6_SAMPLES of $P6_SAMPLES samples, $P6_SAMPLES intact" <<<"$out" ||
+				sp_fail "not every sample arrived intact: $out"
+			sed -n "s/^subscriber: timing samples=\([0-9]*\) ns=\([0-9]*\)$/RESULT mode=$mode method=iceoryx size=6220800 rep=$rep frames=\1 ns=\2 checked=$([[ $mode == e2e ]] && echo 1 || echo 0)/p" \
+				<<<"$out" >>"$RAW/p6.txt"
+		done
+	done
+	sp_runc kill "$(sp_id p6-roudi)" TERM >/dev/null 2>&1 || true
+	rm -f "$RAW/p6.status"
+}
+
+# SHMPIPE_BENCH_PARTS="1 6": only these parts (default all).
+part() { [[ " ${SHMPIPE_BENCH_PARTS:-1 2 3 4 5 6} " == *" $1 "* ]]; }
+part 1 && sp_test "1. hand-off between two runc containers (6 methods x 2 sizes)" p1
+part 2 && sp_test "2. runc run with and without the hook" p2
+part 3 && sp_test "3. docker run: shmpipe volume, tmpfs volume, none" p3
+part 4 && sp_test "4. first touch, huge=never vs within_size" p4
+part 5 && sp_test "5. scale: 1/100/1000 pipelines; memory" p5
+part 6 && sp_test "6. a 6 MB sample through iceoryx between two containers (vs part 1's ring)" p6
 echo "end $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RAW/meta.txt"
 sp_done

@@ -39,6 +39,8 @@ sample (const struct sp_opt_def *d)
       return "true";
     case SP_OPT_NSLIST:
       return "team-b,team-c";
+    case SP_OPT_PATH:
+      return "/run/app";
     }
   return NULL;
 }
@@ -52,7 +54,7 @@ test_rows_round_trip (void **unused)
       const struct sp_opt_def *d = &sp_opt_defs[i];
       struct sp_pipeline_opts a = { 0 }, b = { 0 };
       sp_error_t err = NULL;
-      char text[64];
+      char text[SP_OPT_VALUE_MAX];
 
       assert_non_null (sample (d));
       assert_ptr_equal (sp_opt_find (d->name), d);
@@ -113,7 +115,7 @@ test_old_record_loads (void **unused)
       {
         /* The absent row reads as its zero value. */
         struct sp_pipeline_opts zero = { 0 };
-        char got[64], want[64];
+        char got[SP_OPT_VALUE_MAX], want[SP_OPT_VALUE_MAX];
         sp_opt_format (&sp_opt_defs[i], &q.opts, got, sizeof (got));
         sp_opt_format (&sp_opt_defs[i], &zero, want, sizeof (want));
         assert_string_equal (got, want);
@@ -132,6 +134,43 @@ expect_set_error (const char *name, const char *value, const char *msg)
   if (strstr (err->msg, msg) == NULL)
     fail_msg ("%s=%s: \"%s\" lacks \"%s\"", name, value, err->msg, msg);
   sp_error_release (&err);
+}
+
+/* sockets: an absolute, normalized container path, not where the runtime
+   mounts its own; "" is none. */
+static void
+test_container_paths (void **unused)
+{
+  static const char *const bad[][2] = {
+    { "tmp", "want an absolute path" },
+    { "/", "want an absolute path" },
+    { "/tmp/", "normalized" },
+    { "/a//b", "normalized" },
+    { "/a/./b", "normalized" },
+    { "/a/../b", "normalized" },
+    { "/a/..", "normalized" },
+    { "/a/.", "normalized" },
+    { "/proc", "belongs to the container runtime" },
+    { "/dev/shm", "belongs to the container runtime" },
+    { "/sys/x", "belongs to the container runtime" },
+    { "/a b", "printable characters" },
+  };
+  struct sp_pipeline_opts o = { 0 };
+  char longpath[SP_OPT_PATH_MAX + 2];
+  sp_error_t err = NULL;
+  (void) unused;
+
+  for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++)
+    expect_set_error ("sockets", bad[i][0], bad[i][1]);
+  memset (longpath, 'a', sizeof (longpath) - 1);
+  longpath[0] = '/';
+  longpath[sizeof (longpath) - 1] = '\0';
+  expect_set_error ("sockets", longpath, "longer than");
+  assert_int_equal (sp_opts_set (&o, "sockets", "/run/app.d/sock-1", NULL, &err), 0);
+  assert_string_equal (o.sockets, "/run/app.d/sock-1");
+  assert_int_equal (sp_opts_set (&o, "sockets", "/devices", NULL, &err), 0);
+  assert_int_equal (sp_opts_set (&o, "sockets", "", NULL, &err), 0);
+  assert_string_equal (o.sockets, "");
 }
 
 static void
@@ -272,10 +311,15 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (test_rows_round_trip),  cmocka_unit_test (test_record_round_trip),
-    cmocka_unit_test (test_old_record_loads), cmocka_unit_test (test_unknown_names),
-    cmocka_unit_test (test_overlay),          cmocka_unit_test (test_mount_options),
-    cmocka_unit_test (test_nearest),          cmocka_unit_test (test_error_names_pipeline_once),
+    cmocka_unit_test (test_rows_round_trip),
+    cmocka_unit_test (test_record_round_trip),
+    cmocka_unit_test (test_old_record_loads),
+    cmocka_unit_test (test_container_paths),
+    cmocka_unit_test (test_unknown_names),
+    cmocka_unit_test (test_overlay),
+    cmocka_unit_test (test_mount_options),
+    cmocka_unit_test (test_nearest),
+    cmocka_unit_test (test_error_names_pipeline_once),
     cmocka_unit_test (test_docs_match_table),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);

@@ -383,11 +383,10 @@ test_bad_options (void **state)
               "lifetime");
   expect_err ("/VolumeDriver.Create", "{\"Name\":\"o1\",\"Opts\":{\"inodes\":\"0\"}}", 200,
               "inodes");
-  expect_err (
-      "/VolumeDriver.Create", "{\"Name\":\"o1\",\"Opts\":{\"size\":\"1m\",\"colour\":\"red\"}}",
-      200,
-      "unknown option \"colour\" (known: size, mode, uid, gid, huge, lifetime, inodes, ipc, "
-      "allow-namespaces)");
+  expect_err ("/VolumeDriver.Create",
+              "{\"Name\":\"o1\",\"Opts\":{\"size\":\"1m\",\"colour\":\"red\"}}", 200,
+              "unknown option \"colour\" (known: size, mode, uid, gid, huge, lifetime, inodes, "
+              "ipc, allow-namespaces, sockets)");
   expect_err ("/VolumeDriver.Create", "{\"Name\":\"o1\",\"Opts\":{\"type\":\"tmpfs\"}}", 200,
               "unknown option \"type\"");
   expect_err ("/VolumeDriver.Create",
@@ -461,6 +460,48 @@ test_ipc_option (void **state)
   expect_err ("/VolumeDriver.Create", "{\"Name\":\"ipc2\",\"Opts\":{\"ipc\":\"maybe\"}}",
               SP_HTTP_OK, "invalid ipc \"maybe\"");
   ok ("/VolumeDriver.Remove", "{\"Name\":\"ipc1\"}");
+}
+
+/* sockets=PATH: the pipeline's socket directory is the volume NAME.sockets
+   (one volume, one mount point); it takes no options, makes its container
+   a member, and is refused for a pipeline without one. */
+static void
+test_sockets_volume (void **state)
+{
+  cleanup_reply struct reply r;
+  cleanup_reply struct reply r2;
+  cleanup_reply struct reply r3;
+  char want[256];
+
+  (void) state;
+  need_mount ();
+  ok ("/VolumeDriver.Create", "{\"Name\":\"sk1\",\"Opts\":{\"sockets\":\"/tmp\"}}");
+  snprintf (want, sizeof (want), "%s/sockets/sk1", root);
+  ok ("/VolumeDriver.Create", "{\"Name\":\"sk1.sockets\"}");
+  call_ok ("/VolumeDriver.Mount", "{\"Name\":\"sk1.sockets\",\"ID\":\"s1\"}", &r);
+  assert_string_equal (str_of (r.json, "Mountpoint"), want);
+  assert_int_equal (members ("sk1"), 1);
+  call_ok ("/VolumeDriver.Path", "{\"Name\":\"sk1.sockets\"}", &r2);
+  assert_string_equal (str_of (r2.json, "Mountpoint"), want);
+  call_ok ("/VolumeDriver.List", "{}", &r3);
+  assert_non_null (strstr (r3.raw.body, "\"Name\":\"sk1.sockets\""));
+  expect_err ("/VolumeDriver.Create", "{\"Name\":\"sk1.sockets\",\"Opts\":{\"size\":\"1m\"}}",
+              SP_HTTP_OK, "takes no options");
+  ok ("/VolumeDriver.Unmount", "{\"Name\":\"sk1.sockets\",\"ID\":\"s1\"}");
+  assert_int_equal (members ("sk1"), 0);
+  /* Forgetting the socket volume leaves the pipeline; removing it takes both. */
+  ok ("/VolumeDriver.Remove", "{\"Name\":\"sk1.sockets\"}");
+  assert_true (sp_store_exists (&store, "sk1"));
+  ok ("/VolumeDriver.Remove", "{\"Name\":\"sk1\"}");
+  assert_int_equal (access (want, F_OK), -1);
+
+  ok ("/VolumeDriver.Create", "{\"Name\":\"sk2\"}");
+  expect_err ("/VolumeDriver.Mount", "{\"Name\":\"sk2.sockets\",\"ID\":\"s2\"}", SP_HTTP_OK,
+              "pipeline sk2 has no socket directory");
+  assert_int_equal (members ("sk2"), 0);
+  expect_err ("/VolumeDriver.Create", "{\"Name\":\"sk3\",\"Opts\":{\"sockets\":\"/dev/x\"}}",
+              SP_HTTP_OK, "invalid sockets \"/dev/x\"");
+  ok ("/VolumeDriver.Remove", "{\"Name\":\"sk2\"}");
 }
 
 static void
@@ -794,6 +835,7 @@ main (void)
     cmocka_unit_test (test_bad_options),
     cmocka_unit_test (test_bad_mount_id),
     cmocka_unit_test (test_missing_volume),
+    cmocka_unit_test (test_sockets_volume),
     cmocka_unit_test (test_create_get_path),
     cmocka_unit_test (test_ipc_option),
     cmocka_unit_test (test_get_used),
