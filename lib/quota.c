@@ -4,6 +4,7 @@
    creates of different names cannot both take the last place. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -32,21 +33,21 @@ sp_quota_lock (struct sp_store *s, sp_error_t *err)
 }
 
 /* What NAME counts for in max_total_size: the size of its mounted tmpfs
-   (an fstatfs, cheaper than reading the record; resize keeps the two
+   (two system calls, cheaper than reading the record; resize keeps the two
    equal), else its recorded size (a tmpfs that vanished and that gc will
-   remount). */
+   remount).  Paths are fine here: mnt/ is the store's own, root's alone. */
 static uint64_t
 counted_size (struct sp_store *s, dev_t mnt_dev, const char *name)
 {
   cleanup_pipeline struct sp_pipeline p = { 0 };
-  cleanup_close int fd = -1;
   sp_error_t ignored = NULL;
   struct statfs sfs;
   struct stat dir;
+  char path[PATH_MAX];
 
-  fd = openat (s->mnt_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd >= 0 && fstat (fd, &dir) == 0 && dir.st_dev != mnt_dev && fstatfs (fd, &sfs) == 0
-      && sfs.f_type == TMPFS_MAGIC)
+  if (fstatat (s->mnt_fd, name, &dir, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (dir.st_mode)
+      && dir.st_dev != mnt_dev && sp_store_mountpoint (s, name, path, sizeof (path)) == 0
+      && statfs (path, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC)
     return (uint64_t) sfs.f_blocks * (uint64_t) sfs.f_bsize;
   if (sp_store_load (s, name, &p, &ignored) != 1)
     {
