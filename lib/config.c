@@ -378,7 +378,7 @@ done:
 const char *
 sp_config_file (const struct sp_config *cfg)
 {
-  return cfg->path != NULL ? cfg->path : "the config (none read: defaults)";
+  return cfg->path != NULL ? cfg->path : "the built-in defaults; no config file was read";
 }
 
 int

@@ -117,7 +117,7 @@ sp_store_check_opts (const struct sp_store *s, const char *name, const struct sp
                      sp_error_t *err)
 {
   char want[32], max[32];
-  const char *file = s->cfg->path != NULL ? s->cfg->path : "the config (none read: defaults)";
+  const char *file = sp_config_file (s->cfg);
 
   if (o->size > s->cfg->max_size)
     {

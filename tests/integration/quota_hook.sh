@@ -138,7 +138,7 @@ t_hook_persistent_default() {
 		sp_runc_bundle "$b" -a io.shmpipe.pipeline=keep -a io.shmpipe.lifetime=persistent \
 			-H "createRuntime=/usr/bin/env -u SHMPIPE_CONFIG $HK_HOOK --root $HK_ROOT createRuntime" -- /bin/sh -c 'echo STARTED'
 		if out=$(hk_run runc "$(sp_id hq3b)" "$b" 2>&1); then sp_fail "started: $out"; fi
-		sp_assert_contains "$out" "annotation io.shmpipe.lifetime=persistent is not allowed for containers (container_persistent in the config (none read: defaults))"
+		sp_assert_contains "$out" "annotation io.shmpipe.lifetime=persistent is not allowed for containers (container_persistent in the built-in defaults; no config file was read)"
 	fi
 	# Without the annotation: ephemeral, and gone when the container is.
 	use_config '{}'

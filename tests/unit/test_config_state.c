@@ -140,8 +140,9 @@ test_config_quotas (void **state)
   assert_int_equal (sp_config_check_container (&cfg, &o, lifetime, &err), 0);
   o.lifetime = SP_LIFETIME_PERSISTENT;
   assert_int_equal (sp_config_check_container (&cfg, &o, lifetime, &err), -1);
-  assert_non_null (strstr (err->msg, "io.shmpipe.lifetime=persistent is not allowed for containers "
-                                     "(container_persistent in the config"));
+  assert_non_null (strstr (
+      err->msg, "io.shmpipe.lifetime=persistent is not allowed for containers "
+                "(container_persistent in the built-in defaults; no config file was read)"));
   sp_error_release (&err);
   /* A persistent auto_lifetime is the site's choice, not the container's. */
   assert_int_equal (sp_config_check_container (&cfg, &o, 0, &err), 0);
