@@ -72,6 +72,7 @@ $(BUILD)/obj/%.o: %.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libshmpipe.a: $(LIB_OBJ)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/shmpipectl: $(CLI_OBJ) $(BUILD)/libshmpipe.a

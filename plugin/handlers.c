@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admission.h"
 #include "cdi.h"
 #include "cleanup.h"
 #include "json.h"
@@ -204,11 +205,12 @@ parse_opts (struct sp_store *s, yajl_val req, struct sp_pipeline_opts *o, size_t
             sp_error_t *err)
 {
   yajl_val opts = sp_json_get (req, "Opts");
+  struct sp_pipeline_opts requested = { 0 };
+  sp_opt_mask given = 0;
 
-  sp_store_default_opts (s, SP_LIFETIME_PERSISTENT, o);
   *n = 0;
   if (opts == NULL || YAJL_IS_NULL (opts))
-    return 0;
+    return sp_admit (s->cfg, SP_REQ_VOLUME, NULL, 0, o, err);
   if (!YAJL_IS_OBJECT (opts))
     return sp_error_make (err, EINVAL, "invalid request: \"Opts\" must be an object of strings");
   for (size_t i = 0; i < opts->u.object.len; i++)
@@ -223,11 +225,11 @@ parse_opts (struct sp_store *s, yajl_val req, struct sp_pipeline_opts *o, size_t
           return sp_error_make (err, EINVAL, "option \"%s\" given twice", shown);
       if (!YAJL_IS_STRING (v))
         return sp_error_make (err, EINVAL, "option \"%s\": the value must be a string", shown);
-      if (sp_opts_set (o, key, YAJL_GET_STRING (v), NULL, err) < 0)
+      if (sp_opts_set (&requested, key, YAJL_GET_STRING (v), &given, err) < 0)
         return -1;
     }
   *n = opts->u.object.len;
-  return 0;
+  return sp_admit (s->cfg, SP_REQ_VOLUME, &requested, given, o, err);
 }
 
 static void

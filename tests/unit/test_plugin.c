@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "admission.h"
 #include "handlers.h"
 #include "json.h"
 #include "log.h"
@@ -166,7 +167,7 @@ group_setup (void **state)
     }
   /* Whether this process can mount a tmpfs at all (root in a container
      without CAP_SYS_ADMIN cannot). */
-  sp_store_default_opts (&store, SP_LIFETIME_PERSISTENT, &o);
+  sp_admission_defaults (store.cfg, SP_REQ_HOST, &o);
   if (geteuid () == 0 && sp_store_create (&store, "probe", &o, SP_CREATE_EXCL, NULL, &err) == 0)
     {
       can_mount = true;
@@ -748,7 +749,8 @@ test_list (void **state)
   need_mount ();
   ok ("/VolumeDriver.Create", "{\"Name\":\"lst-a\"}");
   /* Made by shmpipectl or the hook: listed all the same. */
-  sp_store_default_opts (&store, SP_LIFETIME_EPHEMERAL, &o);
+  sp_admission_defaults (store.cfg, SP_REQ_HOST, &o);
+  o.lifetime = SP_LIFETIME_EPHEMERAL;
   assert_int_equal (sp_store_create (&store, "lst-b", &o, SP_CREATE_EXCL, NULL, &err), 0);
   call_ok ("/VolumeDriver.List", "{}", &r);
   vols = sp_json_get (r.json, "Volumes");
