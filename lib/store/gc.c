@@ -36,10 +36,10 @@ repair_resources (struct sp_store *s, const struct sp_ref *ref, const struct sp_
         continue;
       st = r->state (dirfd, ref->file);
       if (st < 0)
-        return sp_error_sys (err, errno, "cannot check its %s", r->what);
+        return sp_error_sys (err, errno, "cannot check its %s", r->place);
       if (st == SP_RES_OTHER)
-        return sp_error_make (err, EBUSY, "something other than its %s is mounted in its place",
-                              r->what);
+        return sp_error_make (err, EBUSY, "something other than its %s is mounted on its %s",
+                              r->what, r->place);
       if (st == SP_RES_ABSENT)
         {
           if (r->repair (dirfd, ref, p, err) < 0)

@@ -91,6 +91,7 @@ wants_sockets (const struct sp_pipeline *p)
 const struct sp_resource sp_resources[SP_RES_COUNT] = {
   [SP_RES_TMPFS] = {
       .what = "tmpfs",
+      .place = "mountpoint",
       .subdir = "mnt",
       .dir_fd = offsetof (struct sp_store, mnt_fd),
       .wanted = always,
@@ -106,6 +107,7 @@ const struct sp_resource sp_resources[SP_RES_COUNT] = {
   },
   [SP_RES_IPC] = {
       .what = "IPC namespace",
+      .place = "IPC namespace file",
       .subdir = "ipc",
       .dir_fd = offsetof (struct sp_store, ipc_fd),
       .wanted = wants_ipc,
@@ -118,6 +120,7 @@ const struct sp_resource sp_resources[SP_RES_COUNT] = {
   },
   [SP_RES_SOCKETS] = {
       .what = "socket directory",
+      .place = "socket directory's mountpoint",
       .subdir = "sockets",
       .dir_fd = offsetof (struct sp_store, sockets_fd),
       .wanted = wants_sockets,

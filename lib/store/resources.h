@@ -23,6 +23,7 @@ enum sp_res_state
 struct sp_resource
 {
   const char *what;   /* "tmpfs", "IPC namespace", "socket directory" */
+  const char *place;  /* where it lives, for messages: "mountpoint" */
   const char *subdir; /* its directory under the store root */
   size_t dir_fd;      /* offsetof (struct sp_store, the fd of SUBDIR) */
   bool (*wanted) (const struct sp_pipeline *p);
