@@ -66,7 +66,6 @@ struct sp_oci_request
   sp_opt_mask given;
 };
 
-
 /* Looks for io.shmpipe.pipeline in ANNOTATIONS, else SHMPIPE_PIPELINE=NAME in
    ENV (an array of "KEY=VALUE"); either may be NULL.  Returns 1 with REQ
    filled, 0 when the container asks for nothing, -1 on a hostile or invalid

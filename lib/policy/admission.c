@@ -17,8 +17,8 @@ sp_admission_defaults (const struct sp_config *cfg, enum sp_requester who,
 
 int
 sp_admit (const struct sp_config *cfg, enum sp_requester who,
-          const struct sp_pipeline_opts *requested, sp_opt_mask given,
-          struct sp_pipeline_opts *out, sp_error_t *err)
+          const struct sp_pipeline_opts *requested, sp_opt_mask given, struct sp_pipeline_opts *out,
+          sp_error_t *err)
 {
   sp_admission_defaults (cfg, who, out);
   if (requested != NULL)

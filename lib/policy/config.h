@@ -74,5 +74,4 @@ const char *sp_config_file (const struct sp_config *cfg);
 int sp_config_check_container (const struct sp_config *cfg, const struct sp_pipeline_opts *o,
                                sp_opt_mask given, sp_error_t *err);
 
-
 #endif

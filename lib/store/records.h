@@ -79,8 +79,7 @@ bool sp_record_exists (struct sp_store *s, const struct sp_ref *ref);
 
 /* The pipelines that have an entry in DIRFD (SUFFIX cut: ".json",
    ".lock", "" for the resource directories), sorted by name. */
-int sp_list_dir (int dirfd, const char *suffix, struct sp_ref **refs, size_t *n,
-                 sp_error_t *err);
+int sp_list_dir (int dirfd, const char *suffix, struct sp_ref **refs, size_t *n, sp_error_t *err);
 
 #define SP_STATE_SUFFIX ".json"
 #define SP_LOCK_SUFFIX ".lock"

@@ -32,8 +32,7 @@ struct sp_resource
   /* SP_RES_*, or -1 (errno set) when it cannot be told. */
   int (*state) (int dirfd, const char *file);
   /* gc: remakes a wanted resource found absent. */
-  int (*repair) (int dirfd, const struct sp_ref *ref, const struct sp_pipeline *p,
-                 sp_error_t *err);
+  int (*repair) (int dirfd, const struct sp_ref *ref, const struct sp_pipeline *p, sp_error_t *err);
   const char *repaired; /* gc's report of a repair */
   const char *orphaned; /* gc's report of one released for want of a record */
 };

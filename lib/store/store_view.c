@@ -144,8 +144,7 @@ clone_res (struct sp_store *s, int res, const char *name, sp_error_t *err)
   if (sp_error_status (*err) == ENOENT)
     {
       sp_error_release (err);
-      sp_error_make (err, ENOENT, "its %s is not mounted (run `shmpipectl gc` to repair)",
-                     r->what);
+      sp_error_make (err, ENOENT, "its %s is not mounted (run `shmpipectl gc` to repair)", r->what);
     }
   else if (res != SP_RES_TMPFS)
     sp_error_prefix (err, "%s", r->what);

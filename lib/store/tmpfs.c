@@ -96,18 +96,16 @@ set_opts (int fsfd, const struct sp_tmpfs_opts *opts, sp_error_t *err)
 {
   for (size_t i = 0; i < opts->n; i++)
     if (fsconfig (fsfd, FSCONFIG_SET_STRING, opts->v[i].key, opts->v[i].value, 0) < 0)
-      return sp_error_sys (err, errno, "tmpfs option %s=%s%s", opts->v[i].key, opts->v[i].value,
-                           strcmp (opts->v[i].key, "huge") == 0
-                               ? " (needs transparent hugepages for shmem)"
-                               : "");
+      return sp_error_sys (
+          err, errno, "tmpfs option %s=%s%s", opts->v[i].key, opts->v[i].value,
+          strcmp (opts->v[i].key, "huge") == 0 ? " (needs transparent hugepages for shmem)" : "");
   return 0;
 }
 
 /* The classic mount(2) onto the mountpoint's fd, for kernels (and valgrind)
    without fsopen. */
 static int
-mount_legacy (int target_fd, const char *source, const struct sp_tmpfs_opts *opts,
-              sp_error_t *err)
+mount_legacy (int target_fd, const char *source, const struct sp_tmpfs_opts *opts, sp_error_t *err)
 {
   char data[512], target[64];
 
