@@ -116,6 +116,13 @@ get_name (yajl_val req, const char **name, sp_error_t *err)
 {
   if (get_required_string (req, "Name", name, err) < 0)
     return -1;
+  /* Docker has no Kubernetes namespaces: a qualified name would be a
+     volume that no pod's pipeline may be. */
+  if (strchr (*name, '/') != NULL && sp_qname_valid (*name, strlen (*name)))
+    return sp_error_make (err, EINVAL,
+                          "volume %s: a NAMESPACE/NAME pipeline belongs to Kubernetes pods; the "
+                          "Docker plugin serves plain names",
+                          *name);
   return sp_name_check (*name, err);
 }
 

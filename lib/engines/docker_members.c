@@ -52,10 +52,7 @@ drop_stale (struct sp_store *s, const char *name, const struct sp_strset *stale,
 
   if (sp_ref_make (&ref, name, err) < 0)
     return -1;
-  lock = sp_lock_take (s, &ref, err);
-  if (lock < 0)
-    return -1;
-  r = sp_record_load (s, &ref, &p, err);
+  r = sp_record_lock_load (s, &ref, &lock, &p, err);
   if (r <= 0)
     return r;
   for (size_t i = 0; i < p.n_members;)

@@ -59,10 +59,7 @@ gc_one (struct sp_store *s, const struct sp_ref *ref, sp_gc_report_fn fn, void *
   cleanup_pipeline struct sp_pipeline p = { 0 };
   int changes = 0, r;
 
-  lock = sp_lock_take (s, ref, err);
-  if (lock < 0)
-    return -1;
-  r = sp_record_load (s, ref, &p, err);
+  r = sp_record_lock_load (s, ref, &lock, &p, err);
   if (r <= 0)
     return r;
   for (size_t i = 0; i < p.n_members;)

@@ -134,6 +134,16 @@ sp_record_load (struct sp_store *s, const struct sp_ref *ref, struct sp_pipeline
 }
 
 int
+sp_record_lock_load (struct sp_store *s, const struct sp_ref *ref, int *lock, struct sp_pipeline *p,
+                     sp_error_t *err)
+{
+  *lock = sp_lock_take (s, ref, err);
+  if (*lock < 0)
+    return -1;
+  return sp_record_load (s, ref, p, err);
+}
+
+int
 sp_record_save (struct sp_store *s, const struct sp_ref *ref, const struct sp_pipeline *p,
                 sp_error_t *err)
 {

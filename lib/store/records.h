@@ -71,6 +71,10 @@ bool sp_lock_exists (struct sp_store *s, const struct sp_ref *ref);
    "absent"). */
 int sp_record_load (struct sp_store *s, const struct sp_ref *ref, struct sp_pipeline *p,
                     sp_error_t *err);
+/* REF's lock into *LOCK (-1 on failure), then its record:
+   sp_record_load's result. */
+int sp_record_lock_load (struct sp_store *s, const struct sp_ref *ref, int *lock,
+                         struct sp_pipeline *p, sp_error_t *err);
 /* P's record, atomically (P->name is REF's). */
 int sp_record_save (struct sp_store *s, const struct sp_ref *ref, const struct sp_pipeline *p,
                     sp_error_t *err);

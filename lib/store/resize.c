@@ -96,10 +96,7 @@ store_change (struct sp_store *s, const char *name, const struct sp_pipeline_opt
 
   if (sp_ref_make (&ref, name, err) < 0 || check_changeable (given, err) < 0)
     return -1;
-  lock = sp_lock_take (s, &ref, err);
-  if (lock < 0)
-    return -1;
-  r = sp_record_load (s, &ref, &p, err);
+  r = sp_record_lock_load (s, &ref, &lock, &p, err);
   if (r <= 0)
     return r == 0 ? sp_error_make (err, ENOENT, "does not exist") : -1;
   old = p.opts;

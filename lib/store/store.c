@@ -36,17 +36,6 @@ enter (struct sp_store *s, const char *name, const struct sp_pipeline_opts *opts
   return opts != NULL ? sp_store_check_opts (s, name, opts, err) : 0;
 }
 
-/* REF's lock into *LOCK, then its record: sp_record_load's result. */
-static int
-lock_load (struct sp_store *s, const struct sp_ref *ref, int *lock, struct sp_pipeline *p,
-           sp_error_t *err)
-{
-  *lock = sp_lock_take (s, ref, err);
-  if (*lock < 0)
-    return -1;
-  return sp_record_load (s, ref, p, err);
-}
-
 /* Resources first, the record last: a crash in between leaves resources
    without a record, which gc releases. */
 static int
@@ -89,7 +78,7 @@ store_create (struct sp_store *s, const char *name, const struct sp_pipeline_opt
     *created = false;
   if (enter (s, name, opts, &ref, err) < 0)
     return -1;
-  r = lock_load (s, &ref, &lock, &p, err);
+  r = sp_record_lock_load (s, &ref, &lock, &p, err);
   if (r < 0)
     return -1;
   if (r == 1)
@@ -235,7 +224,7 @@ store_leave (struct sp_store *s, const char *name, const char *id, bool *removed
     *removed = false;
   if (sp_ref_make (&ref, name, err) < 0)
     return -1;
-  r = lock_load (s, &ref, &lock, &p, err);
+  r = sp_record_lock_load (s, &ref, &lock, &p, err);
   if (r == 0)
     sp_res_drop_unused_lock (s, &ref);
   if (r <= 0)
@@ -274,7 +263,7 @@ store_remove (struct sp_store *s, const char *name, bool force, sp_error_t *err)
 
   if (sp_ref_make (&ref, name, err) < 0)
     return -1;
-  r = lock_load (s, &ref, &lock, &p, err);
+  r = sp_record_lock_load (s, &ref, &lock, &p, err);
   if (r < 0 && (!force || lock < 0))
     return -1;
   if (r == 0)

@@ -346,7 +346,7 @@ test_bad_name (void **state)
 {
   static const char *const bad[]
       = { "",         "../etc",
-          "a/b",      "-lead",
+          "A/b",      "-lead",
           ".hidden",  "sp ace",
           "x\\u00e9", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
   static const char *const endpoints[]
@@ -358,6 +358,10 @@ test_bad_name (void **state)
     for (size_t j = 0; j < sizeof (endpoints) / sizeof (endpoints[0]); j++)
       expect_err (endpoints[j], body_for ("{\"Name\":\"%s\",\"ID\":\"abc\"}", bad[i]), 200,
                   "invalid pipeline name");
+  /* A Kubernetes namespace's pipeline: one line saying why. */
+  for (size_t j = 0; j < sizeof (endpoints) / sizeof (endpoints[0]); j++)
+    expect_err (endpoints[j], "{\"Name\":\"team-a/frames\",\"ID\":\"abc\"}", 200,
+                "belongs to Kubernetes pods; the Docker plugin serves plain names");
 }
 
 static void
