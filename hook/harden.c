@@ -61,6 +61,12 @@ static const char *const allowed_syscalls[] = {
 };
 /* clang-format on */
 
+#if !defined(__SANITIZE_ADDRESS__)
+/* A pipeline made with ipc: a child (fork) unshares a new IPC namespace for
+   the store to pin (lib/store/ipcns.c).  ASan's list has these already. */
+static const char *const ipc_pin_syscalls[] = { "pipe2", "wait4" };
+#endif
+
 static int
 load_seccomp (sp_error_t *err)
 {
@@ -84,7 +90,8 @@ load_seccomp (sp_error_t *err)
 
   /* Narrowed ones: setns only into mount namespaces; sockets only AF_UNIX
      (syslog); ioctl only NS_GET_NSTYPE and the isatty() stdio does; abort()
-     may signal only this process.  */
+     may signal only this process; clone only as fork() and unshare only of
+     an IPC namespace (the child that makes a pipeline's, with ipc).  */
   a = SCMP_A1 (SCMP_CMP_EQ, CLONE_NEWNS);
   if (sp_privs_seccomp_rule (ctx, SCMP_ACT_ALLOW, SCMP_SYS (setns), "setns", 1, &a, err) < 0)
     return -1;
@@ -97,7 +104,18 @@ load_seccomp (sp_error_t *err)
   a = SCMP_A1 (SCMP_CMP_EQ, TCGETS);
   if (sp_privs_seccomp_rule (ctx, SCMP_ACT_ALLOW, SCMP_SYS (ioctl), "ioctl", 1, &a, err) < 0)
     return -1;
+  a = SCMP_A0 (SCMP_CMP_EQ, CLONE_NEWIPC);
+  if (sp_privs_seccomp_rule (ctx, SCMP_ACT_ALLOW, SCMP_SYS (unshare), "unshare", 1, &a, err) < 0)
+    return -1;
 #if !defined(__SANITIZE_ADDRESS__)
+  if (sp_privs_seccomp_rules (ctx, SCMP_ACT_ALLOW, ipc_pin_syscalls, ARRAY_SIZE (ipc_pin_syscalls),
+                              err)
+      < 0)
+    return -1;
+  /* glibc's fork(): no thread, no namespace, no shared memory. */
+  a = SCMP_A0 (SCMP_CMP_EQ, CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD);
+  if (sp_privs_seccomp_rule (ctx, SCMP_ACT_ALLOW, SCMP_SYS (clone), "clone", 1, &a, err) < 0)
+    return -1;
   a = SCMP_A0 (SCMP_CMP_EQ, (scmp_datum_t) getpid ());
   if (sp_privs_seccomp_rule (ctx, SCMP_ACT_ALLOW, SCMP_SYS (tgkill), "tgkill", 1, &a, err) < 0)
     return -1;

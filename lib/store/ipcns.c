@@ -51,25 +51,41 @@ sp_ipcns_release (int dirfd, const char *file, sp_error_t *err)
   return 0;
 }
 
-/* Binds the IPC namespace of PID on DIRFD/FILE. */
+/* Binds the IPC namespace of PID on DIRFD/FILE: a detached clone of its
+   nsfs file (open_tree), moved onto the file, else (kernels and valgrind
+   without open_tree) a bind mount(2). */
 static int
 pin_of (int dirfd, const char *file, pid_t pid, sp_error_t *err)
 {
   cleanup_close int nsfd = -1;
   cleanup_close int target = -1;
   char ns_path[64], target_path[64];
+  int r;
 
   snprintf (ns_path, sizeof (ns_path), "/proc/%d/ns/ipc", (int) pid);
-  nsfd = open (ns_path, O_RDONLY | O_CLOEXEC);
-  if (nsfd < 0)
+  nsfd = open_tree (AT_FDCWD, ns_path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  if (nsfd < 0 && errno != ENOSYS)
     return sp_error_sys (err, errno, "open %s", ns_path);
   target = openat (dirfd, file, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444);
   if (target < 0)
     return sp_error_sys (err, errno, "create IPC namespace file");
-  snprintf (ns_path, sizeof (ns_path), "/proc/self/fd/%d", nsfd);
-  snprintf (target_path, sizeof (target_path), "/proc/self/fd/%d", target);
-  /* A bind ignores the type; "none" rather than NULL keeps memcheck quiet. */
-  if (mount (ns_path, target_path, "none", MS_BIND, NULL) < 0)
+  if (nsfd >= 0)
+    r = move_mount (nsfd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  else
+    {
+      nsfd = open (ns_path, O_RDONLY | O_CLOEXEC);
+      if (nsfd < 0)
+        r = -1;
+      else
+        {
+          snprintf (ns_path, sizeof (ns_path), "/proc/self/fd/%d", nsfd);
+          snprintf (target_path, sizeof (target_path), "/proc/self/fd/%d", target);
+          /* A bind ignores the type; "none" rather than NULL keeps memcheck
+             quiet. */
+          r = mount (ns_path, target_path, "none", MS_BIND, NULL);
+        }
+    }
+  if (r < 0)
     {
       sp_error_sys (err, errno, "pin IPC namespace");
       unlinkat (dirfd, file, 0);

@@ -202,18 +202,19 @@ cri_runp() {
 }
 
 # cri_create POD NAME [KEY=VALUE...] : CreateContainer of a container NAME
-# (image CRI_IMAGE, sleeping) in POD with those container annotations;
-# prints its id, or fails with the CRI's error on stderr.
+# (image CRI_IMAGE, sleeping, or running CRI_COMMAND: a JSON argv) in POD
+# with those container annotations; prints its id, or fails with the CRI's
+# error on stderr.
 cri_create() {
 	local pod=$1 name=$2 conf out id
 	shift 2
-	conf=$("$SP_PYTHON" - "$name" "$CRI_IMAGE" "$@" <<'EOF'
-import json, sys
+	conf=$(CRI_COMMAND=${CRI_COMMAND:-} "$SP_PYTHON" - "$name" "$CRI_IMAGE" "$@" <<'EOF'
+import json, os, sys
 name, image, *ann = sys.argv[1:]
 print(json.dumps({
     "metadata": {"name": name, "attempt": 0},
     "image": {"image": image},
-    "command": ["sleep", "2147483647"],
+    "command": json.loads(os.environ["CRI_COMMAND"] or '["sleep", "2147483647"]'),
     "log_path": "%s.log" % name,
     "labels": {"io.kubernetes.container.name": name},
     "annotations": dict(a.split("=", 1) for a in ann),
