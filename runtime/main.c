@@ -268,7 +268,7 @@ prepare_bundle (const char *bundle, const struct wrapper_opts *o, struct sp_oci_
   cleanup_oci_config struct sp_oci_config oc = { 0 };
   cleanup_pipeline struct sp_pipeline p = { 0 };
   struct sp_config cfg;
-  struct sp_store store;
+  cleanup_store struct sp_store store = SP_STORE_INIT;
   struct sp_rewrite rw;
   char hook[PATH_MAX], ipc[PATH_MAX];
   struct stat st;
@@ -314,7 +314,6 @@ prepare_bundle (const char *bundle, const struct wrapper_opts *o, struct sp_oci_
     }
   if (r == 0)
     r = sp_write_file_atomic (dirfd, "config.json", out, out_len, st.st_mode & 07777, err);
-  sp_store_close (&store);
   sp_config_free (&cfg);
   return r;
 }
