@@ -56,6 +56,17 @@ state_file (const struct sp_ref *ref, char *buf, size_t len)
   snprintf (buf, len, "%s" SP_STATE_SUFFIX, ref->file);
 }
 
+/* Whether REF's entry with SUFFIX is in DIRFD. */
+static bool
+entry_exists (int dirfd, const struct sp_ref *ref, const char *suffix)
+{
+  char file[SP_QNAME_MAX + 8];
+  struct stat st;
+
+  snprintf (file, sizeof (file), "%s%s", ref->file, suffix);
+  return fstatat (dirfd, file, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 int
 sp_lock_take (struct sp_store *s, const struct sp_ref *ref, sp_error_t *err)
 {
@@ -93,11 +104,7 @@ sp_lock_unlink (struct sp_store *s, const struct sp_ref *ref)
 bool
 sp_lock_exists (struct sp_store *s, const struct sp_ref *ref)
 {
-  char file[SP_QNAME_MAX + sizeof (SP_LOCK_SUFFIX)];
-  struct stat st;
-
-  lock_file (ref, file, sizeof (file));
-  return fstatat (s->locks_fd, file, &st, AT_SYMLINK_NOFOLLOW) == 0;
+  return entry_exists (s->locks_fd, ref, SP_LOCK_SUFFIX);
 }
 
 int
@@ -171,11 +178,7 @@ sp_record_remove (struct sp_store *s, const struct sp_ref *ref, sp_error_t *err)
 bool
 sp_record_exists (struct sp_store *s, const struct sp_ref *ref)
 {
-  char file[SP_QNAME_MAX + sizeof (SP_STATE_SUFFIX)];
-  struct stat st;
-
-  state_file (ref, file, sizeof (file));
-  return fstatat (s->state_fd, file, &st, AT_SYMLINK_NOFOLLOW) == 0;
+  return entry_exists (s->state_fd, ref, SP_STATE_SUFFIX);
 }
 
 static int

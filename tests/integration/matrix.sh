@@ -21,11 +21,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib/hook.sh"
 . "$(dirname "$0")/lib/cri.sh"
 
-sp_require_cmd containerd ctr runc protoc
-"$SP_PYTHON" -c 'import grpc, google.protobuf, tomlkit' 2>/dev/null || {
-	echo "needs python3-grpcio, python3-protobuf, python3-tomlkit (install/deps.sh)" >&2
-	exit 1
-}
+cri_require
 hk_setup
 # Containers may set every row that has an annotation; what a container
 # makes stays after it (persistent) unless the row says otherwise.

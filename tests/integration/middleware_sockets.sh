@@ -22,16 +22,8 @@ hk_setup
 ROOTFS=$(sp_tmpdir rootfs)
 sp_busybox_rootfs "$ROOTFS"
 
-# run_in PIPELINE|- NAME CMD : run CMD in a fresh runc container of PIPELINE
-# ("-": of none), rootfs shared read-write; prints its output.
-run_in() {
-	local pipe=$1 name=$2 cmd=$3 b
-	local -a ann=()
-	b=$(sp_tmpdir bundle)
-	[[ $pipe == - ]] || ann=(-a "io.shmpipe.pipeline=$pipe")
-	hk_bundle "$b" createRuntime -r "$ROOTFS" "${ann[@]}" -- /bin/sh -c "$cmd"
-	hk_run runc "$(sp_id "$name")" "$b"
-}
+# run_in PIPELINE|- NAME CMD : CMD in a fresh runc container of PIPELINE.
+run_in() { hk_run_in "$ROOTFS" "$@"; }
 
 # The /tmp line of the container's mountinfo, printed by the container.
 TMPLINE='grep " /tmp " /proc/self/mountinfo || echo "no mount at /tmp"'

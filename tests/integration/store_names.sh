@@ -20,14 +20,8 @@ hk_setup
 ROOTFS=$(sp_tmpdir rootfs)
 sp_busybox_rootfs "$ROOTFS"
 
-# run_in PIPELINE NAME CMD : CMD in a fresh runc container of PIPELINE (the
-# hook at createRuntime and poststop); prints its output.
-run_in() {
-	local b
-	b=$(sp_tmpdir bundle)
-	hk_bundle "$b" createRuntime -r "$ROOTFS" -a "io.shmpipe.pipeline=$1" -- /bin/sh -c "$3"
-	hk_run runc "$(sp_id "$2")" "$b"
-}
+# run_in PIPELINE NAME CMD : CMD in a fresh runc container of PIPELINE.
+run_in() { hk_run_in "$ROOTFS" "$@"; }
 
 # sockets_mounted FILE : a socket directory tmpfs is mounted on sockets/FILE.
 sockets_mounted() { grep -q " $HK_ROOT/sockets/$1 .* - tmpfs shmpipe-sockets-" /proc/self/mountinfo; }

@@ -13,6 +13,15 @@ CRI_INSTALLER=$SP_REPO/install/kubernetes/shmpipe-node-install
 CRI_IMAGE=shmpipe.test/busybox:cri
 CRI_CGROUP_PARENT=/shmpipe-test
 
+# cri_require : what these tests need, or exit 1 saying so.
+cri_require() {
+	sp_require_cmd containerd ctr runc protoc
+	"$SP_PYTHON" -c 'import grpc, google.protobuf, tomlkit' 2>/dev/null || {
+		echo "needs python3-grpcio, python3-protobuf, python3-tomlkit (install/deps.sh)" >&2
+		exit 1
+	}
+}
+
 # cri_image_tar FILE : a docker-archive of the busybox rootfs that the CRI
 # can run as the sandbox (Cmd: sleep) and as an app container.
 cri_image_tar() {

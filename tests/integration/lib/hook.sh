@@ -100,6 +100,18 @@ hk_run() {
 	sp_run_with "$cmd" "${d[@]}" "$@"
 }
 
+# hk_run_in ROOTFS PIPELINE|- NAME CMD : CMD in a fresh runc container of
+# PIPELINE ("-": of none) on ROOTFS (shared read-write), the hook at
+# createRuntime and poststop; prints its output.
+hk_run_in() {
+	local rootfs=$1 pipe=$2 name=$3 cmd=$4 b
+	local -a ann=()
+	b=$(sp_tmpdir bundle)
+	[[ $pipe == - ]] || ann=(-a "io.shmpipe.pipeline=$pipe")
+	hk_bundle "$b" createRuntime -r "$rootfs" "${ann[@]}" -- /bin/sh -c "$cmd"
+	hk_run runc "$(sp_id "$name")" "$b"
+}
+
 # hk_exists NAME : the pipeline has a record in this store.
 hk_exists() { [[ -e $HK_ROOT/state/$1.json ]]; }
 
