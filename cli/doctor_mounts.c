@@ -137,7 +137,8 @@ doctor_check_store_visible (struct doctor *d)
       for (size_t j = 0; j < n; j++)
         {
           struct stat a, b;
-          snprintf (mp, sizeof (mp), "%s/%s", mnt, names[j]);
+          if (sp_store_mountpoint (&store, names[j], mp, sizeof (mp)) < 0)
+            continue;
           if (stat (mp, &a) == 0 && (stat_in (pid, mp, &b) < 0 || a.st_dev != b.st_dev))
             {
               bad++;
@@ -230,8 +231,8 @@ doctor_check_pid (struct doctor *d)
   /* Which pipeline's superblock it is, if any. */
   for (size_t i = 0; i < n && which == NULL; i++)
     {
-      snprintf (mp, sizeof (mp), "%s/mnt/%s", store.root, names[i]);
-      if (stat (mp, &st) == 0 && st.st_dev == shm.st_dev)
+      if (sp_store_mountpoint (&store, names[i], mp, sizeof (mp)) == 0 && stat (mp, &st) == 0
+          && st.st_dev == shm.st_dev)
         which = names[i];
     }
   if (want[0] != '\0' && which != NULL && strcmp (want, which) == 0)
