@@ -120,10 +120,11 @@ int sp_store_clone_sockets (struct sp_store *s, const char *name, sp_error_t *er
 /* WHAT is a change gc made to NAME, or (FAILED) why NAME was left as it was. */
 typedef void (*sp_gc_report_fn) (void *ctx, const char *name, const char *what, bool failed);
 /* Drops members whose process is gone, removes ephemeral pipelines left with
-   none, unmounts tmpfs left without a record, remounts a persistent pipeline
-   whose tmpfs vanished (and re-pins its IPC namespace if that went too).  A
-   pipeline that cannot be repaired is reported and the others are still
-   done; the call then fails.  Returns the number of changes. */
+   none, releases resources (resources.h) left without a record, remakes
+   those a recorded pipeline wants and lost (its tmpfs, IPC pin, socket
+   directory), removes temp files of dead writers and lock files that guard
+   nothing.  A pipeline that cannot be repaired is reported and the others
+   are still done; the call then fails.  Returns the number of changes. */
 int sp_store_gc (struct sp_store *s, sp_gc_report_fn report, void *ctx, sp_error_t *err);
 
 #endif
