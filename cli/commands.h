@@ -26,6 +26,7 @@ int sp_cmd_ls (struct sp_ctx *ctx, int argc, char **argv);
 int sp_cmd_inspect (struct sp_ctx *ctx, int argc, char **argv);
 int sp_cmd_rm (struct sp_ctx *ctx, int argc, char **argv);
 int sp_cmd_gc (struct sp_ctx *ctx, int argc, char **argv);
+int sp_cmd_restore (struct sp_ctx *ctx, int argc, char **argv);
 int sp_cmd_join (struct sp_ctx *ctx, int argc, char **argv);
 int sp_cmd_leave (struct sp_ctx *ctx, int argc, char **argv);
 int sp_cmd_cdi (struct sp_ctx *ctx, int argc, char **argv);

@@ -18,7 +18,9 @@ static const char rm_help[]
 static const char gc_help[]
     = "Usage: shmpipectl gc\n"
       "\n"
-      "Collect garbage: drop members whose process is gone (a container whose\n"
+      "Collect garbage: first what `shmpipectl restore` does (the persistent\n"
+      "pipelines a reboot took are made again, empty), then drop members whose\n"
+      "process is gone (a container whose\n"
       "runtime died before poststop), remove ephemeral pipelines left with no\n"
       "member, unmount tmpfs left without a record by an interrupted create, and\n"
       "remount a persistent pipeline whose tmpfs disappeared (its members keep\n"

@@ -8,6 +8,7 @@
 #include <sys/statfs.h>
 
 #include "cleanup.h"
+#include "definitions.h"
 #include "commands.h"
 #include "json.h"
 
@@ -99,6 +100,36 @@ fullness_note (struct sp_store *s, const char *name, char *buf, size_t len)
     snprintf (buf, len, "  nearly full: %u%% of inodes", inodes);
 }
 
+/* Defined pipelines a reboot took that are not made again yet. */
+static int
+ls_unrestored (struct sp_store *s, sp_error_t *err)
+{
+  char **names = NULL;
+  size_t n = 0;
+
+  if (sp_defs_list (s, &names, &n, err) < 0)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    {
+      cleanup_pipeline struct sp_pipeline p = { 0 };
+      sp_error_t ignored = NULL;
+      char size[16] = "?", created[32] = "?";
+
+      if (sp_store_exists (s, names[i]))
+        continue;
+      if (sp_def_load (s, names[i], &p, &ignored) == 1)
+        {
+          sp_format_size (p.opts.size, size, sizeof (size));
+          sp_format_time (p.created, created, sizeof (created));
+        }
+      sp_error_release (&ignored);
+      printf ("%-24s %8s %8s %7d %-10s %s  not restored since boot: run `shmpipectl restore`\n",
+              names[i], size, "-", 0, "persistent", created);
+    }
+  sp_store_free_names (names, n);
+  return 0;
+}
+
 static int
 ls_table (struct sp_store *s, char **names, size_t n, sp_error_t *err)
 {
@@ -126,6 +157,8 @@ ls_table (struct sp_store *s, char **names, size_t n, sp_error_t *err)
       sp_format_size (used, used_s, sizeof (used_s));
       sp_format_time (p.created, created, sizeof (created));
       fullness_note (s, p.name, note, sizeof (note));
+      if (sp_store_tmpfs_missing (s, p.name))
+        snprintf (note, sizeof (note), "  tmpfs missing: run `shmpipectl gc`");
       printf ("%-24s %8s %8s %7zu %-10s %s%s\n", p.name, size, used_s, p.n_members,
               sp_lifetime_name (p.opts.lifetime), created, note);
       for (size_t m = 0; m < p.n_members; m++)
@@ -134,7 +167,7 @@ ls_table (struct sp_store *s, char **names, size_t n, sp_error_t *err)
                   p.members[m].pod_namespace ? p.members[m].pod_namespace : "?", p.members[m].pod,
                   p.members[m].container ? p.members[m].container : "?");
     }
-  return 0;
+  return ls_unrestored (s, err);
 }
 
 int

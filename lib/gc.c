@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "definitions.h"
 #include "proc.h"
 #include "store_impl.h"
 
@@ -50,6 +51,13 @@ gc_one (struct sp_store *s, const char *name, sp_gc_report_fn fn, void *ctx, sp_
         return -1;
       report (fn, ctx, name, "removed (ephemeral, no members left)");
       return changes + 1;
+    }
+  /* What a newer release made is its to repair; its members are ours to drop. */
+  if (sp_pipeline_is_newer (&p))
+    {
+      if (changes > 0 && sp_store_save (s, &p, err) < 0)
+        return -1;
+      return changes;
     }
   r = sp_tmpfs_state (s, name);
   if (r < 0)
@@ -213,6 +221,19 @@ sp_store_gc (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
   size_t n = 0;
   int total = 0, failed = 0;
 
+  /* Defined pipelines a reboot took are made again first (a host without
+     systemd has no unit that runs `shmpipectl restore`). */
+  {
+    sp_error_t restore_err = NULL;
+    int r = sp_store_restore (s, fn, ctx, &restore_err);
+    if (r < 0)
+      {
+        failed++; /* each one was reported */
+        sp_error_release (&restore_err);
+      }
+    else
+      total += r;
+  }
   if (sp_store_list (s, &names, &n, err) < 0)
     return -1;
   /* One pipeline that cannot be repaired does not stop the others. */

@@ -6,6 +6,7 @@
 
 #include "cleanup.h"
 #include "fault.h"
+#include "definitions.h"
 #include "store_impl.h"
 
 static int
@@ -63,7 +64,9 @@ store_change (struct sp_store *s, const char *name, const struct sp_pipeline_opt
     return -1;
   r = sp_store_load (s, name, &p, err);
   if (r <= 0)
-    return r == 0 ? sp_error_make (err, ENOENT, "does not exist") : -1;
+    return r == 0 ? sp_def_missing (s, name, err) : -1;
+  if (sp_pipeline_is_newer (&p))
+    return sp_pipeline_refuse_newer (&p, err);
   old = p.opts;
   sp_opts_overlay (&p.opts, requested, given);
   if (sp_store_check_opts (s, name, &p.opts, err) < 0)
@@ -87,7 +90,7 @@ store_change (struct sp_store *s, const char *name, const struct sp_pipeline_opt
       return -1;
     }
   sp_fault_point ("resize:remounted");
-  if (sp_store_save (s, &p, err) < 0)
+  if (sp_store_save (s, &p, err) < 0 || sp_def_sync (s, &p, err) < 0)
     {
       sp_error_t ignored = NULL;
       sp_tmpfs_reconfigure (s, name, &old, given, &ignored);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "definitions.h"
 #include "fault.h"
 #include "fileutil.h"
 #include "macro.h"
@@ -121,7 +122,15 @@ sp_store_load (struct sp_store *s, const char *name, struct sp_pipeline *p, sp_e
       return -1;
     }
   if (sp_state_parse (buf, len, p, err) < 0)
-    return sp_error_prefix (err, "damaged record %s/state/%s", s->root, file);
+    {
+      /* Not "damaged": that would invite `rm --force` of a valid record. */
+      if (p->format > SP_STATE_VERSION)
+        return sp_error_prefix (err,
+                                "record %s/state/%s was written by a newer release (format %u; "
+                                "this release reads up to %d)",
+                                s->root, file, p->format, SP_STATE_VERSION);
+      return sp_error_prefix (err, "damaged record %s/state/%s", s->root, file);
+    }
   if (strcmp (p->name, name) != 0)
     {
       sp_pipeline_free (p);
@@ -156,6 +165,10 @@ sp_store_destroy_locked (struct sp_store *s, const char *name, sp_error_t *err)
   if (unlinkat (s->state_fd, file, 0) < 0 && errno != ENOENT)
     return sp_error_sys (err, errno, "remove record");
   sp_fault_point ("destroy:unrecorded");
+  /* After the record: a crash in between leaves a definition that restore
+     makes again, never a pipeline that vanishes at the next reboot. */
+  if (sp_def_remove (s, name, err) < 0)
+    return -1;
   if (sp_tmpfs_unmount (s, name, err) < 0 || sp_ipcns_release (s, name, err) < 0
       || sp_sockdir_unmount (s, name, err) < 0)
     return -1;
@@ -172,11 +185,12 @@ wrap (sp_error_t *err, const char *name)
   return -1;
 }
 
-static int
-create_locked (struct sp_store *s, const char *name, const struct sp_pipeline_opts *opts,
-               sp_error_t *err)
+int
+sp_store_create_locked (struct sp_store *s, const char *name, const struct sp_pipeline_opts *opts,
+                        int64_t created, sp_error_t *err)
 {
   struct sp_pipeline p;
+  char file[SP_QNAME_MAX + sizeof (SP_STATE_SUFFIX)];
   sp_error_t ignored = NULL;
   cleanup_close int quota = sp_quota_lock (s, err);
 
@@ -185,14 +199,17 @@ create_locked (struct sp_store *s, const char *name, const struct sp_pipeline_op
   memset (&p, 0, sizeof (p));
   strcpy (p.name, name);
   p.opts = *opts;
-  p.created = (int64_t) time (NULL);
+  p.created = created != 0 ? created : (int64_t) time (NULL);
   /* A tmpfs left by a create that died before writing its record. */
   if (sp_tmpfs_unmount (s, name, err) < 0 || sp_sockdir_unmount (s, name, err) < 0)
     return -1;
   if (sp_tmpfs_mount (s, &p, err) < 0 || (opts->ipc && sp_ipcns_pin (s, name, err) < 0)
       || (opts->sockets[0] && sp_sockdir_mount (s, &p, err) < 0)
-      || (sp_fault_point ("create:mounted"), sp_store_save (s, &p, err) < 0))
+      || (sp_fault_point ("create:mounted"), sp_store_save (s, &p, err) < 0)
+      || sp_def_sync (s, &p, err) < 0)
     {
+      state_file (name, file, sizeof (file));
+      unlinkat (s->state_fd, file, 0);
       sp_tmpfs_unmount (s, name, &ignored);
       sp_error_release (&ignored);
       sp_ipcns_release (s, name, &ignored);
@@ -233,12 +250,15 @@ store_create (struct sp_store *s, const char *name, const struct sp_pipeline_opt
     {
       if (mode == SP_CREATE_EXCL)
         return sp_error_make (err, EEXIST, "already exists");
+      if (sp_pipeline_is_newer (&p))
+        return sp_pipeline_refuse_newer (&p, err);
       diff = sp_opts_differ (&p.opts, opts);
       if (diff != NULL)
         return sp_error_make (err, EEXIST, "already exists with a different %s", diff);
       return 0;
     }
-  if (create_locked (s, name, opts, err) < 0)
+  if (sp_def_check_undefined (s, name, err) < 0
+      || sp_store_create_locked (s, name, opts, 0, err) < 0)
     return -1;
   if (created != NULL)
     *created = true;
@@ -308,15 +328,19 @@ store_join (struct sp_store *s, const char *name, const char *id, int64_t pid,
       if (create_opts == NULL)
         {
           sp_store_drop_unused_lock (s, name);
-          return sp_error_make (err, ENOENT, "does not exist");
+          return sp_def_missing (s, name, err);
         }
-      if (create_locked (s, name, create_opts, err) < 0)
+      /* Never a looser pipeline in place of a defined one not yet restored. */
+      if (sp_def_check_undefined (s, name, err) < 0
+          || sp_store_create_locked (s, name, create_opts, 0, err) < 0)
         return -1;
       made = true;
       sp_fault_point ("join:created");
       if (sp_store_load (s, name, &p, err) != 1)
         return -1;
     }
+  else if (sp_pipeline_is_newer (&p))
+    return sp_pipeline_refuse_newer (&p, err);
   else if (sp_tmpfs_state (s, name) != SP_TMPFS_MOUNTED)
     return sp_error_make (err, ENOENT, "its tmpfs is not mounted (run `shmpipectl gc` to repair)");
   if (sp_pipeline_find_member (&p, id) < 0)
@@ -415,6 +439,9 @@ store_remove (struct sp_store *s, const char *name, bool force, sp_error_t *err)
     {
       if (sp_tmpfs_state (s, name) == SP_TMPFS_MOUNTED && force)
         return sp_store_destroy_locked (s, name, err);
+      /* Defined, not restored yet: removing it is dropping its definition. */
+      if (sp_def_exists (s, name))
+        return sp_def_remove (s, name, err);
       sp_store_drop_unused_lock (s, name);
       return sp_error_make (err, ENOENT, "does not exist");
     }
@@ -445,7 +472,11 @@ store_get (struct sp_store *s, const char *name, struct sp_pipeline *p, sp_error
     return -1;
   r = sp_store_load (s, name, p, err);
   if (r == 0)
-    return sp_error_make (err, ENOENT, "does not exist");
+    {
+      sp_def_missing (s, name, err);
+      (*err)->status = ENOENT; /* absent all the same, for callers that test it */
+      return -1;
+    }
   return r < 0 ? -1 : 0;
 }
 

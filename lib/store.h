@@ -4,7 +4,9 @@
    ROOT/locks/NAME.lock  flock()ed around every change of NAME
    ROOT/mnt/NAME         the pipeline's tmpfs (nosuid,nodev,noexec)
    ROOT/ipc/NAME         its IPC namespace, pinned by a bind mount (--ipc)
-   ROOT/sockets/NAME     its socket directory, a small tmpfs (--sockets PATH) */
+   ROOT/sockets/NAME     its socket directory, a small tmpfs (--sockets PATH)
+   DEFS/NAME.json        a persistent pipeline's definition, on disk
+                         (definitions.h: what a reboot does not take) */
 #ifndef SHMPIPE_STORE_H
 #define SHMPIPE_STORE_H
 
@@ -25,13 +27,16 @@ struct sp_store
   int mnt_fd;
   int ipc_fd;
   int sockets_fd;
+  int defs_fd;
+  char *defs; /* the definitions directory (definitions.h) */
   const struct sp_config *cfg;
 };
 
 /* A store that owns nothing yet: what sp_store_close may always be given. */
 #define SP_STORE_INIT                                                                              \
   {                                                                                                \
-    .root_fd = -1, .state_fd = -1, .locks_fd = -1, .mnt_fd = -1, .ipc_fd = -1, .sockets_fd = -1    \
+    .root_fd = -1, .state_fd = -1, .locks_fd = -1, .mnt_fd = -1, .ipc_fd = -1, .sockets_fd = -1,   \
+    .defs_fd = -1                                                                                  \
   }
 
 /* The store root in force: ROOT when given, else $SHMPIPE_ROOT, else the

@@ -31,6 +31,11 @@ int sp_store_load (struct sp_store *s, const char *name, struct sp_pipeline *p, 
 int sp_store_lock_load (struct sp_store *s, const char *name, int *lock, struct sp_pipeline *p,
                         sp_error_t *err);
 int sp_store_save (struct sp_store *s, const struct sp_pipeline *p, sp_error_t *err);
+/* Makes NAME with OPTS (no record yet; CREATED 0: now): tmpfs, IPC pin,
+   socket directory, record and, when persistent, definition.  Checks
+   quotas, not definitions (callers do). */
+int sp_store_create_locked (struct sp_store *s, const char *name,
+                            const struct sp_pipeline_opts *opts, int64_t created, sp_error_t *err);
 /* Record, tmpfs, IPC pin and lock of NAME, in the order a crash survives. */
 int sp_store_destroy_locked (struct sp_store *s, const char *name, sp_error_t *err);
 

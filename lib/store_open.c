@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "definitions.h"
 #include "fileutil.h"
 #include "macro.h"
 #include "store_impl.h"
@@ -80,18 +81,20 @@ sp_store_open (struct sp_store *s, const struct sp_config *cfg, const char *root
   s->sockets_fd = open_subdir (s->root_fd, root, "sockets", 0755, err);
   if (s->sockets_fd < 0)
     return -1;
-  return 0;
+  return sp_defs_open (s, err);
 }
 
 void
 sp_store_close (struct sp_store *s)
 {
-  int *fds[] = { &s->root_fd, &s->state_fd, &s->locks_fd, &s->mnt_fd, &s->ipc_fd, &s->sockets_fd };
+  int *fds[] = { &s->root_fd, &s->state_fd, &s->locks_fd, &s->mnt_fd, &s->ipc_fd, &s->sockets_fd, &s->defs_fd };
 
   for (size_t i = 0; i < ARRAY_SIZE (fds); i++)
     sp_close (fds[i]);
   free (s->root);
   s->root = NULL;
+  free (s->defs);
+  s->defs = NULL;
 }
 
 void

@@ -1,0 +1,322 @@
+/* Persistent pipelines' definitions on disk, and restoring them at boot. */
+#include "definitions.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fault.h"
+#include "fileutil.h"
+#include "store_impl.h"
+
+#define DEF_FILE(name)                                                                             \
+  def_file ((name), (char[SP_QNAME_MAX + sizeof (SP_STATE_SUFFIX)]){ 0 })
+
+static const char *
+def_file (const char *name, char *buf)
+{
+  snprintf (buf, SP_QNAME_MAX + sizeof (SP_STATE_SUFFIX), "%s" SP_STATE_SUFFIX, SP_FNAME (name));
+  return buf;
+}
+
+int
+sp_definitions_path (const char *root, char *buf, size_t len, sp_error_t *err)
+{
+  const char *env = getenv (SP_DEFINITIONS_ENV);
+  int n;
+
+  if (env != NULL && *env != '\0')
+    {
+      if (env[0] != '/')
+        return sp_error_make (err, EINVAL, "%s: must be an absolute path", SP_DEFINITIONS_ENV);
+      n = snprintf (buf, len, "%s", env);
+    }
+  else if (strcmp (root, SP_DEFAULT_ROOT) == 0)
+    n = snprintf (buf, len, "%s", SP_DEFAULT_DEFINITIONS);
+  else
+    n = snprintf (buf, len, "%s/definitions", root);
+  if (n < 0 || (size_t) n >= len)
+    return sp_error_make (err, ENAMETOOLONG, "definitions directory: path too long");
+  return 0;
+}
+
+int
+sp_defs_open (struct sp_store *s, sp_error_t *err)
+{
+  char path[PATH_MAX];
+  struct stat st;
+
+  if (sp_definitions_path (s->root, path, sizeof (path), err) < 0)
+    return -1;
+  s->defs = strdup (path);
+  if (s->defs == NULL)
+    return sp_error_sys (err, ENOMEM, "definitions %s", path);
+  if (sp_mkdir_p (path, 0755, err) < 0)
+    return sp_error_prefix (err, "definitions");
+  s->defs_fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (s->defs_fd < 0)
+    return sp_error_sys (err, errno, "definitions %s: open", path);
+  /* What it holds is made again as root at boot: it must not be a trap
+     another user laid. */
+  if (fstat (s->defs_fd, &st) < 0)
+    return sp_error_sys (err, errno, "definitions %s: stat", path);
+  if (st.st_uid != geteuid () || (st.st_mode & 022) != 0)
+    return sp_error_make (err, EPERM,
+                          "definitions %s: must be owned by uid %d and not group/world-writable",
+                          path, (int) geteuid ());
+  return 0;
+}
+
+bool
+sp_def_exists (struct sp_store *s, const char *name)
+{
+  struct stat st;
+
+  return sp_qname_valid (name, strlen (name))
+         && fstatat (s->defs_fd, DEF_FILE (name), &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+int
+sp_def_load (struct sp_store *s, const char *name, struct sp_pipeline *p, sp_error_t *err)
+{
+  const char *file = DEF_FILE (name);
+  cleanup_free char *buf = NULL;
+  sp_error_t read_err = NULL;
+  size_t len;
+
+  memset (p, 0, sizeof (*p));
+  if (sp_read_file_at (s->defs_fd, file, O_NOFOLLOW, SP_STATE_MAX_BYTES, &buf, &len, &read_err)
+      < 0)
+    {
+      if (read_err->status == ENOENT)
+        {
+          sp_error_release (&read_err);
+          return 0;
+        }
+      *err = read_err;
+      return -1;
+    }
+  if (sp_state_parse (buf, len, p, err) < 0)
+    {
+      if (p->format > SP_STATE_VERSION)
+        return sp_error_prefix (err, "definition %s/%s was written by a newer release (format %u)",
+                                s->defs, file, p->format);
+      return sp_error_prefix (err, "damaged definition %s/%s", s->defs, file);
+    }
+  if (strcmp (p->name, name) != 0)
+    {
+      sp_pipeline_free (p);
+      return sp_error_make (err, EINVAL, "definition %s/%s names another pipeline", s->defs, file);
+    }
+  return 1;
+}
+
+/* DATA to FILE by temp file, fsync and rename, then the directory's fsync:
+   unlike the store's records, a definition must outlive a power cut. */
+static int
+write_durable (struct sp_store *s, const char *file, const char *data, size_t len, sp_error_t *err)
+{
+  char tmp[SP_QNAME_MAX + 64];
+  cleanup_close int fd = -1;
+  size_t off = 0;
+
+  snprintf (tmp, sizeof (tmp), ".%s.tmp.%d", file, (int) getpid ());
+  fd = openat (s->defs_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0)
+    return sp_error_sys (err, errno, "definition %s/%s", s->defs, file);
+  while (off < len)
+    {
+      ssize_t w = write (fd, data + off, len - off);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w < 0)
+        goto fail;
+      off += (size_t) w;
+    }
+  if (fsync (fd) < 0)
+    goto fail;
+  sp_fault_point ("definition:written");
+  if (renameat (s->defs_fd, tmp, s->defs_fd, file) < 0)
+    goto fail;
+  fsync (s->defs_fd);
+  return 0;
+
+fail:
+  {
+    int saved = errno;
+    unlinkat (s->defs_fd, tmp, 0);
+    return sp_error_sys (err, saved, "definition %s/%s", s->defs, file);
+  }
+}
+
+static int
+def_write (struct sp_store *s, const struct sp_pipeline *p, sp_error_t *err)
+{
+  struct sp_pipeline def = *p;
+  cleanup_free char *buf = NULL;
+  size_t len;
+
+  /* Members are of this boot only. */
+  def.members = NULL;
+  def.n_members = 0;
+  if (sp_state_generate (&def, &buf, &len, err) < 0)
+    return -1;
+  return write_durable (s, DEF_FILE (p->name), buf, len, err);
+}
+
+int
+sp_def_remove (struct sp_store *s, const char *name, sp_error_t *err)
+{
+  if (unlinkat (s->defs_fd, DEF_FILE (name), 0) < 0 && errno != ENOENT)
+    return sp_error_sys (err, errno, "remove definition %s/%s", s->defs, DEF_FILE (name));
+  fsync (s->defs_fd);
+  return 0;
+}
+
+int
+sp_def_sync (struct sp_store *s, const struct sp_pipeline *p, sp_error_t *err)
+{
+  cleanup_pipeline struct sp_pipeline def = { 0 };
+  sp_error_t ignored = NULL;
+  int r;
+
+  if (p->opts.lifetime != SP_LIFETIME_PERSISTENT)
+    return sp_def_exists (s, p->name) ? sp_def_remove (s, p->name, err) : 0;
+  r = sp_def_load (s, p->name, &def, &ignored);
+  sp_error_release (&ignored);
+  /* A damaged one is replaced by what the record says. */
+  if (r == 1 && def.format == p->format && def.created == p->created
+      && sp_opts_differ (&def.opts, &p->opts) == NULL)
+    return 0;
+  return def_write (s, p, err);
+}
+
+int
+sp_def_missing (struct sp_store *s, const char *name, sp_error_t *err)
+{
+  if (!sp_def_exists (s, name))
+    return sp_error_make (err, ENOENT, "does not exist");
+  return sp_error_make (err, EAGAIN,
+                        "is defined (%s/%s) but was not made again since the host started: "
+                        "run `shmpipectl restore`",
+                        s->defs, DEF_FILE (name));
+}
+
+int
+sp_def_check_undefined (struct sp_store *s, const char *name, sp_error_t *err)
+{
+  return sp_def_exists (s, name) ? sp_def_missing (s, name, err) : 0;
+}
+
+int
+sp_defs_list (struct sp_store *s, char ***names, size_t *n, sp_error_t *err)
+{
+  return sp_store_list_dir (s->defs_fd, SP_STATE_SUFFIX, names, n, err);
+}
+
+static void
+report (sp_gc_report_fn fn, void *ctx, const char *name, const char *what, bool failed)
+{
+  if (fn != NULL)
+    fn (ctx, name, what, failed);
+}
+
+/* NAME is defined: made again unless it has a record. */
+static int
+restore_one (struct sp_store *s, const char *name, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
+{
+  cleanup_close int lock = -1;
+  cleanup_pipeline struct sp_pipeline rec = { 0 };
+  cleanup_pipeline struct sp_pipeline def = { 0 };
+  int r;
+
+  r = sp_store_lock_load (s, name, &lock, &rec, err);
+  if (r != 0)
+    return r < 0 ? -1 : 0; /* live: the record pass keeps its definition */
+  r = sp_def_load (s, name, &def, err);
+  if (r <= 0)
+    return r;
+  if (sp_pipeline_is_newer (&def))
+    return sp_error_make (err, ENOTSUP,
+                          "not restored: its definition was written by a newer release "
+                          "(format %u); restore it with that release",
+                          def.format);
+  if (sp_store_create_locked (s, name, &def.opts, def.created, err) < 0)
+    return sp_error_prefix (err, "not restored");
+  report (fn, ctx, name, "restored from its definition (empty: content does not survive a reboot)",
+          false);
+  return 1;
+}
+
+/* NAME has a record: its definition follows it. */
+static int
+sync_one (struct sp_store *s, const char *name, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
+{
+  cleanup_close int lock = -1;
+  cleanup_pipeline struct sp_pipeline rec = { 0 };
+  bool had;
+  int r;
+
+  r = sp_store_lock_load (s, name, &lock, &rec, err);
+  if (r <= 0 || sp_pipeline_is_newer (&rec))
+    return r < 0 ? -1 : 0;
+  had = sp_def_exists (s, name);
+  if (rec.opts.lifetime == SP_LIFETIME_PERSISTENT && had)
+    return sp_def_sync (s, &rec, err) < 0 ? -1 : 0;
+  if (rec.opts.lifetime != SP_LIFETIME_PERSISTENT && !had)
+    return 0;
+  if (sp_def_sync (s, &rec, err) < 0)
+    return -1;
+  report (fn, ctx, name,
+          had ? "removed the definition of an ephemeral pipeline"
+              : "wrote its definition (it will be made again after a reboot)",
+          false);
+  return 1;
+}
+
+int
+sp_store_restore (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
+{
+  int total = 0, failed = 0;
+
+  for (int pass = 0; pass < 2; pass++)
+    {
+      char **names = NULL;
+      size_t n = 0;
+
+      if ((pass == 0 ? sp_defs_list (s, &names, &n, err) : sp_store_list (s, &names, &n, err)) < 0)
+        return -1;
+      /* One pipeline that cannot be restored does not stop the others. */
+      for (size_t i = 0; i < n; i++)
+        {
+          sp_error_t one = NULL;
+          int r = pass == 0 ? restore_one (s, names[i], fn, ctx, &one)
+                            : sync_one (s, names[i], fn, ctx, &one);
+          if (r < 0)
+            {
+              report (fn, ctx, names[i], one->msg, true);
+              sp_error_release (&one);
+              failed++;
+            }
+          else
+            total += r;
+        }
+      sp_store_free_names (names, n);
+    }
+  if (failed > 0)
+    return sp_error_make (err, EIO, "restore: %d pipeline%s could not be restored", failed,
+                          failed == 1 ? "" : "s");
+  return total;
+}
+
+bool
+sp_store_tmpfs_missing (struct sp_store *s, const char *name)
+{
+  return sp_tmpfs_state (s, name) == SP_TMPFS_ABSENT;
+}
