@@ -272,7 +272,8 @@ join (struct hook_run *h, sp_error_t *err)
   else if (!sp_store_exists (&store, name))
     return sp_def_check_undefined (&store, name, err) < 0
                ? -1
-               : sp_error_make (err, ENOENT, "does not exist, and auto_create is off in the config");
+               : sp_error_make (err, ENOENT,
+                                "does not exist, and auto_create is off in the config");
   else if (h->req.given != 0)
     sp_log_debug ("container %s: pipeline %s exists: its option annotations do not apply", id,
                   name);

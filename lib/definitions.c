@@ -15,8 +15,7 @@
 #include "fileutil.h"
 #include "store_impl.h"
 
-#define DEF_FILE(name)                                                                             \
-  def_file ((name), (char[SP_QNAME_MAX + sizeof (SP_STATE_SUFFIX)]){ 0 })
+#define DEF_FILE(name) def_file ((name), (char[SP_QNAME_MAX + sizeof (SP_STATE_SUFFIX)]){ 0 })
 
 static const char *
 def_file (const char *name, char *buf)
@@ -91,8 +90,7 @@ sp_def_load (struct sp_store *s, const char *name, struct sp_pipeline *p, sp_err
   size_t len;
 
   memset (p, 0, sizeof (*p));
-  if (sp_read_file_at (s->defs_fd, file, O_NOFOLLOW, SP_STATE_MAX_BYTES, &buf, &len, &read_err)
-      < 0)
+  if (sp_read_file_at (s->defs_fd, file, O_NOFOLLOW, SP_STATE_MAX_BYTES, &buf, &len, &read_err) < 0)
     {
       if (read_err->status == ENOENT)
         {

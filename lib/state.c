@@ -270,7 +270,7 @@ parse_root (yajl_val root, struct sp_pipeline *p, sp_error_t *err)
   yajl_val members;
 
   if (p->format == 0)
-    return sp_error_make (err, EINVAL, "state: missing or unsupported \"version\"");
+    return sp_error_make (err, EINVAL, "state: missing or unsupported version");
   for (size_t i = 0; i < root->u.object.len && !sp_pipeline_is_newer (p); i++)
     if (!is_state_key (root->u.object.keys[i]))
       return sp_error_make (err, EINVAL, "state: unknown key \"%.64s\"", root->u.object.keys[i]);

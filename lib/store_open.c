@@ -87,7 +87,8 @@ sp_store_open (struct sp_store *s, const struct sp_config *cfg, const char *root
 void
 sp_store_close (struct sp_store *s)
 {
-  int *fds[] = { &s->root_fd, &s->state_fd, &s->locks_fd, &s->mnt_fd, &s->ipc_fd, &s->sockets_fd, &s->defs_fd };
+  int *fds[] = { &s->root_fd, &s->state_fd,   &s->locks_fd, &s->mnt_fd,
+                 &s->ipc_fd,  &s->sockets_fd, &s->defs_fd };
 
   for (size_t i = 0; i < ARRAY_SIZE (fds); i++)
     sp_close (fds[i]);
