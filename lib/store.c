@@ -441,7 +441,11 @@ store_remove (struct sp_store *s, const char *name, bool force, sp_error_t *err)
         return sp_store_destroy_locked (s, name, err);
       /* Defined, not restored yet: removing it is dropping its definition. */
       if (sp_def_exists (s, name))
-        return sp_def_remove (s, name, err);
+        {
+          r = sp_def_remove (s, name, err);
+          sp_store_drop_unused_lock (s, name);
+          return r;
+        }
       sp_store_drop_unused_lock (s, name);
       return sp_error_make (err, ENOENT, "does not exist");
     }
