@@ -21,7 +21,6 @@ reboot() {
 		umount -l "$m"
 	done
 	(cd "$root" && rm -rf state locks mnt ipc sockets)
-	[[ -d $root/definitions ]] || sp_fail "no definitions under $root"
 }
 
 t_hook() {
@@ -36,8 +35,6 @@ t_hook() {
 
 	# Before the restore: listed as such; a container naming it is refused
 	# and nothing is made in its place.
-	out=$(hk_ctl ls)
-	sp_assert_match "$out" "keep +16M +- +0 +persistent .*not restored since boot: run .shmpipectl restore." "ls"
 	b=$(sp_tmpdir bundle)
 	hk_bundle "$b" createRuntime -a io.shmpipe.pipeline=keep -- /bin/sh -c 'stat -c %a /dev/shm'
 	out=$(hk_run runc "$(sp_id early)" "$b" 2>&1) || rc=$?
@@ -45,6 +42,8 @@ t_hook() {
 	sp_assert_contains "$out" "run \`shmpipectl restore\`" "the refusal says to restore"
 	hk_exists keep && sp_fail "a record of keep was made before the restore"
 	hk_mounted keep && sp_fail "a tmpfs of keep was mounted before the restore"
+	out=$(hk_ctl ls)
+	sp_assert_match "$out" "keep +16M +- +0 +persistent .*not restored since boot: run .shmpipectl restore." "ls"
 
 	out=$(hk_ctl restore)
 	sp_assert_contains "$out" "keep: restored from its definition"
@@ -108,8 +107,8 @@ t_docker() {
 	sp_plugin_stop
 	reboot "$SP_STORE"
 	sp_plugin_start
-	grep -q "rb1: restored from its definition" "$SP_PLUGIN_LOG" || sp_fail "the plugin did not restore rb1"
 	sp_assert_contains "$(sp_docker volume ls --format '{{.Driver}} {{.Name}}')" "$SP_DRIVER rb1"
+	grep -q "rb1: restored from its definition" "$SP_PLUGIN_LOG" || sp_fail "the plugin did not say it restored rb1"
 	# As a Compose file's external volume: no --volume-driver.
 	cid=$(sp_id rb1)
 	out=$(sp_docker run --rm --name "$cid" -v rb1:/dev/shm "$img" sh -c 'stat -c %a /dev/shm; shmtool mountinfo')
