@@ -115,7 +115,7 @@ ls_unrestored (struct sp_store *s, sp_error_t *err)
       sp_error_t ignored = NULL;
       char size[16] = "?", created[32] = "?";
 
-      if (sp_store_exists (s, names[i]))
+      if (sp_store_exists (s, names[i]) || !sp_def_pending (s, names[i]))
         continue;
       if (sp_def_load (s, names[i], &p, &ignored) == 1)
         {

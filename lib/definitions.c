@@ -195,10 +195,57 @@ sp_def_sync (struct sp_store *s, const struct sp_pipeline *p, sp_error_t *err)
   return def_write (s, p, err);
 }
 
+/* ROOT/restored, in the store's memory part: written by each restore, it
+   says that one ran since boot, and names the pipelines it could not make
+   (one a line). */
+#define RESTORED_FILE "restored"
+
+enum restored
+{
+  NOT_SINCE_BOOT, /* no restore since boot: definitions are pending */
+  RESTORED,       /* NAME's definition was made (or had a record) */
+  FAILED,         /* the last restore could not make NAME */
+};
+
+static enum restored
+restored_state (struct sp_store *s, const char *name)
+{
+  cleanup_free char *buf = NULL;
+  sp_error_t ignored = NULL;
+  size_t len, n = strlen (name);
+
+  if (sp_read_file_at (s->root_fd, RESTORED_FILE, O_NOFOLLOW, SP_STATE_MAX_BYTES, &buf, &len,
+                       &ignored)
+      < 0)
+    {
+      sp_error_release (&ignored);
+      return NOT_SINCE_BOOT;
+    }
+  for (const char *l = buf; *l; l += strcspn (l, "\n"), l += *l == '\n')
+    if (strcspn (l, "\n") == n && strncmp (l, name, n) == 0)
+      return FAILED;
+  return RESTORED;
+}
+
+/* Whether NAME's definition (there is one) waits for a restore.  Else the
+   pipeline was made this boot and then removed by something that left the
+   definition: an older release's rm, or a remove that was interrupted. */
+static bool
+def_pending (struct sp_store *s, const char *name)
+{
+  return restored_state (s, name) != RESTORED;
+}
+
+bool
+sp_def_pending (struct sp_store *s, const char *name)
+{
+  return sp_def_exists (s, name) && def_pending (s, name);
+}
+
 int
 sp_def_missing (struct sp_store *s, const char *name, sp_error_t *err)
 {
-  if (!sp_def_exists (s, name))
+  if (!sp_def_pending (s, name))
     return sp_error_make (err, ENOENT, "does not exist");
   return sp_error_make (err, EAGAIN,
                         "is defined (%s/%s) but was not made again since the host started: "
@@ -209,7 +256,7 @@ sp_def_missing (struct sp_store *s, const char *name, sp_error_t *err)
 int
 sp_def_check_undefined (struct sp_store *s, const char *name, sp_error_t *err)
 {
-  return sp_def_exists (s, name) ? sp_def_missing (s, name, err) : 0;
+  return sp_def_pending (s, name) ? sp_def_missing (s, name, err) : 0;
 }
 
 int
@@ -240,6 +287,16 @@ restore_one (struct sp_store *s, const char *name, sp_gc_report_fn fn, void *ctx
   r = sp_def_load (s, name, &def, err);
   if (r <= 0)
     return r;
+  if (!def_pending (s, name))
+    {
+      if (sp_def_remove (s, name, err) < 0)
+        return -1;
+      report (fn, ctx, name,
+              "removed its definition: it was removed since the last restore, by an older "
+              "release or a remove that was interrupted",
+              false);
+      return 1;
+    }
   if (sp_pipeline_is_newer (&def))
     return sp_error_make (err, ENOTSUP,
                           "not restored: its definition was written by a newer release "
@@ -278,9 +335,27 @@ sync_one (struct sp_store *s, const char *name, sp_gc_report_fn fn, void *ctx, s
   return 1;
 }
 
+/* Appends NAME to the failures of this restore (FAILED_NAMES, *LEN). */
+static void
+note_failure (char **failed_names, size_t *len, const char *name)
+{
+  size_t n = strlen (name);
+  char *p = realloc (*failed_names, *len + n + 2);
+
+  if (p == NULL)
+    return; /* then it is retried as pending, which is no worse */
+  memcpy (p + *len, name, n);
+  p[*len + n] = '\n';
+  p[*len + n + 1] = '\0';
+  *failed_names = p;
+  *len += n + 1;
+}
+
 int
 sp_store_restore (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
 {
+  cleanup_free char *failed_names = NULL;
+  size_t failed_len = 0;
   int total = 0, failed = 0;
 
   for (int pass = 0; pass < 2; pass++)
@@ -300,6 +375,8 @@ sp_store_restore (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t 
             {
               report (fn, ctx, names[i], one->msg, true);
               sp_error_release (&one);
+              if (pass == 0)
+                note_failure (&failed_names, &failed_len, names[i]);
               failed++;
             }
           else
@@ -307,6 +384,10 @@ sp_store_restore (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t 
         }
       sp_store_free_names (names, n);
     }
+  if (sp_write_file_atomic (s->root_fd, RESTORED_FILE, failed_names ? failed_names : "", failed_len,
+                            0644, err)
+      < 0)
+    return sp_error_prefix (err, "restore");
   if (failed > 0)
     return sp_error_make (err, EIO, "restore: %d pipeline%s could not be restored", failed,
                           failed == 1 ? "" : "s");

@@ -42,6 +42,12 @@ int sp_def_sync (struct sp_store *s, const struct sp_pipeline *p, sp_error_t *er
 /* Removes NAME's definition (absent: fine). */
 int sp_def_remove (struct sp_store *s, const char *name, sp_error_t *err);
 
+/* Whether NAME has a definition waiting for a restore: no restore ran
+   since boot, or the last one could not make it.  (A definition left after
+   a restore is stale: its pipeline was removed by an older release, or by
+   a remove that was interrupted; restore drops it.) */
+bool sp_def_pending (struct sp_store *s, const char *name);
+
 /* The error for NAME having no record (NAME's lock held): "does not
    exist", or, when NAME is defined, that it was not restored since boot
    and how to restore it (status EAGAIN).  Returns -1. */

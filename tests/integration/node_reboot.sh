@@ -20,7 +20,7 @@ reboot() {
 	while m=$(awk -v r="$root/" 'index($5, r) == 1 {print $5}' /proc/self/mountinfo | sort -r | head -n1) && [[ -n $m ]]; do
 		umount -l "$m"
 	done
-	(cd "$root" && rm -rf state locks mnt ipc sockets)
+	(cd "$root" && rm -rf state locks mnt ipc sockets restored)
 }
 
 t_hook() {

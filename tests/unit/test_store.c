@@ -432,7 +432,7 @@ test_definitions_and_restore (void **state)
                           eph = opts (f, SP_LIFETIME_EPHEMERAL);
   struct sp_pipeline p;
   sp_error_t err = NULL;
-  char path[160], *def = NULL;
+  char path[160], marker[160], *def = NULL;
   size_t len;
 
   keep.ipc = true;
@@ -450,6 +450,8 @@ test_definitions_and_restore (void **state)
   snprintf (path, sizeof (path), "%s/definitions/keep.json", f->root);
   assert_int_equal (sp_read_file_at (AT_FDCWD, path, 0, 1 << 20, &def, &len, &err), 0);
   assert_int_equal (sp_store_remove (&f->store, "keep", true, &err), 0);
+  snprintf (marker, sizeof (marker), "%s/restored", f->root);
+  unlink (marker);
   FILE *out = fopen (path, "w");
   assert_non_null (out);
   fputs (def, out);
