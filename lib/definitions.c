@@ -227,13 +227,15 @@ restored_state (struct sp_store *s, const char *name)
   return RESTORED;
 }
 
-/* Whether NAME's definition (there is one) waits for a restore.  Else the
-   pipeline was made this boot and then removed by something that left the
-   definition: an older release's rm, or a remove that was interrupted. */
+/* Whether NAME's definition (there is one, no record) waits for a restore.
+   Else the pipeline was made this boot and then removed by something that
+   left the definition: an older release's rm (after a restore), or a
+   remove interrupted between the record and the definition (its tmpfs is
+   still mounted, which no reboot leaves). */
 static bool
 def_pending (struct sp_store *s, const char *name)
 {
-  return restored_state (s, name) != RESTORED;
+  return restored_state (s, name) != RESTORED && sp_tmpfs_state (s, name) != SP_TMPFS_MOUNTED;
 }
 
 bool
@@ -292,8 +294,8 @@ restore_one (struct sp_store *s, const char *name, sp_gc_report_fn fn, void *ctx
       if (sp_def_remove (s, name, err) < 0)
         return -1;
       report (fn, ctx, name,
-              "removed its definition: it was removed since the last restore, by an older "
-              "release or a remove that was interrupted",
+              "removed its definition: the pipeline was removed (by an older release, or by "
+              "a remove that was interrupted)",
               false);
       return 1;
     }
