@@ -96,6 +96,26 @@ t_gc_restores() {
 }
 sp_test "without systemd: gc restores too; rm of a pipeline not restored drops its definition; ls flags a missing tmpfs" t_gc_restores
 
+# The runtime wrapper (an --ipc pipeline's IPC namespace) refuses the same.
+t_runtime() {
+	local b out rc=0 id
+	hk_ctl create rw --ipc --size 4m >/dev/null
+	reboot "$HK_ROOT"
+	b=$(sp_tmpdir bundle)
+	sp_runc_bundle "$b" -a io.shmpipe.pipeline=rw -- /bin/sh -c 'stat -c %a /dev/shm'
+	id=$(sp_id rw)
+	sp_defer _sp_quiet sp_runc delete -f "$id"
+	out=$(sp_timeout "$HK_BUILD/shmpipe-runtime" --shmpipe-root "$HK_ROOT" --shmpipe-runtime runc \
+		--root "$SP_TMP/runc" run --bundle "$b" "$id" </dev/null 2>&1) || rc=$?
+	((rc != 0)) || sp_fail "the wrapper ran a container in rw before the restore: $out"
+	sp_assert_contains "$out" "run \`shmpipectl restore\`" "the refusal says to restore"
+	hk_exists rw && sp_fail "a record of rw was made before the restore"
+	hk_ctl restore >/dev/null
+	sp_assert_eq true "$(sp_json <(hk_ctl inspect rw) 'j["ipc"]')"
+	hk_ctl rm rw
+}
+sp_test "runtime wrapper: a container naming a defined --ipc pipeline is refused before the restore" t_runtime
+
 # Docker: the plugin's start restores what `docker volume create` made.
 t_docker() {
 	. "$(dirname "$0")/lib/plugin.sh"
