@@ -27,16 +27,6 @@ static const char restore_help[]
       "Prints a line per pipeline it made or changed.  Exit status 1 when one\n"
       "could not be restored (each is named on stderr; the others still are).\n";
 
-static void
-restore_report (void *ctx, const char *name, const char *what, bool failed)
-{
-  (void) ctx;
-  if (failed)
-    fprintf (stderr, "shmpipectl: restore: %s: %s\n", name, what);
-  else
-    printf ("%s: %s\n", name, what);
-}
-
 int
 sp_cmd_restore (struct sp_ctx *ctx, int argc, char **argv)
 {
@@ -61,7 +51,7 @@ sp_cmd_restore (struct sp_ctx *ctx, int argc, char **argv)
     return sp_cli_usage ("restore", "unexpected argument \"%.64s\"", argv[optind]);
   if (sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0)
     return sp_cli_fail (&err);
-  r = sp_store_restore (&store, restore_report, NULL, &err);
+  r = sp_store_restore (&store, sp_cli_report, "restore", &err);
   /* Also after a partial restore: the spec lists what exists now. */
   sp_cdi_refresh_or_warn (&store);
   return r < 0 ? sp_cli_fail (&err) : 0;

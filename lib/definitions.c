@@ -49,27 +49,15 @@ int
 sp_defs_open (struct sp_store *s, sp_error_t *err)
 {
   char path[PATH_MAX];
-  struct stat st;
 
   if (sp_definitions_path (s->root, path, sizeof (path), err) < 0)
     return -1;
   s->defs = strdup (path);
   if (s->defs == NULL)
     return sp_error_sys (err, ENOMEM, "definitions %s", path);
-  if (sp_mkdir_p (path, 0755, err) < 0)
-    return sp_error_prefix (err, "definitions");
-  s->defs_fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  if (s->defs_fd < 0)
-    return sp_error_sys (err, errno, "definitions %s: open", path);
-  /* What it holds is made again as root at boot: it must not be a trap
-     another user laid. */
-  if (fstat (s->defs_fd, &st) < 0)
-    return sp_error_sys (err, errno, "definitions %s: stat", path);
-  if (st.st_uid != geteuid () || (st.st_mode & 022) != 0)
-    return sp_error_make (err, EPERM,
-                          "definitions %s: must be owned by uid %d and not group/world-writable",
-                          path, (int) geteuid ());
-  return 0;
+  /* What it holds is made again as root at boot. */
+  s->defs_fd = sp_open_private_dir (path, 0755, "definitions", err);
+  return s->defs_fd < 0 ? -1 : 0;
 }
 
 bool
@@ -84,35 +72,7 @@ sp_def_exists (struct sp_store *s, const char *name)
 int
 sp_def_load (struct sp_store *s, const char *name, struct sp_pipeline *p, sp_error_t *err)
 {
-  const char *file = DEF_FILE (name);
-  cleanup_free char *buf = NULL;
-  sp_error_t read_err = NULL;
-  size_t len;
-
-  memset (p, 0, sizeof (*p));
-  if (sp_read_file_at (s->defs_fd, file, O_NOFOLLOW, SP_STATE_MAX_BYTES, &buf, &len, &read_err) < 0)
-    {
-      if (read_err->status == ENOENT)
-        {
-          sp_error_release (&read_err);
-          return 0;
-        }
-      *err = read_err;
-      return -1;
-    }
-  if (sp_state_parse (buf, len, p, err) < 0)
-    {
-      if (p->format > SP_STATE_VERSION)
-        return sp_error_prefix (err, "definition %s/%s was written by a newer release (format %u)",
-                                s->defs, file, p->format);
-      return sp_error_prefix (err, "damaged definition %s/%s", s->defs, file);
-    }
-  if (strcmp (p->name, name) != 0)
-    {
-      sp_pipeline_free (p);
-      return sp_error_make (err, EINVAL, "definition %s/%s names another pipeline", s->defs, file);
-    }
-  return 1;
+  return sp_store_read_record (s->defs_fd, s->defs, DEF_FILE (name), "definition", name, p, err);
 }
 
 /* DATA to FILE by temp file, fsync and rename, then the directory's fsync:

@@ -99,19 +99,16 @@ sp_store_lock_load (struct sp_store *s, const char *name, int *lock, struct sp_p
   return sp_store_load (s, name, p, err);
 }
 
-/* 1: loaded, 0: no record, -1: error (a damaged record is an error, not "absent"). */
 int
-sp_store_load (struct sp_store *s, const char *name, struct sp_pipeline *p, sp_error_t *err)
+sp_store_read_record (int dirfd, const char *dir, const char *file, const char *kind,
+                      const char *name, struct sp_pipeline *p, sp_error_t *err)
 {
-  char file[SP_QNAME_MAX + sizeof (SP_STATE_SUFFIX)];
   cleanup_free char *buf = NULL;
   sp_error_t read_err = NULL;
   size_t len;
 
   memset (p, 0, sizeof (*p));
-  state_file (name, file, sizeof (file));
-  if (sp_read_file_at (s->state_fd, file, O_NOFOLLOW, SP_STATE_MAX_BYTES, &buf, &len, &read_err)
-      < 0)
+  if (sp_read_file_at (dirfd, file, O_NOFOLLOW, SP_STATE_MAX_BYTES, &buf, &len, &read_err) < 0)
     {
       if (read_err->status == ENOENT)
         {
@@ -126,18 +123,28 @@ sp_store_load (struct sp_store *s, const char *name, struct sp_pipeline *p, sp_e
       /* Not "damaged": that would invite `rm --force` of a valid record. */
       if (p->format > SP_STATE_VERSION)
         return sp_error_prefix (err,
-                                "record %s/state/%s was written by a newer release (format %u; "
-                                "this release reads up to %d)",
-                                s->root, file, p->format, SP_STATE_VERSION);
-      return sp_error_prefix (err, "damaged record %s/state/%s", s->root, file);
+                                "%s %s/%s was written by a newer release (format %u; this "
+                                "release reads up to %d)",
+                                kind, dir, file, p->format, SP_STATE_VERSION);
+      return sp_error_prefix (err, "damaged %s %s/%s", kind, dir, file);
     }
   if (strcmp (p->name, name) != 0)
     {
       sp_pipeline_free (p);
-      return sp_error_make (err, EINVAL, "record %s/state/%s names another pipeline", s->root,
-                            file);
+      return sp_error_make (err, EINVAL, "%s %s/%s names another pipeline", kind, dir, file);
     }
   return 1;
+}
+
+/* 1: loaded, 0: no record, -1: error (a damaged record is an error, not "absent"). */
+int
+sp_store_load (struct sp_store *s, const char *name, struct sp_pipeline *p, sp_error_t *err)
+{
+  char file[SP_QNAME_MAX + sizeof (SP_STATE_SUFFIX)], dir[PATH_MAX];
+
+  state_file (name, file, sizeof (file));
+  snprintf (dir, sizeof (dir), "%s/state", s->root);
+  return sp_store_read_record (s->state_fd, dir, file, "record", name, p, err);
 }
 
 int

@@ -27,6 +27,11 @@ void sp_store_drop_unused_lock (struct sp_store *s, const char *name);
 /* 1: loaded, 0: no record, -1: error (a damaged record is an error, not
    "absent"). */
 int sp_store_load (struct sp_store *s, const char *name, struct sp_pipeline *p, sp_error_t *err);
+/* DIRFD/FILE (DIR/FILE for messages) as NAME's record, KIND "record" or
+   "definition": sp_store_load's results; the errors say "damaged", or
+   "written by a newer release (format N)" for a record of a newer format. */
+int sp_store_read_record (int dirfd, const char *dir, const char *file, const char *kind,
+                          const char *name, struct sp_pipeline *p, sp_error_t *err);
 /* NAME's lock into *LOCK, then its record: sp_store_load's result. */
 int sp_store_lock_load (struct sp_store *s, const char *name, int *lock, struct sp_pipeline *p,
                         sp_error_t *err);
