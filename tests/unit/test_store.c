@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "config.h"
 #include "definitions.h"
 #include "error.h"
@@ -75,7 +76,8 @@ static struct sp_pipeline_opts
 opts (struct fixture *f, enum sp_lifetime lifetime)
 {
   struct sp_pipeline_opts o;
-  sp_store_default_opts (&f->store, lifetime, &o);
+  sp_admission_defaults (&f->cfg, SP_REQ_HOST, &o);
+  o.lifetime = lifetime;
   o.size = 1 << 20;
   return o;
 }
@@ -422,6 +424,16 @@ test_newer_record (void **state)
   unlink (path);
 }
 
+static bool
+defined (struct fixture *f, const char *name)
+{
+  struct sp_ref ref;
+  sp_error_t err = NULL;
+
+  assert_int_equal (sp_ref_make (&ref, name, &err), 0);
+  return sp_def_exists (&f->store, &ref);
+}
+
 /* A persistent pipeline's definition: written with it, gone with it; after
    a reboot (records and tmpfs gone) joins are refused until restore. */
 static void
@@ -439,12 +451,12 @@ test_definitions_and_restore (void **state)
   keep.mode = 01770;
   assert_int_equal (sp_store_create (&f->store, "keep", &keep, SP_CREATE_EXCL, NULL, &err), 0);
   assert_int_equal (sp_store_create (&f->store, "eph", &eph, SP_CREATE_EXCL, NULL, &err), 0);
-  assert_true (sp_def_exists (&f->store, "keep"));
-  assert_false (sp_def_exists (&f->store, "eph"));
+  assert_true (defined (f, "keep"));
+  assert_false (defined (f, "eph"));
   /* What a reboot leaves: the definitions only. */
   assert_int_equal (sp_store_remove (&f->store, "eph", true, &err), 0);
   assert_int_equal (sp_store_remove (&f->store, "keep", true, &err), 0);
-  assert_false (sp_def_exists (&f->store, "keep"));
+  assert_false (defined (f, "keep"));
   assert_int_equal (sp_store_create (&f->store, "keep", &keep, SP_CREATE_EXCL, NULL, &err), 0);
   /* A reboot: the record, tmpfs and IPC pin go, the definition stays. */
   snprintf (path, sizeof (path), "%s/definitions/keep.json", f->root);
@@ -471,7 +483,7 @@ test_definitions_and_restore (void **state)
   assert_null (sp_opts_differ (&p.opts, &keep));
   sp_pipeline_free (&p);
   assert_int_equal (sp_store_remove (&f->store, "keep", false, &err), 0);
-  assert_false (sp_def_exists (&f->store, "keep"));
+  assert_false (defined (f, "keep"));
 }
 
 int

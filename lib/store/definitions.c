@@ -13,14 +13,15 @@
 #include "cleanup.h"
 #include "fault.h"
 #include "fileutil.h"
-#include "store_impl.h"
+#include "tmpfs.h"
 
-#define DEF_FILE(name) def_file ((name), (char[SP_QNAME_MAX + sizeof (SP_STATE_SUFFIX)]){ 0 })
+/* REF's file in the definitions directory: FILE.json, as its record's. */
+#define DEF_FILE(ref) def_file ((ref), (char[SP_QNAME_MAX + sizeof (SP_STATE_SUFFIX)]){ 0 })
 
 static const char *
-def_file (const char *name, char *buf)
+def_file (const struct sp_ref *ref, char *buf)
 {
-  snprintf (buf, SP_QNAME_MAX + sizeof (SP_STATE_SUFFIX), "%s" SP_STATE_SUFFIX, SP_FNAME (name));
+  snprintf (buf, SP_QNAME_MAX + sizeof (SP_STATE_SUFFIX), "%s" SP_STATE_SUFFIX, ref->file);
   return buf;
 }
 
@@ -61,18 +62,17 @@ sp_defs_open (struct sp_store *s, sp_error_t *err)
 }
 
 bool
-sp_def_exists (struct sp_store *s, const char *name)
+sp_def_exists (struct sp_store *s, const struct sp_ref *ref)
 {
   struct stat st;
 
-  return sp_qname_valid (name, strlen (name))
-         && fstatat (s->defs_fd, DEF_FILE (name), &st, AT_SYMLINK_NOFOLLOW) == 0;
+  return fstatat (s->defs_fd, DEF_FILE (ref), &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 int
-sp_def_load (struct sp_store *s, const char *name, struct sp_pipeline *p, sp_error_t *err)
+sp_def_load (struct sp_store *s, const struct sp_ref *ref, struct sp_pipeline *p, sp_error_t *err)
 {
-  return sp_store_read_record (s->defs_fd, s->defs, DEF_FILE (name), "definition", name, p, err);
+  return sp_record_read (s->defs_fd, s->defs, DEF_FILE (ref), "definition", ref, p, err);
 }
 
 /* DATA to FILE by temp file, fsync and rename, then the directory's fsync:
@@ -114,7 +114,8 @@ fail:
 }
 
 static int
-def_write (struct sp_store *s, const struct sp_pipeline *p, sp_error_t *err)
+def_write (struct sp_store *s, const struct sp_ref *ref, const struct sp_pipeline *p,
+           sp_error_t *err)
 {
   struct sp_pipeline def = *p;
   cleanup_free char *buf = NULL;
@@ -125,34 +126,35 @@ def_write (struct sp_store *s, const struct sp_pipeline *p, sp_error_t *err)
   def.n_members = 0;
   if (sp_state_generate (&def, &buf, &len, err) < 0)
     return -1;
-  return write_durable (s, DEF_FILE (p->name), buf, len, err);
+  return write_durable (s, DEF_FILE (ref), buf, len, err);
 }
 
 int
-sp_def_remove (struct sp_store *s, const char *name, sp_error_t *err)
+sp_def_remove (struct sp_store *s, const struct sp_ref *ref, sp_error_t *err)
 {
-  if (unlinkat (s->defs_fd, DEF_FILE (name), 0) < 0 && errno != ENOENT)
-    return sp_error_sys (err, errno, "remove definition %s/%s", s->defs, DEF_FILE (name));
+  if (unlinkat (s->defs_fd, DEF_FILE (ref), 0) < 0 && errno != ENOENT)
+    return sp_error_sys (err, errno, "remove definition %s/%s", s->defs, DEF_FILE (ref));
   fsync (s->defs_fd);
   return 0;
 }
 
 int
-sp_def_sync (struct sp_store *s, const struct sp_pipeline *p, sp_error_t *err)
+sp_def_sync (struct sp_store *s, const struct sp_ref *ref, const struct sp_pipeline *p,
+             sp_error_t *err)
 {
   cleanup_pipeline struct sp_pipeline def = { 0 };
   sp_error_t ignored = NULL;
   int r;
 
   if (p->opts.lifetime != SP_LIFETIME_PERSISTENT)
-    return sp_def_exists (s, p->name) ? sp_def_remove (s, p->name, err) : 0;
-  r = sp_def_load (s, p->name, &def, &ignored);
+    return sp_def_exists (s, ref) ? sp_def_remove (s, ref, err) : 0;
+  r = sp_def_load (s, ref, &def, &ignored);
   sp_error_release (&ignored);
   /* A damaged one is replaced by what the record says. */
   if (r == 1 && def.format == p->format && def.created == p->created
       && sp_opts_differ (&def.opts, &p->opts) == NULL)
     return 0;
-  return def_write (s, p, err);
+  return def_write (s, ref, p, err);
 }
 
 /* ROOT/restored, in the store's memory part: written by each restore, it
@@ -168,11 +170,11 @@ enum restored
 };
 
 static enum restored
-restored_state (struct sp_store *s, const char *name)
+restored_state (struct sp_store *s, const struct sp_ref *ref)
 {
   cleanup_free char *buf = NULL;
   sp_error_t ignored = NULL;
-  size_t len, n = strlen (name);
+  size_t len, n = strlen (ref->name);
 
   if (sp_read_file_at (s->root_fd, RESTORED_FILE, O_NOFOLLOW, SP_STATE_MAX_BYTES, &buf, &len,
                        &ignored)
@@ -182,7 +184,7 @@ restored_state (struct sp_store *s, const char *name)
       return NOT_SINCE_BOOT;
     }
   for (const char *l = buf; *l; l += strcspn (l, "\n"), l += *l == '\n')
-    if (strcspn (l, "\n") == n && strncmp (l, name, n) == 0)
+    if (strcspn (l, "\n") == n && strncmp (l, ref->name, n) == 0)
       return FAILED;
   return RESTORED;
 }
@@ -193,38 +195,33 @@ restored_state (struct sp_store *s, const char *name)
    remove interrupted between the record and the definition (its tmpfs is
    still mounted, which no reboot leaves). */
 static bool
-def_pending (struct sp_store *s, const char *name)
+def_pending (struct sp_store *s, const struct sp_ref *ref)
 {
-  return restored_state (s, name) != RESTORED && sp_tmpfs_state (s, name) != SP_TMPFS_MOUNTED;
+  return restored_state (s, ref) != RESTORED
+         && sp_tmpfs_state (s->mnt_fd, ref->file) != SP_TMPFS_MOUNTED;
 }
 
 bool
-sp_def_pending (struct sp_store *s, const char *name)
+sp_def_pending (struct sp_store *s, const struct sp_ref *ref)
 {
-  return sp_def_exists (s, name) && def_pending (s, name);
+  return sp_def_exists (s, ref) && def_pending (s, ref);
 }
 
 int
-sp_def_missing (struct sp_store *s, const char *name, sp_error_t *err)
+sp_def_missing (struct sp_store *s, const struct sp_ref *ref, sp_error_t *err)
 {
-  if (!sp_def_pending (s, name))
+  if (!sp_def_pending (s, ref))
     return sp_error_make (err, ENOENT, "does not exist");
   return sp_error_make (err, EAGAIN,
                         "is defined (%s/%s) but was not made again since the host started: "
                         "run `shmpipectl restore`",
-                        s->defs, DEF_FILE (name));
+                        s->defs, DEF_FILE (ref));
 }
 
 int
-sp_def_check_undefined (struct sp_store *s, const char *name, sp_error_t *err)
+sp_def_check_undefined (struct sp_store *s, const struct sp_ref *ref, sp_error_t *err)
 {
-  return sp_def_pending (s, name) ? sp_def_missing (s, name, err) : 0;
-}
-
-int
-sp_defs_list (struct sp_store *s, char ***names, size_t *n, sp_error_t *err)
-{
-  return sp_store_list_dir (s->defs_fd, SP_STATE_SUFFIX, names, n, err);
+  return sp_def_pending (s, ref) ? sp_def_missing (s, ref, err) : 0;
 }
 
 static void
@@ -236,24 +233,25 @@ report (sp_gc_report_fn fn, void *ctx, const char *name, const char *what, bool 
 
 /* NAME is defined: made again unless it has a record. */
 static int
-restore_one (struct sp_store *s, const char *name, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
+restore_one (struct sp_store *s, const struct sp_ref *ref, sp_gc_report_fn fn, void *ctx,
+             sp_error_t *err)
 {
   cleanup_close int lock = -1;
   cleanup_pipeline struct sp_pipeline rec = { 0 };
   cleanup_pipeline struct sp_pipeline def = { 0 };
   int r;
 
-  r = sp_store_lock_load (s, name, &lock, &rec, err);
+  r = sp_record_lock_load (s, ref, &lock, &rec, err);
   if (r != 0)
     return r < 0 ? -1 : 0; /* live: the record pass keeps its definition */
-  r = sp_def_load (s, name, &def, err);
+  r = sp_def_load (s, ref, &def, err);
   if (r <= 0)
     return r;
-  if (!def_pending (s, name))
+  if (!def_pending (s, ref))
     {
-      if (sp_def_remove (s, name, err) < 0)
+      if (sp_def_remove (s, ref, err) < 0)
         return -1;
-      report (fn, ctx, name,
+      report (fn, ctx, ref->name,
               "removed its definition: the pipeline was removed (by an older release, or by "
               "a remove that was interrupted)",
               false);
@@ -264,33 +262,34 @@ restore_one (struct sp_store *s, const char *name, sp_gc_report_fn fn, void *ctx
                           "not restored: its definition was written by a newer release "
                           "(format %u); restore it with that release",
                           def.format);
-  if (sp_store_create_locked (s, name, &def.opts, def.created, err) < 0)
+  if (sp_store_create_locked (s, ref, &def.opts, def.created, err) < 0)
     return sp_error_prefix (err, "not restored");
-  report (fn, ctx, name, "restored from its definition (empty: content does not survive a reboot)",
-          false);
+  report (fn, ctx, ref->name,
+          "restored from its definition (empty: content does not survive a reboot)", false);
   return 1;
 }
 
 /* NAME has a record: its definition follows it. */
 static int
-sync_one (struct sp_store *s, const char *name, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
+sync_one (struct sp_store *s, const struct sp_ref *ref, sp_gc_report_fn fn, void *ctx,
+          sp_error_t *err)
 {
   cleanup_close int lock = -1;
   cleanup_pipeline struct sp_pipeline rec = { 0 };
   bool had;
   int r;
 
-  r = sp_store_lock_load (s, name, &lock, &rec, err);
+  r = sp_record_lock_load (s, ref, &lock, &rec, err);
   if (r <= 0 || sp_pipeline_is_newer (&rec))
     return r < 0 ? -1 : 0;
-  had = sp_def_exists (s, name);
+  had = sp_def_exists (s, ref);
   if (rec.opts.lifetime == SP_LIFETIME_PERSISTENT && had)
-    return sp_def_sync (s, &rec, err) < 0 ? -1 : 0;
+    return sp_def_sync (s, ref, &rec, err) < 0 ? -1 : 0;
   if (rec.opts.lifetime != SP_LIFETIME_PERSISTENT && !had)
     return 0;
-  if (sp_def_sync (s, &rec, err) < 0)
+  if (sp_def_sync (s, ref, &rec, err) < 0)
     return -1;
-  report (fn, ctx, name,
+  report (fn, ctx, ref->name,
           had ? "removed the definition of an ephemeral pipeline"
               : "wrote its definition (it will be made again after a reboot)",
           false);
@@ -322,29 +321,29 @@ sp_store_restore (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t 
 
   for (int pass = 0; pass < 2; pass++)
     {
-      char **names = NULL;
+      struct sp_ref *refs = NULL;
       size_t n = 0;
 
-      if ((pass == 0 ? sp_defs_list (s, &names, &n, err) : sp_store_list (s, &names, &n, err)) < 0)
+      if (sp_list_dir (pass == 0 ? s->defs_fd : s->state_fd, SP_STATE_SUFFIX, &refs, &n, err) < 0)
         return -1;
       /* One pipeline that cannot be restored does not stop the others. */
       for (size_t i = 0; i < n; i++)
         {
           sp_error_t one = NULL;
-          int r = pass == 0 ? restore_one (s, names[i], fn, ctx, &one)
-                            : sync_one (s, names[i], fn, ctx, &one);
+          int r = pass == 0 ? restore_one (s, &refs[i], fn, ctx, &one)
+                            : sync_one (s, &refs[i], fn, ctx, &one);
           if (r < 0)
             {
-              report (fn, ctx, names[i], one->msg, true);
+              report (fn, ctx, refs[i].name, one->msg, true);
               sp_error_release (&one);
               if (pass == 0)
-                note_failure (&failed_names, &failed_len, names[i]);
+                note_failure (&failed_names, &failed_len, refs[i].name);
               failed++;
             }
           else
             total += r;
         }
-      sp_store_free_names (names, n);
+      free (refs);
     }
   if (sp_write_file_atomic (s->root_fd, RESTORED_FILE, failed_names ? failed_names : "", failed_len,
                             0644, err)
@@ -356,8 +355,54 @@ sp_store_restore (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t 
   return total;
 }
 
-bool
-sp_store_tmpfs_missing (struct sp_store *s, const char *name)
+int
+sp_store_list_unrestored (struct sp_store *s, char ***names, size_t *n, sp_error_t *err)
 {
-  return sp_tmpfs_state (s, name) == SP_TMPFS_ABSENT;
+  struct sp_ref *refs = NULL;
+  size_t count = 0, kept = 0;
+  char **v;
+
+  *names = NULL;
+  *n = 0;
+  if (sp_list_dir (s->defs_fd, SP_STATE_SUFFIX, &refs, &count, err) < 0)
+    return -1;
+  v = calloc (count + 1, sizeof (*v));
+  if (v == NULL)
+    {
+      free (refs);
+      return sp_error_sys (err, ENOMEM, "definitions");
+    }
+  for (size_t i = 0; i < count; i++)
+    if (!sp_record_exists (s, &refs[i]) && sp_def_pending (s, &refs[i])
+        && (v[kept] = strdup (refs[i].name)) != NULL)
+      kept++;
+  free (refs);
+  *names = v;
+  *n = kept;
+  return 0;
+}
+
+int
+sp_store_get_definition (struct sp_store *s, const char *name, struct sp_pipeline *p,
+                         sp_error_t *err)
+{
+  struct sp_ref ref;
+  int r;
+
+  if (sp_ref_make (&ref, name, err) < 0)
+    return -1;
+  r = sp_def_load (s, &ref, p, err);
+  if (r == 0)
+    return sp_error_make (err, ENOENT, "pipeline %s: no definition", name);
+  return r < 0 ? -1 : 0;
+}
+
+int
+sp_store_check_undefined (struct sp_store *s, const char *name, sp_error_t *err)
+{
+  struct sp_ref ref;
+
+  if (sp_ref_make (&ref, name, err) < 0 || sp_def_check_undefined (s, &ref, err) < 0)
+    return sp_error_wrap_pipeline (err, name);
+  return 0;
 }
