@@ -19,7 +19,10 @@ static const char ls_help[]
       "A pipeline with 90% or more of its size or of its inodes in use is\n"
       "flagged at the end of its line (\"nearly full: 95% of size\"): a new\n"
       "segment that does not fit fails with ENOSPC, and a mapped one touched\n"
-      "past the free space gets SIGBUS.\n"
+      "past the free space gets SIGBUS.  A pipeline whose tmpfs is not mounted\n"
+      "is flagged \"tmpfs missing: run `shmpipectl gc`\"; a persistent one defined\n"
+      "on disk that no restore made again since boot is listed last, flagged\n"
+      "\"not restored since boot: run `shmpipectl restore`\".\n"
       "With --json, print a JSON array of the objects `inspect` prints.\n";
 
 static const char inspect_help[]
