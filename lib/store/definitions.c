@@ -212,6 +212,11 @@ sp_def_missing (struct sp_store *s, const struct sp_ref *ref, sp_error_t *err)
 {
   if (!sp_def_pending (s, ref))
     return sp_error_make (err, ENOENT, "does not exist");
+  if (restored_state (s, ref) == FAILED)
+    return sp_error_make (err, EAGAIN,
+                          "is defined (%s/%s) but the last restore could not make it: run "
+                          "`shmpipectl restore` to see why",
+                          s->defs, DEF_FILE (ref));
   return sp_error_make (err, EAGAIN,
                         "is defined (%s/%s) but was not made again since the host started: "
                         "run `shmpipectl restore`",

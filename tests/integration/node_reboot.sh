@@ -126,7 +126,19 @@ t_docker() {
 	sp_docker volume create -d "$SP_DRIVER" -o size=16m -o mode=1770 rb1 >/dev/null
 	sp_plugin_stop
 	reboot "$SP_STORE"
+	# A definition this release cannot make (a newer release's): it stays
+	# refused after the plugin's restore, never replaced by a looser volume.
+	printf '{"version":2,"name":"rb2","size":4096,"mode":"1777","uid":0,"gid":0,"huge":"never","lifetime":"persistent","inodes":10,"created":"2026-12-01T00:00:00Z","future":1,"members":[]}' \
+		>"$SP_STORE/definitions/rb2.json"
 	sp_plugin_start
+	grep -q "rb2: not restored: its definition was written by a newer release (format 2)" "$SP_PLUGIN_LOG" ||
+		sp_fail "the plugin did not report rb2"
+	out=$(sp_plugin_req /VolumeDriver.Create '{"Name":"rb2","Opts":{}}')
+	sp_assert_contains "$out" "the last restore could not make it: run \`shmpipectl restore\` to see why" "Create of rb2"
+	out=$(sp_plugin_req /VolumeDriver.Mount '{"Name":"rb2","ID":"x"}')
+	sp_assert_contains "$out" "shmpipectl restore" "Mount of rb2"
+	[[ ! -e $SP_STORE/state/rb2.json ]] || sp_fail "a looser rb2 was made"
+	rm "$SP_STORE/definitions/rb2.json"
 	sp_assert_contains "$(sp_docker volume ls --format '{{.Driver}} {{.Name}}')" "$SP_DRIVER rb1"
 	grep -q "rb1: restored from its definition" "$SP_PLUGIN_LOG" || sp_fail "the plugin did not say it restored rb1"
 	# As a Compose file's external volume: no --volume-driver.
