@@ -58,7 +58,22 @@ sp_defs_open (struct sp_store *s, sp_error_t *err)
     return sp_error_sys (err, ENOMEM, "definitions %s", path);
   /* What it holds is made again as root at boot. */
   s->defs_fd = sp_open_private_dir (path, 0755, "definitions", err);
-  return s->defs_fd < 0 ? -1 : 0;
+  if (s->defs_fd >= 0)
+    return 0;
+  /* A read-only /var (a metrics container, a live image) holds no
+     definitions: reading the store goes on, and keeping a persistent
+     pipeline fails with this.  One that is not root's is a trap: refused. */
+  switch (sp_error_status (*err))
+    {
+    case EROFS:
+    case EACCES:
+    case ENOENT:
+      s->defs_error = strdup ((*err)->msg);
+      sp_error_release (err);
+      return s->defs_error != NULL ? 0 : sp_error_sys (err, ENOMEM, "definitions %s", path);
+    default:
+      return -1;
+    }
 }
 
 bool
@@ -72,6 +87,8 @@ sp_def_exists (struct sp_store *s, const struct sp_ref *ref)
 int
 sp_def_load (struct sp_store *s, const struct sp_ref *ref, struct sp_pipeline *p, sp_error_t *err)
 {
+  if (s->defs_fd < 0)
+    return 0;
   return sp_record_read (s->defs_fd, s->defs, DEF_FILE (ref), "definition", ref, p, err);
 }
 
@@ -121,6 +138,8 @@ def_write (struct sp_store *s, const struct sp_ref *ref, const struct sp_pipelin
   cleanup_free char *buf = NULL;
   size_t len;
 
+  if (s->defs_fd < 0)
+    return sp_error_make (err, EROFS, "cannot keep its definition: %s", s->defs_error);
   /* Members are of this boot only. */
   def.members = NULL;
   def.n_members = 0;
@@ -132,6 +151,8 @@ def_write (struct sp_store *s, const struct sp_ref *ref, const struct sp_pipelin
 int
 sp_def_remove (struct sp_store *s, const struct sp_ref *ref, sp_error_t *err)
 {
+  if (s->defs_fd < 0)
+    return 0; /* nothing can have been kept there */
   if (unlinkat (s->defs_fd, DEF_FILE (ref), 0) < 0 && errno != ENOENT)
     return sp_error_sys (err, errno, "remove definition %s/%s", s->defs, DEF_FILE (ref));
   fsync (s->defs_fd);
@@ -329,6 +350,8 @@ sp_store_restore (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t 
       struct sp_ref *refs = NULL;
       size_t n = 0;
 
+      if (pass == 0 && s->defs_fd < 0)
+        continue;
       if (sp_list_dir (pass == 0 ? s->defs_fd : s->state_fd, SP_STATE_SUFFIX, &refs, &n, err) < 0)
         return -1;
       /* One pipeline that cannot be restored does not stop the others. */
@@ -369,7 +392,7 @@ sp_store_list_unrestored (struct sp_store *s, char ***names, size_t *n, sp_error
 
   *names = NULL;
   *n = 0;
-  if (sp_list_dir (s->defs_fd, SP_STATE_SUFFIX, &refs, &count, err) < 0)
+  if (s->defs_fd >= 0 && sp_list_dir (s->defs_fd, SP_STATE_SUFFIX, &refs, &count, err) < 0)
     return -1;
   v = calloc (count + 1, sizeof (*v));
   if (v == NULL)

@@ -34,7 +34,8 @@ struct sp_store
   int ipc_fd;
   int sockets_fd;
   int defs_fd;
-  char *defs; /* the definitions directory (definitions.h) */
+  char *defs;       /* the definitions directory (definitions.h) */
+  char *defs_error; /* why it could not be opened (defs_fd -1), or NULL */
   const struct sp_config *cfg;
 };
 

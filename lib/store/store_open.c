@@ -83,6 +83,8 @@ sp_store_close (struct sp_store *s)
   s->root = NULL;
   free (s->defs);
   s->defs = NULL;
+  free (s->defs_error);
+  s->defs_error = NULL;
 }
 
 void

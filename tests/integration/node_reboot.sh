@@ -96,6 +96,25 @@ t_gc_restores() {
 }
 sp_test "without systemd: gc restores too; rm of a pipeline not restored drops its definition; ls flags a missing tmpfs" t_gc_restores
 
+# A read-only /var (a metrics container, a live image): the store still
+# serves; only keeping a persistent pipeline fails, in one line.
+t_readonly_definitions() {
+	local ro out rc=0
+	ro=$(sp_tmpdir ro)
+	mount --bind "$ro" "$ro"
+	mount -o remount,bind,ro "$ro"
+	sp_defer umount -l "$ro"
+	out=$(SHMPIPE_DEFINITIONS=$ro/pipelines hk_ctl create ro1 2>&1) || rc=$?
+	((rc == 1)) || sp_fail "a persistent pipeline was made without its definition: $out"
+	sp_assert_contains "$out" "pipeline ro1: cannot keep its definition: definitions: mkdir $ro/pipelines: Read-only file system"
+	hk_exists ro1 && sp_fail "ro1 left a record"
+	hk_mounted ro1 && sp_fail "ro1 left a mount"
+	SHMPIPE_DEFINITIONS=$ro/pipelines hk_ctl create ro2 --lifetime ephemeral >/dev/null
+	SHMPIPE_DEFINITIONS=$ro/pipelines hk_ctl ls >/dev/null
+	SHMPIPE_DEFINITIONS=$ro/pipelines hk_ctl rm ro2
+}
+sp_test "a read-only definitions directory: the store serves, a persistent create fails in one line" t_readonly_definitions
+
 # The runtime wrapper (an --ipc pipeline's IPC namespace) refuses the same.
 t_runtime() {
 	local b out rc=0 id
