@@ -101,7 +101,8 @@ write_durable (struct sp_store *s, const char *file, const char *data, size_t le
   cleanup_close int fd = -1;
   size_t off = 0;
 
-  snprintf (tmp, sizeof (tmp), ".%s.tmp.%d", file, (int) getpid ());
+  /* The shape gc sweeps when PID is gone (".FILE.tmp.PID.SEQ"). */
+  snprintf (tmp, sizeof (tmp), ".%s.tmp.%d.0", file, (int) getpid ());
   fd = openat (s->defs_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0)
     return sp_error_sys (err, errno, "definition %s/%s", s->defs, file);

@@ -97,11 +97,12 @@ gc_one (struct sp_store *s, const struct sp_ref *ref, sp_gc_report_fn fn, void *
   return changes;
 }
 
-/* ".NAME.json.tmp.PID.SEQ" of sp_write_file_atomic, when PID is gone. */
+/* ".NAME.json.tmp.PID.SEQ" of sp_write_file_atomic (and of a definition's
+   write) in DIRFD, when PID is gone. */
 static void
-sweep_temp_files (struct sp_store *s, sp_gc_report_fn fn, void *ctx)
+sweep_temp_files (int dirfd, sp_gc_report_fn fn, void *ctx)
 {
-  int fd = dup (s->state_fd);
+  int fd = dirfd >= 0 ? dup (dirfd) : -1;
   cleanup_dir DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
   struct dirent *de;
 
@@ -123,7 +124,7 @@ sweep_temp_files (struct sp_store *s, sp_gc_report_fn fn, void *ctx)
       pid = strtol (tmp + 5, &end, 10);
       if (pid <= 0 || *end != '.' || sp_proc_alive ((pid_t) pid, 0))
         continue;
-      if (unlinkat (s->state_fd, de->d_name, 0) == 0)
+      if (unlinkat (dirfd, de->d_name, 0) == 0)
         report (fn, ctx, de->d_name, "removed a temp file left by a dead writer");
     }
 }
@@ -234,7 +235,8 @@ sp_store_gc (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
     }
   free (refs);
 
-  sweep_temp_files (s, fn, ctx);
+  sweep_temp_files (s->state_fd, fn, ctx);
+  sweep_temp_files (s->defs_fd, fn, ctx);
   for (size_t i = 0; i < SP_RES_COUNT; i++)
     {
       int r = sweep_orphans (s, &sp_resources[i], fn, ctx, err);
