@@ -24,3 +24,12 @@ sp_cli_usage (const char *command, const char *fmt, ...)
   fprintf (stderr, "; try 'shmpipectl %s --help'\n", command);
   return 2;
 }
+
+void
+sp_cli_report (void *command, const char *name, const char *what, bool failed)
+{
+  if (failed)
+    fprintf (stderr, "shmpipectl: %s: %s: %s\n", (const char *) command, name, what);
+  else
+    printf ("%s: %s\n", name, what);
+}

@@ -53,7 +53,7 @@ static const struct sp_command commands[] = {
   { "inspect", sp_cmd_inspect }, { "rm", sp_cmd_rm },           { "remove", sp_cmd_rm },
   { "gc", sp_cmd_gc },           { "join", sp_cmd_join },       { "leave", sp_cmd_leave },
   { "options", sp_cmd_options }, { "resize", sp_cmd_resize },   { "doctor", sp_cmd_doctor },
-  { "cdi", sp_cmd_cdi },         { "metrics", sp_cmd_metrics },
+  { "cdi", sp_cmd_cdi },         { "metrics", sp_cmd_metrics }, { "restore", sp_cmd_restore },
 };
 
 int

@@ -18,7 +18,9 @@ static const char rm_help[]
 static const char gc_help[]
     = "Usage: shmpipectl gc\n"
       "\n"
-      "Collect garbage: drop members whose process is gone (a container whose\n"
+      "Collect garbage: first what `shmpipectl restore` does (the persistent\n"
+      "pipelines a reboot took are made again, empty), then drop members whose\n"
+      "process is gone (a container whose\n"
       "runtime died before poststop), remove ephemeral pipelines left with no\n"
       "member, unmount tmpfs left without a record by an interrupted create, and\n"
       "remount a persistent pipeline whose tmpfs disappeared (its members keep\n"
@@ -70,16 +72,6 @@ sp_cmd_rm (struct sp_ctx *ctx, int argc, char **argv)
   return r < 0 ? sp_cli_fail (&err) : 0;
 }
 
-static void
-gc_report (void *ctx, const char *name, const char *what, bool failed)
-{
-  (void) ctx;
-  if (failed)
-    fprintf (stderr, "shmpipectl: gc: %s: %s\n", name, what);
-  else
-    printf ("%s: %s\n", name, what);
-}
-
 int
 sp_cmd_gc (struct sp_ctx *ctx, int argc, char **argv)
 {
@@ -104,12 +96,12 @@ sp_cmd_gc (struct sp_ctx *ctx, int argc, char **argv)
     return sp_cli_usage ("gc", "unexpected argument \"%.64s\"", argv[optind]);
   if (sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0)
     return sp_cli_fail (&err);
-  r = sp_store_gc (&store, gc_report, NULL, &err);
+  r = sp_store_gc (&store, sp_cli_report, "gc", &err);
   if (r >= 0 && sp_docker_socket (ctx->cfg) != NULL)
     {
       const char *sock = sp_docker_socket (ctx->cfg);
       bool skipped = false;
-      r = sp_store_reconcile_docker (&store, sock, gc_report, NULL, &skipped, &err);
+      r = sp_store_reconcile_docker (&store, sock, sp_cli_report, "gc", &skipped, &err);
       if (skipped)
         fprintf (stderr, "shmpipectl: gc: Docker members not checked: no dockerd answers at %s\n",
                  sock);

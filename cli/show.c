@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "definitions.h"
 #include "commands.h"
 #include "json.h"
 
@@ -18,7 +19,10 @@ static const char ls_help[]
       "A pipeline with 90% or more of its size or of its inodes in use is\n"
       "flagged at the end of its line (\"nearly full: 95% of size\"): a new\n"
       "segment that does not fit fails with ENOSPC, and a mapped one touched\n"
-      "past the free space gets SIGBUS.\n"
+      "past the free space gets SIGBUS.  A pipeline whose tmpfs is not mounted\n"
+      "is flagged \"tmpfs missing: run `shmpipectl gc`\"; a persistent one defined\n"
+      "on disk that no restore made again since boot is listed last, flagged\n"
+      "\"not restored since boot: run `shmpipectl restore`\".\n"
       "With --json, print a JSON array of the objects `inspect` prints.\n";
 
 static const char inspect_help[]
@@ -92,6 +96,34 @@ fullness_note (const struct sp_tmpfs_usage *u, char *buf, size_t len)
     snprintf (buf, len, "  nearly full: %u%% of inodes", inodes);
 }
 
+/* Defined pipelines a reboot took that are not made again yet. */
+static int
+ls_unrestored (struct sp_store *s, sp_error_t *err)
+{
+  char **names = NULL;
+  size_t n = 0;
+
+  if (sp_store_list_unrestored (s, &names, &n, err) < 0)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    {
+      cleanup_pipeline struct sp_pipeline p = { 0 };
+      sp_error_t ignored = NULL;
+      char size[16] = "?", created[32] = "?";
+
+      if (sp_store_get_definition (s, names[i], &p, &ignored) == 0)
+        {
+          sp_format_size (p.opts.size, size, sizeof (size));
+          sp_format_time (p.created, created, sizeof (created));
+        }
+      sp_error_release (&ignored);
+      printf ("%-24s %8s %8s %7d %-10s %s  not restored since boot: run `shmpipectl restore`\n",
+              names[i], size, "-", 0, "persistent", created);
+    }
+  sp_store_free_names (names, n);
+  return 0;
+}
+
 static int
 ls_table (struct sp_store *s, char **names, size_t n, sp_error_t *err)
 {
@@ -120,6 +152,8 @@ ls_table (struct sp_store *s, char **names, size_t n, sp_error_t *err)
       sp_format_size (u.used, used_s, sizeof (used_s));
       sp_format_time (p.created, created, sizeof (created));
       fullness_note (&u, note, sizeof (note));
+      if (u.size == 0) /* nothing mounted */
+        snprintf (note, sizeof (note), "  tmpfs missing: run `shmpipectl gc`");
       printf ("%-24s %8s %8s %7zu %-10s %s%s\n", p.name, size, used_s, p.n_members,
               sp_lifetime_name (p.opts.lifetime), created, note);
       for (size_t m = 0; m < p.n_members; m++)
@@ -128,7 +162,7 @@ ls_table (struct sp_store *s, char **names, size_t n, sp_error_t *err)
                   p.members[m].pod_namespace ? p.members[m].pod_namespace : "?", p.members[m].pod,
                   p.members[m].container ? p.members[m].container : "?");
     }
-  return 0;
+  return ls_unrestored (s, err);
 }
 
 int

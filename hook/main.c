@@ -21,6 +21,7 @@
 #include "privs.h"
 #include "log.h"
 #include "oci.h"
+#include "definitions.h"
 #include "store.h"
 #include "version.h"
 
@@ -266,7 +267,10 @@ join (struct hook_run *h, sp_error_t *err)
   if (h->cfg.auto_create)
     create = &opts;
   else if (!sp_store_exists (&store, name))
-    return sp_error_make (err, ENOENT, "does not exist, and auto_create is off in the config");
+    return sp_store_check_undefined (&store, name, err) < 0
+               ? -1
+               : sp_error_make (err, ENOENT,
+                                "does not exist, and auto_create is off in the config");
   else if (h->req.given != 0)
     sp_log_debug ("container %s: pipeline %s exists: its option annotations do not apply", id,
                   name);

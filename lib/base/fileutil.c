@@ -134,3 +134,22 @@ sp_mkdir_p (const char *path, mode_t mode, sp_error_t *err)
     return sp_error_sys (err, errno, "mkdir %s", buf);
   return 0;
 }
+
+int
+sp_open_private_dir (const char *path, mode_t mode, const char *what, sp_error_t *err)
+{
+  cleanup_close int fd = -1;
+  struct stat st;
+
+  if (sp_mkdir_p (path, mode, err) < 0)
+    return sp_error_prefix (err, "%s", what);
+  fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return sp_error_sys (err, errno, "%s %s: open", what, path);
+  if (fstat (fd, &st) < 0)
+    return sp_error_sys (err, errno, "%s %s: stat", what, path);
+  if (st.st_uid != geteuid () || (st.st_mode & 022) != 0)
+    return sp_error_make (err, EPERM, "%s %s: must be owned by uid %d and not group/world-writable",
+                          what, path, (int) geteuid ());
+  return sp_steal_fd (&fd);
+}

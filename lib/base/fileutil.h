@@ -20,6 +20,12 @@ int sp_read_file_at (int dirfd, const char *path, int extra_flags, size_t max, c
 int sp_write_file_atomic (int dirfd, const char *name, const char *data, size_t len, mode_t mode,
                           sp_error_t *err);
 
+/* mkdir -p PATH (MODE), then opens it: a directory
+   of root's state, checked to be owned by us and not group/world-writable
+   (it must not be a trap another user laid).  WHAT prefixes errors
+   ("store", "definitions").  Returns the fd. */
+int sp_open_private_dir (const char *path, mode_t mode, const char *what, sp_error_t *err);
+
 /* mkdir -p for an absolute PATH; the last component gets MODE. */
 int sp_mkdir_p (const char *path, mode_t mode, sp_error_t *err);
 

@@ -248,14 +248,51 @@ sp_opts_overlay (struct sp_pipeline_opts *dst, const struct sp_pipeline_opts *re
       copy_field (&sp_opt_defs[i], dst, requested);
 }
 
-void
-sp_opts_gen (yajl_gen g, const struct sp_pipeline_opts *o)
+/* Whether D's field in O holds its zero value: what a record without
+   the key loads as. */
+static bool
+is_zero (const struct sp_opt_def *d, const struct sp_pipeline_opts *o)
+{
+  switch (d->kind)
+    {
+    case SP_OPT_BOOL:
+      return !*CFIELD (o, d, bool);
+    case SP_OPT_NSLIST:
+    case SP_OPT_PATH:
+      return *CFIELD (o, d, char) == '\0';
+    default:
+      return false; /* required rows are always written */
+    }
+}
+
+/* Whether a record of O leaves row D out. */
+static bool
+record_omits (const struct sp_opt_def *d, const struct sp_pipeline_opts *o)
+{
+  return (d->flags & SP_OPT_F_OPTIONAL) && is_zero (d, o);
+}
+
+unsigned
+sp_opts_record_format (const struct sp_pipeline_opts *o)
+{
+  unsigned format = 1;
+
+  for (size_t i = 0; i < sp_opt_count; i++)
+    if (!record_omits (&sp_opt_defs[i], o) && sp_opt_defs[i].format > format)
+      format = sp_opt_defs[i].format;
+  return format;
+}
+
+static void
+gen_rows (yajl_gen g, const struct sp_pipeline_opts *o, bool record)
 {
   for (size_t i = 0; i < sp_opt_count; i++)
     {
       const struct sp_opt_def *d = &sp_opt_defs[i];
       char v[SP_OPT_VALUE_MAX];
 
+      if (record && record_omits (d, o))
+        continue;
       switch (d->kind)
         {
         case SP_OPT_SIZE:
@@ -274,6 +311,18 @@ sp_opts_gen (yajl_gen g, const struct sp_pipeline_opts *o)
           break;
         }
     }
+}
+
+void
+sp_opts_gen (yajl_gen g, const struct sp_pipeline_opts *o)
+{
+  gen_rows (g, o, false);
+}
+
+void
+sp_opts_gen_record (yajl_gen g, const struct sp_pipeline_opts *o)
+{
+  gen_rows (g, o, true);
 }
 
 bool

@@ -79,6 +79,10 @@ struct sp_opt_def
   const char *mount_key; /* the tmpfs option it becomes, or NULL */
   const char *arg;       /* the value's name in help, NULL for a bare flag */
   const char *help;      /* one line; the default is said by the caller's table */
+  /* The record format (SP_STATE_VERSION) that introduced the row; 0 for the
+     first.  A row added later is SP_OPT_F_OPTIONAL with a format of its own:
+     records that leave it at its zero value keep the older format. */
+  unsigned format;
 };
 
 /* Bit I stands for row I: which options a request gave. */
@@ -120,6 +124,11 @@ void sp_opts_overlay (struct sp_pipeline_opts *dst, const struct sp_pipeline_opt
 
 /* One key per row, for the record and for inspect. */
 void sp_opts_gen (yajl_gen g, const struct sp_pipeline_opts *o);
+/* The rows for a record: an optional row at its zero value is left out, so
+   that older releases, which do not know its key, read the record. */
+void sp_opts_gen_record (yajl_gen g, const struct sp_pipeline_opts *o);
+/* The record format O needs: the highest format of the rows it sets. */
+unsigned sp_opts_record_format (const struct sp_pipeline_opts *o);
 /* Reads the rows back from a record object; WHAT prefixes errors. */
 int sp_opts_parse_record (yajl_val obj, const char *what, struct sp_pipeline_opts *o,
                           sp_error_t *err);

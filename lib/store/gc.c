@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "definitions.h"
 #include "proc.h"
 #include "resources.h"
 #include "store.h"
@@ -84,6 +85,9 @@ gc_one (struct sp_store *s, const struct sp_ref *ref, sp_gc_report_fn fn, void *
       report (fn, ctx, ref->name, "removed (ephemeral, no members left)");
       return changes + 1;
     }
+  /* What a newer release made is its to repair; its members are ours to drop. */
+  if (sp_pipeline_is_newer (&p))
+    return changes > 0 && sp_record_save (s, ref, &p, err) < 0 ? -1 : changes;
   r = repair_resources (s, ref, &p, fn, ctx, err);
   if (r < 0)
     return -1;
@@ -93,11 +97,12 @@ gc_one (struct sp_store *s, const struct sp_ref *ref, sp_gc_report_fn fn, void *
   return changes;
 }
 
-/* ".NAME.json.tmp.PID.SEQ" of sp_write_file_atomic, when PID is gone. */
+/* ".NAME.json.tmp.PID.SEQ" of sp_write_file_atomic (and of a definition's
+   write) in DIRFD, when PID is gone. */
 static void
-sweep_temp_files (struct sp_store *s, sp_gc_report_fn fn, void *ctx)
+sweep_temp_files (int dirfd, sp_gc_report_fn fn, void *ctx)
 {
-  int fd = dup (s->state_fd);
+  int fd = dirfd >= 0 ? dup (dirfd) : -1;
   cleanup_dir DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
   struct dirent *de;
 
@@ -119,7 +124,7 @@ sweep_temp_files (struct sp_store *s, sp_gc_report_fn fn, void *ctx)
       pid = strtol (tmp + 5, &end, 10);
       if (pid <= 0 || *end != '.' || sp_proc_alive ((pid_t) pid, 0))
         continue;
-      if (unlinkat (s->state_fd, de->d_name, 0) == 0)
+      if (unlinkat (dirfd, de->d_name, 0) == 0)
         report (fn, ctx, de->d_name, "removed a temp file left by a dead writer");
     }
 }
@@ -197,6 +202,20 @@ sp_store_gc (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
   size_t n = 0;
   int total = 0, failed = 0;
 
+  /* Defined pipelines a reboot took are made again first (a host without
+     systemd has no unit that runs `shmpipectl restore`); each failure was
+     reported. */
+  {
+    sp_error_t restore_err = NULL;
+    int r = sp_store_restore (s, fn, ctx, &restore_err);
+    if (r < 0)
+      {
+        failed++;
+        sp_error_release (&restore_err);
+      }
+    else
+      total += r;
+  }
   if (sp_list_dir (s->state_fd, SP_STATE_SUFFIX, &refs, &n, err) < 0)
     return -1;
   /* One pipeline that cannot be repaired does not stop the others. */
@@ -216,7 +235,8 @@ sp_store_gc (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
     }
   free (refs);
 
-  sweep_temp_files (s, fn, ctx);
+  sweep_temp_files (s->state_fd, fn, ctx);
+  sweep_temp_files (s->defs_fd, fn, ctx);
   for (size_t i = 0; i < SP_RES_COUNT; i++)
     {
       int r = sweep_orphans (s, &sp_resources[i], fn, ctx, err);

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,18 +109,15 @@ sp_lock_exists (struct sp_store *s, const struct sp_ref *ref)
 }
 
 int
-sp_record_load (struct sp_store *s, const struct sp_ref *ref, struct sp_pipeline *p,
-                sp_error_t *err)
+sp_record_read (int dirfd, const char *dir, const char *file, const char *kind,
+                const struct sp_ref *ref, struct sp_pipeline *p, sp_error_t *err)
 {
-  char file[SP_QNAME_MAX + sizeof (SP_STATE_SUFFIX)];
   cleanup_free char *buf = NULL;
   sp_error_t read_err = NULL;
   size_t len;
 
   memset (p, 0, sizeof (*p));
-  state_file (ref, file, sizeof (file));
-  if (sp_read_file_at (s->state_fd, file, O_NOFOLLOW, SP_STATE_MAX_BYTES, &buf, &len, &read_err)
-      < 0)
+  if (sp_read_file_at (dirfd, file, O_NOFOLLOW, SP_STATE_MAX_BYTES, &buf, &len, &read_err) < 0)
     {
       if (read_err->status == ENOENT)
         {
@@ -130,14 +128,32 @@ sp_record_load (struct sp_store *s, const struct sp_ref *ref, struct sp_pipeline
       return -1;
     }
   if (sp_state_parse (buf, len, p, err) < 0)
-    return sp_error_prefix (err, "damaged record %s/state/%s", s->root, file);
+    {
+      /* Not "damaged": that would invite `rm --force` of a valid record. */
+      if (p->format > SP_STATE_VERSION)
+        return sp_error_prefix (err,
+                                "%s %s/%s was written by a newer release (format %u; this "
+                                "release reads up to %d)",
+                                kind, dir, file, p->format, SP_STATE_VERSION);
+      return sp_error_prefix (err, "damaged %s %s/%s", kind, dir, file);
+    }
   if (strcmp (p->name, ref->name) != 0)
     {
       sp_pipeline_free (p);
-      return sp_error_make (err, EINVAL, "record %s/state/%s names another pipeline", s->root,
-                            file);
+      return sp_error_make (err, EINVAL, "%s %s/%s names another pipeline", kind, dir, file);
     }
   return 1;
+}
+
+int
+sp_record_load (struct sp_store *s, const struct sp_ref *ref, struct sp_pipeline *p,
+                sp_error_t *err)
+{
+  char file[SP_QNAME_MAX + sizeof (SP_STATE_SUFFIX)], dir[PATH_MAX];
+
+  state_file (ref, file, sizeof (file));
+  snprintf (dir, sizeof (dir), "%s/state", s->root);
+  return sp_record_read (s->state_fd, dir, file, "record", ref, p, err);
 }
 
 int

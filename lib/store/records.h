@@ -7,6 +7,8 @@
    ROOT/mnt/FILE         its tmpfs                       (resources.c)
    ROOT/ipc/FILE         its pinned IPC namespace (--ipc)
    ROOT/sockets/FILE     its socket directory (--sockets PATH)
+   DEFS/FILE.json        a persistent pipeline's definition, on disk
+                         (definitions.h: what a reboot does not take)
 
    FILE is the pipeline's name with the '/' of NS/NAME turned into '+'
    (struct sp_ref): every entry of these directories is one pipeline's, and
@@ -31,13 +33,17 @@ struct sp_store
   int mnt_fd;
   int ipc_fd;
   int sockets_fd;
+  int defs_fd;
+  char *defs;       /* the definitions directory (definitions.h) */
+  char *defs_error; /* why it could not be opened (defs_fd -1), or NULL */
   const struct sp_config *cfg;
 };
 
 /* A store that owns nothing yet: what sp_store_close may always be given. */
 #define SP_STORE_INIT                                                                              \
   {                                                                                                \
-    .root_fd = -1, .state_fd = -1, .locks_fd = -1, .mnt_fd = -1, .ipc_fd = -1, .sockets_fd = -1    \
+    .root_fd = -1, .state_fd = -1, .locks_fd = -1, .mnt_fd = -1, .ipc_fd = -1, .sockets_fd = -1,   \
+    .defs_fd = -1                                                                                  \
   }
 
 /* One pipeline, as every path of the store refers to it: made once from a
@@ -71,6 +77,12 @@ bool sp_lock_exists (struct sp_store *s, const struct sp_ref *ref);
    "absent"). */
 int sp_record_load (struct sp_store *s, const struct sp_ref *ref, struct sp_pipeline *p,
                     sp_error_t *err);
+/* DIRFD/FILE (DIR/FILE in messages) as REF's record; KIND ("record",
+   "definition") names it in errors: "damaged", or "written by a newer
+   release (format N)" for a record of a newer format.  sp_record_load's
+   results. */
+int sp_record_read (int dirfd, const char *dir, const char *file, const char *kind,
+                    const struct sp_ref *ref, struct sp_pipeline *p, sp_error_t *err);
 /* REF's lock into *LOCK (-1 on failure), then its record:
    sp_record_load's result. */
 int sp_record_lock_load (struct sp_store *s, const struct sp_ref *ref, int *lock,

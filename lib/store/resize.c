@@ -6,6 +6,7 @@
 
 #include "cleanup.h"
 #include "fault.h"
+#include "definitions.h"
 #include "quota.h"
 #include "store.h"
 #include "tmpfs.h"
@@ -98,7 +99,9 @@ store_change (struct sp_store *s, const char *name, const struct sp_pipeline_opt
     return -1;
   r = sp_record_lock_load (s, &ref, &lock, &p, err);
   if (r <= 0)
-    return r == 0 ? sp_error_make (err, ENOENT, "does not exist") : -1;
+    return r == 0 ? sp_def_missing (s, &ref, err) : -1;
+  if (sp_pipeline_is_newer (&p))
+    return sp_pipeline_refuse_newer (&p, err);
   old = p.opts;
   sp_opts_overlay (&p.opts, requested, given);
   if (sp_store_check_opts (s, name, &p.opts, err) < 0)
@@ -122,7 +125,7 @@ store_change (struct sp_store *s, const char *name, const struct sp_pipeline_opt
       return -1;
     }
   sp_fault_point ("resize:remounted");
-  if (sp_record_save (s, &ref, &p, err) < 0)
+  if (sp_record_save (s, &ref, &p, err) < 0 || sp_def_sync (s, &ref, &p, err) < 0)
     {
       sp_error_t ignored = NULL;
       reconfigure (s, &ref, &old, given, &ignored);

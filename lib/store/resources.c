@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "definitions.h"
 #include "fault.h"
 #include "ipcns.h"
 #include "tmpfs.h"
@@ -200,6 +201,11 @@ sp_res_destroy (struct sp_store *s, const struct sp_ref *ref, sp_error_t *err)
   if (sp_record_remove (s, ref, err) < 0)
     return -1;
   sp_fault_point ("destroy:unrecorded");
+  /* After the record: a crash in between leaves a definition beside a
+     mounted tmpfs, which restore and gc take for an interrupted remove
+     (definitions.c), never a pipeline that vanishes at the next reboot. */
+  if (sp_def_remove (s, ref, err) < 0)
+    return -1;
   if (sp_res_release_all (s, ref, err) < 0)
     return -1;
   sp_lock_unlink (s, ref);

@@ -51,6 +51,18 @@ sp_pipeline_free (struct sp_pipeline *p)
   free (p->members);
   p->members = NULL;
   p->n_members = 0;
+  if (p->raw != NULL)
+    yajl_tree_free (p->raw);
+  p->raw = NULL;
+}
+
+int
+sp_pipeline_refuse_newer (const struct sp_pipeline *p, sp_error_t *err)
+{
+  return sp_error_make (err, ENOTSUP,
+                        "written by a newer release (format %u; this release knows up to %d): "
+                        "it can leave or remove it, not use it; upgrade shmpipe",
+                        p->format, SP_STATE_VERSION);
 }
 
 ssize_t
@@ -187,6 +199,14 @@ need (int r, const char *key, sp_error_t *err)
   return r;
 }
 
+static bool
+is_member_key (const char *k)
+{
+  return !strcmp (k, "id") || !strcmp (k, "pid") || !strcmp (k, "start_time")
+         || !strcmp (k, "joined") || !strcmp (k, "pod_namespace") || !strcmp (k, "pod")
+         || !strcmp (k, "container");
+}
+
 static int
 parse_member (yajl_val v, struct sp_pipeline *p, sp_error_t *err)
 {
@@ -196,13 +216,11 @@ parse_member (yajl_val v, struct sp_pipeline *p, sp_error_t *err)
 
   if (!YAJL_IS_OBJECT (v))
     return sp_error_make (err, EINVAL, "state: a member is not an object");
-  for (size_t i = 0; i < v->u.object.len; i++)
-    {
-      const char *k = v->u.object.keys[i];
-      if (strcmp (k, "id") && strcmp (k, "pid") && strcmp (k, "start_time") && strcmp (k, "joined")
-          && strcmp (k, "pod_namespace") && strcmp (k, "pod") && strcmp (k, "container"))
-        return sp_error_make (err, EINVAL, "state: member: unknown key \"%.64s\"", k);
-    }
+  /* A newer format's unknown keys are kept (and written back). */
+  for (size_t i = 0; i < v->u.object.len && !sp_pipeline_is_newer (p); i++)
+    if (!is_member_key (v->u.object.keys[i]))
+      return sp_error_make (err, EINVAL, "state: member: unknown key \"%.64s\"",
+                            v->u.object.keys[i]);
   if (need (sp_json_get_string (v, "state: member", "id", &id, err), "id", err) < 0
       || need (sp_json_get_int (v, "state: member", "pid", &pid, err), "pid", err) < 0
       || need (sp_json_get_int (v, "state: member", "start_time", &start, err), "start_time", err)
@@ -222,6 +240,7 @@ parse_member (yajl_val v, struct sp_pipeline *p, sp_error_t *err)
     return -1;
   if (sp_member_set_pod (&p->members[p->n_members - 1], pod[0], pod[1], pod[2], err) < 0)
     return sp_error_prefix (err, "state: member \"%.64s\"", id);
+  p->members[p->n_members - 1].raw = sp_pipeline_is_newer (p) ? v : NULL;
   return 0;
 }
 
@@ -232,30 +251,32 @@ is_state_key (const char *key)
          || strcmp (key, "members") == 0 || sp_opts_is_record_key (key);
 }
 
-int
-sp_state_parse (const char *buf, size_t len, struct sp_pipeline *p, sp_error_t *err)
+/* The format of record ROOT (0 when it has none or a bad one). */
+static unsigned
+record_format (yajl_val root)
 {
-  cleanup_yajl_val yajl_val root = NULL;
+  long long version = 0;
+  sp_error_t ignored = NULL;
+
+  if (sp_json_get_int (root, "state", "version", &version, &ignored) != 0)
+    sp_error_release (&ignored);
+  return version > 0 && version <= UINT16_MAX ? (unsigned) version : 0;
+}
+
+static int
+parse_root (yajl_val root, struct sp_pipeline *p, sp_error_t *err)
+{
   const char *name, *created;
-  long long version;
   yajl_val members;
 
-  memset (p, 0, sizeof (*p));
-  if (len > SP_STATE_MAX_BYTES)
-    return sp_error_make (err, EFBIG, "state: larger than %d bytes", SP_STATE_MAX_BYTES);
-  if (sp_json_parse (buf, len, &root, err) < 0)
-    return sp_error_prefix (err, "state");
-  if (!YAJL_IS_OBJECT (root))
-    return sp_error_make (err, EINVAL, "state: not a JSON object");
-  for (size_t i = 0; i < root->u.object.len; i++)
+  if (p->format == 0)
+    return sp_error_make (err, EINVAL, "state: missing or unsupported version");
+  for (size_t i = 0; i < root->u.object.len && !sp_pipeline_is_newer (p); i++)
     if (!is_state_key (root->u.object.keys[i]))
       return sp_error_make (err, EINVAL, "state: unknown key \"%.64s\"", root->u.object.keys[i]);
-  if (need (sp_json_get_int (root, "state", "version", &version, err), "version", err) < 0
-      || need (sp_json_get_string (root, "state", "name", &name, err), "name", err) < 0
+  if (need (sp_json_get_string (root, "state", "name", &name, err), "name", err) < 0
       || need (sp_json_get_string (root, "state", "created", &created, err), "created", err) < 0)
     return -1;
-  if (version != SP_STATE_VERSION)
-    return sp_error_make (err, EINVAL, "state: unsupported version %lld", version);
   if (!sp_qname_valid (name, strlen (name)))
     return sp_error_make (err, EINVAL, "state: invalid name");
   strcpy (p->name, name);
@@ -270,11 +291,54 @@ sp_state_parse (const char *buf, size_t len, struct sp_pipeline *p, sp_error_t *
     return sp_error_make (err, EINVAL, "state: too many members");
   for (size_t i = 0; i < members->u.array.len; i++)
     if (parse_member (members->u.array.values[i], p, err) < 0)
-      {
-        sp_pipeline_free (p);
-        return -1;
-      }
+      return -1;
   return 0;
+}
+
+int
+sp_state_parse (const char *buf, size_t len, struct sp_pipeline *p, sp_error_t *err)
+{
+  yajl_val root = NULL;
+
+  memset (p, 0, sizeof (*p));
+  if (len > SP_STATE_MAX_BYTES)
+    return sp_error_make (err, EFBIG, "state: larger than %d bytes", SP_STATE_MAX_BYTES);
+  if (sp_json_parse (buf, len, &root, err) < 0)
+    return sp_error_prefix (err, "state");
+  if (!YAJL_IS_OBJECT (root))
+    {
+      yajl_tree_free (root);
+      return sp_error_make (err, EINVAL, "state: not a JSON object");
+    }
+  p->format = record_format (root);
+  /* A newer record keeps its tree: members point into it, and its unknown
+     keys are written back from it. */
+  if (parse_root (root, p, err) < 0)
+    {
+      yajl_tree_free (root);
+      sp_pipeline_free (p);
+      return -1;
+    }
+  if (sp_pipeline_is_newer (p))
+    p->raw = root;
+  else
+    yajl_tree_free (root);
+  return 0;
+}
+
+/* The keys of OBJ (a newer format's record or member) this release does not
+   know, as they were read. */
+static void
+gen_unknown (yajl_gen g, yajl_val obj, bool (*known) (const char *))
+{
+  if (obj == NULL || !YAJL_IS_OBJECT (obj))
+    return;
+  for (size_t i = 0; i < obj->u.object.len; i++)
+    if (!known (obj->u.object.keys[i]))
+      {
+        sp_gen_str (g, obj->u.object.keys[i]);
+        sp_gen_value (g, obj->u.object.values[i]);
+      }
 }
 
 static void
@@ -295,6 +359,7 @@ gen_member (yajl_gen g, const struct sp_member *m, bool with_start)
     sp_gen_kv_str (g, "pod", m->pod);
   if (m->container != NULL)
     sp_gen_kv_str (g, "container", m->container);
+  gen_unknown (g, m->raw, is_member_key);
   yajl_gen_map_close (g);
 }
 
@@ -313,11 +378,20 @@ int
 sp_state_generate (const struct sp_pipeline *p, char **out, size_t *len, sp_error_t *err)
 {
   cleanup_yajl_gen yajl_gen g = sp_gen_new (true);
+  unsigned format = sp_opts_record_format (&p->opts);
+  char t[32];
 
+  /* Never lower than what was read: a newer release's keys go back as they
+     came, under its format. */
+  if (p->format > format)
+    format = p->format;
   yajl_gen_map_open (g);
-  sp_gen_kv_int (g, "version", SP_STATE_VERSION);
+  sp_gen_kv_int (g, "version", format);
   sp_gen_kv_str (g, "name", p->name);
-  gen_common (g, p);
+  sp_opts_gen_record (g, &p->opts);
+  sp_format_time (p->created, t, sizeof (t));
+  sp_gen_kv_str (g, "created", t);
+  gen_unknown (g, p->raw, is_state_key);
   sp_gen_str (g, "members");
   yajl_gen_array_open (g);
   for (size_t i = 0; i < p->n_members; i++)

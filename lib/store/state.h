@@ -7,11 +7,20 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
 
 #include "error.h"
 #include "names.h"
 #include "pipeline_options.h"
 
+/* The record format this release writes and reads: "version" in the file.
+   A record is written with the lowest format that holds what it uses
+   (sp_opt_def.format of its rows), so that a pipeline using no newer
+   feature stays readable and writable by older releases.  A record of a
+   higher format, written by a newer release, still loads: its unknown keys
+   are kept and written back (members stay editable), but nothing that needs
+   to understand it is done (joins, resize, repairs refuse with
+   "written by a newer release (format N)"). */
 #define SP_STATE_VERSION 1
 #define SP_STATE_MAX_BYTES (1024 * 1024)
 /* Members a join may add.  A member takes at most about 290 bytes of record
@@ -35,6 +44,9 @@ struct sp_member
   char *pod_namespace;
   char *pod;
   char *container;
+  /* Keys of a newer format's member, kept to be written back: borrowed
+     from its pipeline's RAW. */
+  yajl_val raw;
 };
 
 /* The longest pod or container name kept: Kubernetes' 253-byte DNS subdomain. */
@@ -47,11 +59,26 @@ struct sp_pipeline
   int64_t created;
   struct sp_member *members;
   size_t n_members;
+  /* The record's format ("version"): above SP_STATE_VERSION for a record a
+     newer release wrote, whose parsed tree RAW then keeps the keys this
+     release does not know (NULL otherwise). */
+  unsigned format;
+  yajl_val raw;
 };
+
+/* Whether P was written by a newer release (see SP_STATE_VERSION). */
+static inline bool
+sp_pipeline_is_newer (const struct sp_pipeline *p)
+{
+  return p->format > SP_STATE_VERSION;
+}
 
 int sp_state_parse (const char *buf, size_t len, struct sp_pipeline *p, sp_error_t *err);
 int sp_state_generate (const struct sp_pipeline *p, char **out, size_t *len, sp_error_t *err);
 void sp_pipeline_free (struct sp_pipeline *p);
+/* The error for what this release cannot do to a newer record P: "written
+   by a newer release (format N) ...".  Returns -1. */
+int sp_pipeline_refuse_newer (const struct sp_pipeline *p, sp_error_t *err);
 
 /* Index of the member with ID, or -1. */
 ssize_t sp_pipeline_find_member (const struct sp_pipeline *p, const char *id);

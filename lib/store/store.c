@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "definitions.h"
 #include "fault.h"
 #include "proc.h"
 #include "quota.h"
@@ -36,11 +37,12 @@ enter (struct sp_store *s, const char *name, const struct sp_pipeline_opts *opts
   return opts != NULL ? sp_store_check_opts (s, name, opts, err) : 0;
 }
 
-/* Resources first, the record last: a crash in between leaves resources
-   without a record, which gc releases. */
-static int
-create_locked (struct sp_store *s, const struct sp_ref *ref, const struct sp_pipeline_opts *opts,
-               sp_error_t *err)
+/* Resources first, then the record, then (persistent) the definition: a
+   crash in between leaves resources without a record, which gc releases,
+   or a record without a definition, which gc writes. */
+int
+sp_store_create_locked (struct sp_store *s, const struct sp_ref *ref,
+                        const struct sp_pipeline_opts *opts, int64_t created, sp_error_t *err)
 {
   struct sp_pipeline p;
   cleanup_close int quota = sp_quota_lock (s, err);
@@ -50,13 +52,15 @@ create_locked (struct sp_store *s, const struct sp_ref *ref, const struct sp_pip
   memset (&p, 0, sizeof (p));
   strcpy (p.name, ref->name);
   p.opts = *opts;
-  p.created = (int64_t) time (NULL);
+  p.created = created != 0 ? created : (int64_t) time (NULL);
   if (sp_res_make_all (s, ref, &p, err) < 0)
     return -1;
   sp_fault_point ("create:mounted");
-  if (sp_record_save (s, ref, &p, err) < 0)
+  if (sp_record_save (s, ref, &p, err) < 0 || sp_def_sync (s, ref, &p, err) < 0)
     {
       sp_error_t ignored = NULL;
+      sp_record_remove (s, ref, &ignored);
+      sp_error_release (&ignored);
       sp_res_release_all (s, ref, &ignored);
       sp_error_release (&ignored);
       return -1;
@@ -85,12 +89,15 @@ store_create (struct sp_store *s, const char *name, const struct sp_pipeline_opt
     {
       if (mode == SP_CREATE_EXCL)
         return sp_error_make (err, EEXIST, "already exists");
+      if (sp_pipeline_is_newer (&p))
+        return sp_pipeline_refuse_newer (&p, err);
       diff = sp_opts_differ (&p.opts, opts);
       if (diff != NULL)
         return sp_error_make (err, EEXIST, "already exists with a different %s", diff);
       return 0;
     }
-  if (create_locked (s, &ref, opts, err) < 0)
+  if (sp_def_check_undefined (s, &ref, err) < 0
+      || sp_store_create_locked (s, &ref, opts, 0, err) < 0)
     return -1;
   if (created != NULL)
     *created = true;
@@ -161,15 +168,19 @@ store_join (struct sp_store *s, const char *name, const char *id, int64_t pid,
       if (create_opts == NULL)
         {
           sp_res_drop_unused_lock (s, &ref);
-          return sp_error_make (err, ENOENT, "does not exist");
+          return sp_def_missing (s, &ref, err);
         }
-      if (create_locked (s, &ref, create_opts, err) < 0)
+      /* Never a looser pipeline in place of a defined one not yet restored. */
+      if (sp_def_check_undefined (s, &ref, err) < 0
+          || sp_store_create_locked (s, &ref, create_opts, 0, err) < 0)
         return -1;
       made = true;
       sp_fault_point ("join:created");
       if (sp_record_load (s, &ref, &p, err) != 1)
         return -1;
     }
+  else if (sp_pipeline_is_newer (&p))
+    return sp_pipeline_refuse_newer (&p, err);
   else if (sp_tmpfs_state (s->mnt_fd, ref.file) != SP_TMPFS_MOUNTED)
     return sp_error_make (err, ENOENT, "its tmpfs is not mounted (run `shmpipectl gc` to repair)");
   if (sp_pipeline_find_member (&p, id) < 0)
@@ -270,6 +281,13 @@ store_remove (struct sp_store *s, const char *name, bool force, sp_error_t *err)
     {
       if (force && sp_res_any (s, &ref))
         return sp_res_destroy (s, &ref, err);
+      /* Defined, not restored yet: removing it is dropping its definition. */
+      if (sp_def_exists (s, &ref))
+        {
+          r = sp_def_remove (s, &ref, err);
+          sp_res_drop_unused_lock (s, &ref);
+          return r;
+        }
       sp_res_drop_unused_lock (s, &ref);
       return sp_error_make (err, ENOENT, "does not exist");
     }

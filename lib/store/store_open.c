@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "definitions.h"
 #include "fileutil.h"
 #include "macro.h"
 #include "resources.h"
@@ -42,8 +43,6 @@ sp_store_root_path (const struct sp_config *cfg, const char *root)
 int
 sp_store_open (struct sp_store *s, const struct sp_config *cfg, const char *root, sp_error_t *err)
 {
-  struct stat st;
-
   *s = (struct sp_store) SP_STORE_INIT;
   s->cfg = cfg;
   root = sp_store_root_path (cfg, root);
@@ -52,19 +51,10 @@ sp_store_open (struct sp_store *s, const struct sp_config *cfg, const char *root
   s->root = strdup (root);
   if (s->root == NULL)
     return sp_error_sys (err, ENOMEM, "store %s", root);
-  if (sp_mkdir_p (root, 0755, err) < 0)
-    return sp_error_prefix (err, "store");
-  s->root_fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  /* Records and locks are root's business. */
+  s->root_fd = sp_open_private_dir (root, 0755, "store", err);
   if (s->root_fd < 0)
-    return sp_error_sys (err, errno, "store %s: open", root);
-  /* Records and locks are root's business; the store must not be a trap
-     another user laid. */
-  if (fstat (s->root_fd, &st) < 0)
-    return sp_error_sys (err, errno, "store %s: stat", root);
-  if (st.st_uid != geteuid () || (st.st_mode & 022) != 0)
-    return sp_error_make (err, EPERM,
-                          "store %s: must be owned by uid %d and not group/world-writable", root,
-                          (int) geteuid ());
+    return -1;
   s->state_fd = open_subdir (s->root_fd, root, "state", 0755, err);
   if (s->state_fd < 0)
     return -1;
@@ -78,18 +68,23 @@ sp_store_open (struct sp_store *s, const struct sp_config *cfg, const char *root
       if (*fd < 0)
         return -1;
     }
-  return 0;
+  return sp_defs_open (s, err);
 }
 
 void
 sp_store_close (struct sp_store *s)
 {
-  int *fds[] = { &s->root_fd, &s->state_fd, &s->locks_fd, &s->mnt_fd, &s->ipc_fd, &s->sockets_fd };
+  int *fds[] = { &s->root_fd, &s->state_fd,   &s->locks_fd, &s->mnt_fd,
+                 &s->ipc_fd,  &s->sockets_fd, &s->defs_fd };
 
   for (size_t i = 0; i < ARRAY_SIZE (fds); i++)
     sp_close (fds[i]);
   free (s->root);
   s->root = NULL;
+  free (s->defs);
+  s->defs = NULL;
+  free (s->defs_error);
+  s->defs_error = NULL;
 }
 
 void

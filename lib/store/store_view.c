@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "definitions.h"
 #include "resources.h"
 
 static int
@@ -20,7 +21,11 @@ store_get (struct sp_store *s, const char *name, struct sp_pipeline *p, sp_error
     return -1;
   r = sp_record_load (s, &ref, p, err);
   if (r == 0)
-    return sp_error_make (err, ENOENT, "does not exist");
+    {
+      sp_def_missing (s, &ref, err);
+      (*err)->status = ENOENT; /* absent all the same, for callers that test it */
+      return -1;
+    }
   return r < 0 ? -1 : 0;
 }
 

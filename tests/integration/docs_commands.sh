@@ -15,7 +15,7 @@
 #
 # The environment is private and at the documented default paths: this script
 # re-runs itself in its own mount and pid namespaces, with tmpfs on
-# /usr/local (`make install` goes there), /run/shmpipe, /etc/shmpipe,
+# /usr/local (`make install` goes there), /run/shmpipe, /var/lib/shmpipe, /etc/shmpipe,
 # /etc/docker, /run/docker (so the plugin's /run/docker/plugins/shmpipe.sock
 # is this run's), /usr/share/containers/oci/hooks.d, /etc/systemd/system,
 # /run/containerd; its own containerd, a dockerd reading
@@ -40,7 +40,7 @@ IMAGES=(resize-service inference-service decoder consumer)
 # python blocks need python3 (+numpy) in a container: the examples' image.
 SP_TIMEOUT=${SP_TIMEOUT:-300}
 
-for d in /usr/local /run/shmpipe /etc/shmpipe /etc/docker /run/docker \
+for d in /usr/local /run/shmpipe /var/lib/shmpipe /etc/shmpipe /etc/docker /run/docker \
 	/usr/share/containers/oci/hooks.d /etc/systemd/system /run/containerd; do
 	mkdir -p "$d"
 	mount -t tmpfs -o mode=0755 shmpipe-docs "$d"

@@ -15,6 +15,7 @@ assert_gone() {
 	[[ -z $(ls -A "$root/state") ]] || sp_fail "files left in state/: $(ls -A "$root/state")"
 	[[ -z $(grep " $root/" /proc/self/mountinfo) ]] || sp_fail "mounts left: $(grep " $root/" /proc/self/mountinfo)"
 	[[ -z $(ls -A "$root/mnt" "$root/ipc" | grep -v '^/\|^$' || true) ]] || sp_fail "mountpoints or pins left"
+	[[ -z $(ls -A "$root/definitions" 2>/dev/null) ]] || sp_fail "definitions left: $(ls -A "$root/definitions")"
 }
 
 # crash_join POINT: `join --create` of an ephemeral --ipc pipeline killed at
@@ -81,6 +82,23 @@ crash_rm() {
 	assert_gone gone
 }
 
+# `create` of a persistent pipeline killed before its definition is in
+# place: the pipeline is live; gc writes the definition (and sweeps the
+# temp file), so it comes back after a reboot.
+t_crash_definition() {
+	local rc=0
+	new_root
+	SHMPIPE_FAULT=definition:written "$CTL" create kept --size 8m || rc=$?
+	sp_assert_eq 137 "$rc"
+	[[ ! -e $root/definitions/kept.json ]] || sp_fail "the definition was in place before the kill"
+	"$CTL" inspect kept >/dev/null
+	sp_assert_contains "$("$CTL" gc)" "kept: wrote its definition"
+	[[ -z $(ls -A "$root/definitions" | grep -v '^kept.json$' || true) ]] || sp_fail "temp files left: $(ls -A "$root/definitions")"
+	sp_assert_eq 8388608 "$(sp_json "$root/definitions/kept.json" 'j["size"]')"
+	"$CTL" rm kept
+	assert_gone kept
+}
+
 t_full_pipeline() {
 	local mp out
 	new_root
@@ -136,6 +154,7 @@ for point in leave:destroying destroy:unrecorded; do
 done
 sp_test "join killed at join:created: the poststop leave removes the pipeline" t_leave_after_crashed_create
 sp_test "rm killed at destroy:unrecorded: gc finishes the removal" crash_rm destroy:unrecorded
+sp_test "create killed before its definition is in place: gc writes it" t_crash_definition
 sp_test "a full pipeline gives the app ENOSPC; the store carries on" t_full_pipeline
 sp_test "a read-only store root: clear one-line errors" t_readonly_root
 sp_test "a full store root: clear error, nothing left behind" t_full_root

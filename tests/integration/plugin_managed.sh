@@ -43,10 +43,13 @@ t_share() {
 		sp_assert_match "$("$CTL" --root "$root" ls)" 'mv1 +2M'
 	fi
 	sp_assert_eq 1 "$(sp_json "$root/state/mv1.json" 'len(j["members"])')"
+	# Its definition is on the propagated mount too, where host tools look.
+	[[ -e $root/definitions/mv1.json ]] || sp_fail "no definition of mv1 under $root"
 	sp_docker rm -f "$a" >/dev/null
 	sp_assert_eq 0 "$(sp_json "$root/state/mv1.json" 'len(j["members"])')"
 	sp_docker volume rm mv1 >/dev/null
 	[[ ! -e $root/state/mv1.json ]]
+	[[ ! -e $root/definitions/mv1.json ]]
 }
 sp_test "containers share a volume of the managed plugin" t_share
 

@@ -336,7 +336,7 @@ test_state_damaged (void **state)
       ",\"members\":[{\"id\":\"a\",\"pid\":1,\"start_time\":1,\"joined\":\"2026-11-27T07:18:30Z\"},"
       "{\"id\":\"a\",\"pid\":1,\"start_time\":1,\"joined\":\"2026-11-27T07:18:30Z\"}]}",
       "listed twice");
-  BAD ("{\"version\":2,\"name\":\"p\",\"size\":4096,\"mode\":\"1777\",\"uid\":0,\"gid\":0,\"huge\":"
+  BAD ("{\"version\":0,\"name\":\"p\",\"size\":4096,\"mode\":\"1777\",\"uid\":0,\"gid\":0,\"huge\":"
        "\"never\","
        "\"lifetime\":\"persistent\",\"inodes\":10,\"created\":\"2026-11-27T07:18:30Z\",\"members\":"
        "[]}",

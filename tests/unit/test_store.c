@@ -20,6 +20,7 @@
 
 #include "admission.h"
 #include "config.h"
+#include "definitions.h"
 #include "error.h"
 #include "fileutil.h"
 #include "state.h"
@@ -137,8 +138,9 @@ test_quotas_and_change (void **state)
   assert_int_equal (sp_store_join (&f->store, "q2", "c1", 0, &o, NULL, &err), -1);
   assert_int_equal (sp_error_status (err), EDQUOT);
   assert_non_null (strstr (err->msg, "pipeline q2: the store holds "));
-  assert_non_null (
-      strstr (err->msg, "the most allowed (max_pipelines in the built-in defaults; no config file was read)"));
+  assert_non_null (strstr (
+      err->msg,
+      "the most allowed (max_pipelines in the built-in defaults; no config file was read)"));
   sp_error_release (&err);
   assert_false (sp_store_exists (&f->store, "q2"));
   f->cfg.max_pipelines = saved_max;
@@ -343,7 +345,8 @@ test_errors_name_pipeline_once (void **state)
   o.size = 1ULL << 49;
   assert_int_equal (sp_store_join (&f->store, "n", "c", 1, &o, NULL, &err), -1);
   assert_non_null (strstr (err->msg, "pipeline n: size 512T exceeds the configured maximum "));
-  assert_non_null (strstr (err->msg, "(max_size in the built-in defaults; no config file was read)"));
+  assert_non_null (
+      strstr (err->msg, "(max_size in the built-in defaults; no config file was read)"));
   assert_null (strstr (err->msg + 1, "pipeline n:"));
   sp_error_release (&err);
   /* An invalid name is said as such, not as a pipeline. */
@@ -374,6 +377,115 @@ test_damaged_record (void **state)
   unlink (path);
 }
 
+/* A record of a newer format in the store: named as such, never "damaged";
+   its members leave (its keys kept), joins are refused. */
+static void
+test_newer_record (void **state)
+{
+  struct fixture *f = *state;
+  struct sp_pipeline p;
+  sp_error_t err = NULL;
+  bool removed = true;
+  char path[128], *buf = NULL;
+  size_t len;
+
+  snprintf (path, sizeof (path), "%s/state/n.json", f->root);
+  FILE *out = fopen (path, "w");
+  assert_non_null (out);
+  fputs ("{\"version\":2,\"name\":\"n\",\"size\":4096,\"mode\":\"1777\",\"uid\":0,\"gid\":0,"
+         "\"huge\":\"never\",\"lifetime\":\"persistent\",\"inodes\":10,"
+         "\"created\":\"2026-11-27T07:18:30Z\",\"future\":true,\"members\":[{\"id\":\"a\","
+         "\"pid\":0,\"start_time\":0,\"joined\":\"2026-11-27T07:18:30Z\"}]}",
+         out);
+  fclose (out);
+  assert_int_equal (sp_store_get (&f->store, "n", &p, &err), 0);
+  assert_int_equal (p.format, 2);
+  sp_pipeline_free (&p);
+  assert_int_equal (sp_store_join (&f->store, "n", "b", 0, NULL, NULL, &err), -1);
+  assert_non_null (strstr (err->msg, "written by a newer release (format 2"));
+  sp_error_release (&err);
+  assert_int_equal (sp_store_leave (&f->store, "n", "a", &removed, &err), 0);
+  assert_false (removed);
+  assert_int_equal (sp_read_file_at (AT_FDCWD, path, 0, 1 << 20, &buf, &len, &err), 0);
+  assert_non_null (strstr (buf, "\"future\": true"));
+  assert_non_null (strstr (buf, "\"version\": 2"));
+  assert_null (strstr (buf, "\"a\""));
+  free (buf);
+  /* One this release cannot even read says whose it is. */
+  out = fopen (path, "w");
+  assert_non_null (out);
+  fputs ("{\"version\":2,\"name\":\"n\",\"size\":\"huge\",\"members\":[]}", out);
+  fclose (out);
+  assert_int_equal (sp_store_get (&f->store, "n", &p, &err), -1);
+  if (strstr (err->msg, "written by a newer release (format 2") == NULL
+      || strstr (err->msg, "damaged") != NULL)
+    fail_msg ("%s", err->msg);
+  sp_error_release (&err);
+  unlink (path);
+}
+
+static bool
+defined (struct fixture *f, const char *name)
+{
+  struct sp_ref ref;
+  sp_error_t err = NULL;
+
+  assert_int_equal (sp_ref_make (&ref, name, &err), 0);
+  return sp_def_exists (&f->store, &ref);
+}
+
+/* A persistent pipeline's definition: written with it, gone with it; after
+   a reboot (records and tmpfs gone) joins are refused until restore. */
+static void
+test_definitions_and_restore (void **state)
+{
+  struct fixture *f = *state;
+  struct sp_pipeline_opts keep = opts (f, SP_LIFETIME_PERSISTENT),
+                          eph = opts (f, SP_LIFETIME_EPHEMERAL);
+  struct sp_pipeline p;
+  sp_error_t err = NULL;
+  char path[160], marker[160], *def = NULL;
+  size_t len;
+
+  keep.ipc = true;
+  keep.mode = 01770;
+  assert_int_equal (sp_store_create (&f->store, "keep", &keep, SP_CREATE_EXCL, NULL, &err), 0);
+  assert_int_equal (sp_store_create (&f->store, "eph", &eph, SP_CREATE_EXCL, NULL, &err), 0);
+  assert_true (defined (f, "keep"));
+  assert_false (defined (f, "eph"));
+  /* What a reboot leaves: the definitions only. */
+  assert_int_equal (sp_store_remove (&f->store, "eph", true, &err), 0);
+  assert_int_equal (sp_store_remove (&f->store, "keep", true, &err), 0);
+  assert_false (defined (f, "keep"));
+  assert_int_equal (sp_store_create (&f->store, "keep", &keep, SP_CREATE_EXCL, NULL, &err), 0);
+  /* A reboot: the record, tmpfs and IPC pin go, the definition stays. */
+  snprintf (path, sizeof (path), "%s/definitions/keep.json", f->root);
+  assert_int_equal (sp_read_file_at (AT_FDCWD, path, 0, 1 << 20, &def, &len, &err), 0);
+  assert_int_equal (sp_store_remove (&f->store, "keep", true, &err), 0);
+  snprintf (marker, sizeof (marker), "%s/restored", f->root);
+  unlink (marker);
+  FILE *out = fopen (path, "w");
+  assert_non_null (out);
+  fputs (def, out);
+  fclose (out);
+  free (def);
+
+  assert_int_equal (sp_store_join (&f->store, "keep", "c1", 0, &eph, NULL, &err), -1);
+  assert_int_equal (sp_error_status (err), EAGAIN);
+  assert_non_null (strstr (err->msg, "run `shmpipectl restore`"));
+  sp_error_release (&err);
+  assert_int_equal (sp_store_create (&f->store, "keep", &eph, SP_CREATE_MATCH, NULL, &err), -1);
+  sp_error_release (&err);
+
+  assert_int_equal (sp_store_restore (&f->store, NULL, NULL, &err), 1);
+  assert_int_equal (sp_store_restore (&f->store, NULL, NULL, &err), 0);
+  assert_int_equal (sp_store_get (&f->store, "keep", &p, &err), 0);
+  assert_null (sp_opts_differ (&p.opts, &keep));
+  sp_pipeline_free (&p);
+  assert_int_equal (sp_store_remove (&f->store, "keep", false, &err), 0);
+  assert_false (defined (f, "keep"));
+}
+
 int
 main (void)
 {
@@ -386,6 +498,8 @@ main (void)
     cmocka_unit_test (test_errors_name_pipeline_once),
     cmocka_unit_test (test_damaged_record),
     cmocka_unit_test (test_quotas_and_change),
+    cmocka_unit_test (test_newer_record),
+    cmocka_unit_test (test_definitions_and_restore),
   };
   return cmocka_run_group_tests (tests, setup, teardown);
 }
