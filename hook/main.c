@@ -282,7 +282,16 @@ join (struct hook_run *h, sp_error_t *err)
      the same annotations must not pass or fail by who came first. */
   if (sp_config_check_container (&h->cfg, &opts, h->req.given, err) < 0)
     return -1;
-  if (h->cfg.auto_create)
+  if (opts.join_only)
+    {
+      /* A consumer that lands where its pipeline is not fails to start,
+         rather than wait on an empty pipeline of its own.  */
+      if (!sp_store_exists (&store, name))
+        return sp_error_make (err, ENOENT,
+                              "does not exist on this node, and the container only joins "
+                              "(" SP_ANNOTATION_PREFIX "create=false)");
+    }
+  else if (h->cfg.auto_create)
     create = &opts;
   else if (!sp_store_exists (&store, name))
     return sp_error_make (err, ENOENT, "does not exist, and auto_create is off in the config");

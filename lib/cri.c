@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json.h"
 #include "names.h"
 
 /* KEY's string value, NULL when absent; a non-string is an error. */
@@ -64,6 +65,25 @@ sp_cri_refuse_keys (yajl_val a, sp_error_t *err)
                               "refused",
                               sp_printable (a->u.object.keys[i], 64, shown, sizeof (shown)));
   return 0;
+}
+
+bool
+sp_cri_hook_entry (yajl_val entry)
+{
+  yajl_val path = sp_json_get (entry, "path"), args = sp_json_get (entry, "args");
+  const char *base;
+
+  if (!YAJL_IS_STRING (path) || !YAJL_IS_ARRAY (args))
+    return false;
+  base = strrchr (path->u.string, '/');
+  base = base != NULL ? base + 1 : path->u.string;
+  if (strcmp (base, "shmpipe-hook") != 0)
+    return false;
+  /* args[0] is the program's name, not an argument. */
+  for (size_t i = 1; i < args->u.array.len; i++)
+    if (sp_json_str_eq (args->u.array.values[i], "--cri"))
+      return true;
+  return false;
 }
 
 int

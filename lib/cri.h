@@ -42,6 +42,10 @@ struct sp_cri_container
    (TTY, Created, its pods' ContainerType) name no pod and are let be. */
 int sp_cri_refuse_keys (yajl_val annotations, sp_error_t *err);
 
+/* Whether ENTRY, an OCI hook entry ({"path", "args"}) or a hooks.d file's
+   "hook", runs shmpipe-hook with --cri. */
+bool sp_cri_hook_entry (yajl_val entry);
+
 /* Reads ANNOTATIONS (an object, or NULL: not a pod).  Fails when containerd's
    and CRI-O's keys for one thing disagree, a type is neither "sandbox" nor
    "container", a namespace is no valid Kubernetes namespace, or an app
