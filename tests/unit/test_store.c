@@ -135,9 +135,8 @@ test_quotas_and_change (void **state)
   assert_int_equal (sp_store_join (&f->store, "q2", "c1", 0, &o, NULL, &err), -1);
   assert_int_equal (sp_error_status (err), EDQUOT);
   assert_non_null (strstr (err->msg, "pipeline q2: the store holds "));
-  assert_non_null (strstr (
-      err->msg,
-      "the most allowed (max_pipelines in the built-in defaults; no config file was read)"));
+  assert_non_null (
+      strstr (err->msg, "the most allowed (max_pipelines in the built-in defaults; no config file was read)"));
   sp_error_release (&err);
   assert_false (sp_store_exists (&f->store, "q2"));
   f->cfg.max_pipelines = saved_max;
@@ -342,8 +341,7 @@ test_errors_name_pipeline_once (void **state)
   o.size = 1ULL << 49;
   assert_int_equal (sp_store_join (&f->store, "n", "c", 1, &o, NULL, &err), -1);
   assert_non_null (strstr (err->msg, "pipeline n: size 512T exceeds the configured maximum "));
-  assert_non_null (
-      strstr (err->msg, "(max_size in the built-in defaults; no config file was read)"));
+  assert_non_null (strstr (err->msg, "(max_size in the built-in defaults; no config file was read)"));
   assert_null (strstr (err->msg + 1, "pipeline n:"));
   sp_error_release (&err);
   /* An invalid name is said as such, not as a pipeline. */
