@@ -251,8 +251,8 @@ doctor_check_crio (struct doctor *d)
     }
   if (bad == 0 && join && leave)
     doctor_ok (d, "crio",
-               "CRI-O runs shmpipe-hook --cri at createRuntime and poststop (hooks_dir %s)",
-               dirs.from[0] ? dirs.from : "default");
+               "CRI-O runs shmpipe-hook --cri at createRuntime and poststop (hooks_dir %s%s)",
+               dirs.from[0] ? "from " : "is CRI-O's default", dirs.from);
   else if (bad == 0)
     doctor_fail (d, "crio", fix, "CRI-O's shmpipe-hook --cri runs at %s only",
                  join ? "createRuntime" : "poststop");
