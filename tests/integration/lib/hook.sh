@@ -40,8 +40,9 @@ hk_setup() {
 hk_ctl() { "$HK_CTL" --root "$HK_ROOT" --config "$HK_CONFIG" "$@"; }
 
 # hk_cmd STAGE : the hook's command line in a bundle (-H STAGE=...).
-# HK_WRAP, when set, is a command line the hook runs under (seccomp-enosys).
-hk_cmd() { printf '%s%s --root %s --config %s %s' "${HK_WRAP:+$HK_WRAP }" "$HK_HOOK" "$HK_ROOT" "$HK_CONFIG" "$1"; }
+# HK_WRAP, when set, is a command line the hook runs under (seccomp-enosys);
+# HK_HOOK_ARGS, arguments of the hook's own before the stage (--cri).
+hk_cmd() { printf '%s%s --root %s --config %s %s%s' "${HK_WRAP:+$HK_WRAP }" "$HK_HOOK" "$HK_ROOT" "$HK_CONFIG" "${HK_HOOK_ARGS:+$HK_HOOK_ARGS }" "$1"; }
 
 # hk_bundle DIR STAGES [sp_runc_bundle options] [--] CMD... : a runc-spec
 # bundle with the hook at each of STAGES (comma-separated: prestart,

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# The CRI's word only from the CRI: a pod's namespace is read from the CRI's
+# annotations only when the CRI's own configuration runs the hook (its base
+# runtime spec: shmpipe-hook --cri).  runc, Podman and shmpipe-runtime
+# callers who write those annotations themselves are refused, while pods
+# through the CRI (a private containerd 1.6 wired by the node installer)
+# share team-a/frames.  A join-only pod (io.shmpipe.create=false) on a node
+# without its pipeline fails to start with the hook's line in
+# StartContainer's error.
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/hook.sh"
+. "$(dirname "$0")/lib/cri.sh"
+
+sp_require_cmd containerd ctr runc podman protoc
+"$SP_PYTHON" -c 'import grpc, google.protobuf, tomlkit' 2>/dev/null || {
+	echo "needs python3-grpcio, python3-protobuf, python3-tomlkit (install/deps.sh)" >&2
+	exit 1
+}
+hk_setup
+printf '{"root": "%s"}\n' "$HK_ROOT" >"$HK_CONFIG"
+exists() { hk_exists "${1/\//+}"; }
+members() { hk_members "${1/\//+}" | sort; }
+
+# One node for every case: containerd with the installer's base spec.
+cri_node
+grep -q '"--cri"' "$CRI_DIR/prefix/share/shmpipe/base-runtime-spec.json" ||
+	sp_fail "the installed base spec does not run the hook with --cri"
+
+ROOTFS=$(sp_tmpdir rootfs)
+sp_busybox_rootfs "$ROOTFS"
+FORGED_KEYS=(io.kubernetes.pod.namespace io.kubernetes.cri.sandbox-namespace)
+
+# hooks_dir SRC DIR : the shipped hooks.d files of SRC (install/hooks.d, or
+# its crio/ variant) in DIR, pointed at this build and this file's store.
+hooks_dir() {
+	local src=$1 dir=$2 f
+	mkdir -p "$dir"
+	for f in "$src"/*.json; do
+		"$SP_PYTHON" - "$f" "$dir/$(basename "$f")" "$HK_HOOK" "$HK_ROOT" "$HK_CONFIG" <<'PY'
+import json, sys
+src, out, hook, root, config = sys.argv[1:6]
+with open(src) as f:
+    h = json.load(f)
+assert h["hook"]["path"] == "/usr/local/libexec/shmpipe/shmpipe-hook"
+h["hook"]["path"] = hook
+h["hook"]["env"] = ["SHMPIPE_ROOT=" + root, "SHMPIPE_CONFIG=" + config]
+with open(out, "w") as f:
+    json.dump(h, f)
+PY
+	done
+}
+PODMAN_HOOKS=$SP_TMP/podman-hooks.d
+CRIO_HOOKS=$SP_TMP/crio-hooks.d
+hooks_dir "$SP_REPO/install/hooks.d" "$PODMAN_HOOKS"
+hooks_dir "$SP_REPO/install/hooks.d/crio" "$CRIO_HOOKS"
+
+# team-a/frames, with team-a's data in it (made on the node, so that what a
+# forger reaches does not depend on how pods are told apart).
+hk_ctl create team-a/frames >/dev/null
+sp_defer hk_quiet hk_ctl rm --force team-a/frames
+echo team-a-secret >"$HK_ROOT/mnt/team-a+frames/ring"
+
+# refused OUT KEY : no team-a data, the hook's (or the wrapper's) one line
+# naming KEY, and team-a/frames without members.
+refused() {
+	sp_assert_not_contains "$1" team-a-secret
+	sp_assert_contains "$1" "pipeline frames: annotation $2 is a Kubernetes CRI's, and no CRI vouches for this container"
+	sp_assert_eq "" "$(members team-a/frames)" "team-a/frames has no member"
+	exists frames && sp_fail "a plain frames was made"
+	return 0
+}
+
+t_pods_still_share() {
+	local p c
+	p=$(cri_runp team-a reader io.shmpipe.pipeline=frames)
+	c=$(cri_run "$p" app)
+	sp_assert_eq team-a-secret "$(cri_exec "$c" cat /dev/shm/ring)"
+	sp_assert_eq "$c" "$(members team-a/frames)"
+	cri_stopp "$p"
+	cri_rmp "$p"
+	sp_assert_eq "" "$(members team-a/frames)"
+}
+sp_test "CRI: pods of team-a share team-a/frames through the base spec's shmpipe-hook --cri" t_pods_still_share
+
+t_runc_forged() {
+	local key b out
+	for key in "${FORGED_KEYS[@]}"; do
+		b=$(sp_tmpdir "runc-$key")
+		hk_bundle "$b" createRuntime -r "$ROOTFS" -a io.shmpipe.pipeline=frames -a "$key=team-a" \
+			-- cat /dev/shm/ring
+		out=$(hk_run runc "$(sp_id "forged-${key//./-}")" "$b" 2>&1) && sp_fail "runc with $key=team-a started: $out"
+		refused "$out" "$key"
+	done
+}
+sp_test "runc: a container with forged CRI keys (pod.namespace, cri.sandbox-namespace = team-a) is refused, naming the key" t_runc_forged
+
+t_podman_forged() {
+	local key out
+	export SP_PODMAN_HOOKS_DIR=$PODMAN_HOOKS
+	for key in "${FORGED_KEYS[@]}"; do
+		out=$(sp_podman_run --rm --name "$(sp_id "podman-${key//./-}")" \
+			--annotation io.shmpipe.pipeline=frames --annotation "$key=team-a" --rootfs "$ROOTFS" \
+			cat /dev/shm/ring 2>&1) && sp_fail "podman with $key=team-a started: $out"
+		refused "$out" "$key"
+	done
+	# Podman's own io.kubernetes.cri-o.* keys are no claim: a plain container joins.
+	out=$(sp_podman_run --rm --name "$(sp_id podman-plain)" \
+		--annotation io.shmpipe.pipeline=plain --rootfs "$ROOTFS" sh -c 'grep " /dev/shm " /proc/self/mountinfo')
+	sp_assert_contains "$out" "shmpipe-plain"
+}
+sp_test "Podman (the shipped hooks.d): forged CRI keys are refused, naming the key; a plain container still joins" t_podman_forged
+
+# CRI-O's own directory, read after the shared one, replaces its files by
+# name (containers/common's hooks, which Podman shares): with both, the
+# hook runs with --cri.  Podman never reads it in a real install.
+t_crio_dir_replaces() {
+	local out
+	export SP_PODMAN_HOOKS_DIR="$PODMAN_HOOKS $CRIO_HOOKS"
+	out=$(sp_podman_run --rm --name "$(sp_id crio-dir)" --annotation io.shmpipe.pipeline=frames \
+		--annotation io.kubernetes.pod.namespace=team-c --rootfs "$ROOTFS" sh -c 'grep " /dev/shm " /proc/self/mountinfo')
+	sp_assert_contains "$out" "shmpipe-team-c/frames" "the --cri file replaced the shared one"
+	exists team-c/frames && sp_fail "team-c/frames outlived its container"
+	return 0
+}
+sp_test "CRI-O's hooks dir (install/hooks.d/crio) read after the shared one: its shmpipe-hook --cri files replace the shared ones" t_crio_dir_replaces
+
+wrap() { sp_timeout "$HK_BUILD/shmpipe-runtime" --shmpipe-root "$HK_ROOT" --shmpipe-config "$HK_CONFIG" --shmpipe-runtime runc --root "$SP_TMP/runc" "$@"; }
+
+t_runtime_forged() {
+	local b out
+	b=$(sp_tmpdir wrapped)
+	sp_runc_bundle "$b" -r "$ROOTFS" -a io.shmpipe.pipeline=frames -a io.kubernetes.pod.namespace=team-a \
+		-- cat /dev/shm/ring
+	out=$(sp_run_with wrap "$(sp_id wrapped)" "$b" 2>&1) && sp_fail "the wrapper ran it: $out"
+	sp_assert_contains "$out" "shmpipe-runtime: "
+	refused "$out" io.kubernetes.pod.namespace
+}
+sp_test "shmpipe-runtime: a bundle with forged CRI keys is refused, naming the key" t_runtime_forged
+
+# A consumer that only joins, on a node where its pipeline is not: no start,
+# with the hook's line in StartContainer's error; once its producer made the
+# pipeline, it joins.
+t_join_only() {
+	local p out c
+	p=$(cri_runp team-b consumer io.shmpipe.pipeline=frames io.shmpipe.create=false)
+	c=$(cri_create "$p" app)
+	out=$(cri StartContainer "{\"container_id\": \"$c\"}" 2>&1) && sp_fail "the join-only consumer started: $out"
+	sp_assert_contains "$out" "shmpipe-hook: pipeline team-b/frames: does not exist on this node, and the container only joins (io.shmpipe.create=false)"
+	exists team-b/frames && sp_fail "team-b/frames was made"
+	hk_ctl create team-b/frames >/dev/null
+	sp_defer hk_quiet hk_ctl rm --force team-b/frames
+	p=$(cri_runp team-b consumer2 io.shmpipe.pipeline=frames io.shmpipe.create=false)
+	c=$(cri_run "$p" app)
+	sp_assert_contains "$(cri_exec "$c" grep ' /dev/shm ' /proc/self/mountinfo)" "shmpipe-team-b/frames"
+	hk_ctl inspect team-b/frames >"$SP_CASE_DIR/i.json"
+	sp_assert_eq false "$(sp_json "$SP_CASE_DIR/i.json" '"create" in j')" "create is not shown"
+	! grep -q '"create"' "$HK_ROOT/state/team-b+frames.json" || sp_fail "create was recorded"
+	cri_stopp "$p"
+}
+sp_test "CRI: a join-only pod (io.shmpipe.create=false) without its pipeline fails to start with the hook's line in StartContainer's error; with it, it joins" t_join_only
+
+sp_done
