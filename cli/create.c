@@ -125,5 +125,11 @@ sp_cmd_options (struct sp_ctx *ctx, int argc, char **argv)
   if (argc != 1)
     return sp_cli_usage ("options", "takes no arguments but --markdown");
   sp_opts_print_table (stdout, SP_OPTS_CLI);
+  /* How a container joins rather than what a pipeline is: no flag. */
+  fputs ("\nA container's request (annotation, or the plugin's -o), no flag:\n", stdout);
+  for (size_t i = 0; i < sp_opt_count; i++)
+    if (sp_opt_defs[i].flags & SP_OPT_F_REQUEST)
+      printf ("  " SP_OPTS_ANNOTATION_PREFIX "%s=%s  %s\n", sp_opt_defs[i].name, sp_opt_defs[i].arg,
+              sp_opt_defs[i].help);
   return 0;
 }
