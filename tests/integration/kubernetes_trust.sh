@@ -137,6 +137,28 @@ t_runtime_forged() {
 }
 sp_test "shmpipe-runtime: a bundle with forged CRI keys is refused, naming the key" t_runtime_forged
 
+# Join-only outside the CRI: the hook on runc and shmpipe-runtime refuse a
+# missing pipeline and make none; an existing one is joined.
+t_join_only_runc() {
+	local b out
+	b=$(sp_tmpdir join-hook)
+	hk_bundle "$b" createRuntime -r "$ROOTFS" -a io.shmpipe.pipeline=later -a io.shmpipe.create=false -- /bin/true
+	out=$(hk_run runc "$(sp_id join-hook)" "$b" 2>&1) && sp_fail "runc started: $out"
+	sp_assert_contains "$out" "shmpipe-hook: pipeline later: does not exist on this node, and the container only joins (io.shmpipe.create=false)"
+	b=$(sp_tmpdir join-wrap)
+	sp_runc_bundle "$b" -r "$ROOTFS" -a io.shmpipe.pipeline=later -a io.shmpipe.create=false -- /bin/true
+	out=$(sp_run_with wrap "$(sp_id join-wrap)" "$b" 2>&1) && sp_fail "the wrapper ran it: $out"
+	sp_assert_contains "$out" "shmpipe-runtime: pipeline later: does not exist, and the container only joins (io.shmpipe.create=false)"
+	exists later && sp_fail "later was made"
+	hk_ctl create later >/dev/null
+	sp_defer hk_quiet hk_ctl rm --force later
+	b=$(sp_tmpdir join-wrap2)
+	sp_runc_bundle "$b" -r "$ROOTFS" -a io.shmpipe.pipeline=later -a io.shmpipe.create=false \
+		-- sh -c 'grep " /dev/shm " /proc/self/mountinfo'
+	sp_assert_contains "$(sp_run_with wrap "$(sp_id join-wrap2)" "$b")" "shmpipe-later"
+}
+sp_test "runc (hook) and shmpipe-runtime: create=false without the pipeline fails with one line and makes none; with it, joins" t_join_only_runc
+
 # A consumer that only joins, on a node where its pipeline is not: no start,
 # with the hook's line in StartContainer's error; once its producer made the
 # pipeline, it joins.
