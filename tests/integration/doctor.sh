@@ -36,20 +36,9 @@ passes() {
 	! grep -qF "FAIL  $1: " <<<"$out" || sp_fail "$1 still fails"
 }
 
-# hooks_file SRC OUT HOOK : a shipped hooks.d file pointed at HOOK, with the
-# store and config passed in the hook's env (Podman gives hooks almost none).
-hooks_file() {
-	"$SP_PYTHON" - "$SP_REPO/install/hooks.d/$1" "$DD/hooks.d/$1" "$2" "$HK_ROOT" "$HK_CONFIG" <<'PY'
-import json, sys
-src, out, hook, root, config = sys.argv[1:6]
-with open(src) as f:
-    h = json.load(f)
-h["hook"]["path"] = hook
-h["hook"]["env"] = ["SHMPIPE_ROOT=" + root, "SHMPIPE_CONFIG=" + config]
-with open(out, "w") as f:
-    json.dump(h, f)
-PY
-}
+# hooks_file NAME HOOK : the shipped hooks.d file NAME in the private setup,
+# pointed at HOOK.
+hooks_file() { hk_hooks_file "$SP_REPO/install/hooks.d/$1" "$DD/hooks.d/$1" "$2"; }
 
 t_config() {
 	echo '{"max_pipelines": 0}' >"$HK_CONFIG"

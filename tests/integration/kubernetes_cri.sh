@@ -9,14 +9,8 @@
 . "$(dirname "$0")/lib/hook.sh"
 . "$(dirname "$0")/lib/cri.sh"
 
-sp_require_cmd containerd ctr runc protoc
-"$SP_PYTHON" -c 'import grpc, google.protobuf, tomlkit' 2>/dev/null || {
-	echo "needs python3-grpcio, python3-protobuf, python3-tomlkit (install/deps.sh)" >&2
-	exit 1
-}
-hk_setup
 # The hook finds the store through the config the installer points it at.
-printf '{"root": "%s"}\n' "$HK_ROOT" >"$HK_CONFIG"
+cri_setup
 
 # The store's file name of pipeline NS/NAME is NS+NAME.
 exists() { hk_exists "${1/\//+}"; }

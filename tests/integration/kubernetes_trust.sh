@@ -11,13 +11,7 @@
 . "$(dirname "$0")/lib/hook.sh"
 . "$(dirname "$0")/lib/cri.sh"
 
-sp_require_cmd containerd ctr runc podman protoc
-"$SP_PYTHON" -c 'import grpc, google.protobuf, tomlkit' 2>/dev/null || {
-	echo "needs python3-grpcio, python3-protobuf, python3-tomlkit (install/deps.sh)" >&2
-	exit 1
-}
-hk_setup
-printf '{"root": "%s"}\n' "$HK_ROOT" >"$HK_CONFIG"
+cri_setup podman
 exists() { hk_exists "${1/\//+}"; }
 members() { hk_members "${1/\//+}" | sort; }
 
@@ -31,23 +25,11 @@ sp_busybox_rootfs "$ROOTFS"
 FORGED_KEYS=(io.kubernetes.pod.namespace io.kubernetes.cri.sandbox-namespace)
 
 # hooks_dir SRC DIR : the shipped hooks.d files of SRC (install/hooks.d, or
-# its crio/ variant) in DIR, pointed at this build and this file's store.
+# its crio/ variant) in DIR.
 hooks_dir() {
-	local src=$1 dir=$2 f
-	mkdir -p "$dir"
-	for f in "$src"/*.json; do
-		"$SP_PYTHON" - "$f" "$dir/$(basename "$f")" "$HK_HOOK" "$HK_ROOT" "$HK_CONFIG" <<'PY'
-import json, sys
-src, out, hook, root, config = sys.argv[1:6]
-with open(src) as f:
-    h = json.load(f)
-assert h["hook"]["path"] == "/usr/local/libexec/shmpipe/shmpipe-hook"
-h["hook"]["path"] = hook
-h["hook"]["env"] = ["SHMPIPE_ROOT=" + root, "SHMPIPE_CONFIG=" + config]
-with open(out, "w") as f:
-    json.dump(h, f)
-PY
-	done
+	local f
+	mkdir -p "$2"
+	for f in "$1"/*.json; do hk_hooks_file "$f" "$2/$(basename "$f")"; done
 }
 PODMAN_HOOKS=$SP_TMP/podman-hooks.d
 CRIO_HOOKS=$SP_TMP/crio-hooks.d

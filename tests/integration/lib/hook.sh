@@ -101,6 +101,22 @@ hk_run() {
 	sp_run_with "$cmd" "${d[@]}" "$@"
 }
 
+# hk_hooks_file SRC OUT [HOOK] : a shipped hooks.d file SRC, its hook.path
+# HOOK (default this build's hook) and the store and config in its env
+# (Podman gives hooks almost none), written to OUT.
+hk_hooks_file() {
+	"$SP_PYTHON" - "$1" "$2" "${3:-$HK_HOOK}" "$HK_ROOT" "$HK_CONFIG" <<'PY'
+import json, sys
+src, out, hook, root, config = sys.argv[1:6]
+with open(src) as f:
+    h = json.load(f)
+h["hook"]["path"] = hook
+h["hook"]["env"] = ["SHMPIPE_ROOT=" + root, "SHMPIPE_CONFIG=" + config]
+with open(out, "w") as f:
+    json.dump(h, f)
+PY
+}
+
 # hk_exists NAME : the pipeline has a record in this store.
 hk_exists() { [[ -e $HK_ROOT/state/$1.json ]]; }
 
