@@ -436,6 +436,7 @@ main (int argc, char **argv)
   enum sp_oci_stage stage = SP_OCI_STAGE_NONE;
   enum sp_hook_action action;
   yajl_val annotations;
+  bool asked;
   int r;
 
   memset (&h, 0, sizeof (h));
@@ -477,6 +478,7 @@ main (int argc, char **argv)
   r = sp_oci_get_request (annotations, h.config.env, &h.req, &err);
   if (r < 0)
     return fail (&h, err);
+  asked = r > 0;
   if (opts.pipeline != NULL && r > 0 && strcmp (h.req.pipeline, opts.pipeline) != 0)
     {
       /* The argument comes from whoever installed the hook (a CDI spec);
@@ -502,10 +504,12 @@ main (int argc, char **argv)
       return 0;
     }
   /* Who runs the hook says whether the CRI's keys are the CRI's: without
-     --cri they may be anyone's, and a pod that is not one is refused rather
-     than let into a plain-named pipeline.  */
+     --cri they may be anyone's, and a container that asks for a pipeline
+     with them is refused rather than let into a plain-named one.  Only
+     --pipeline's own container (a CDI device's) asks for nothing itself:
+     it joins that plain name, its keys unread.  */
   if (opts.cri ? sp_cri_identify (annotations, &h.cri, &err) < 0
-               : sp_cri_refuse_keys (annotations, &err) < 0)
+               : asked && sp_cri_refuse_keys (annotations, &err) < 0)
     {
       sp_error_wrap_pipeline (&err, h.req.pipeline);
       return fail (&h, err);

@@ -76,6 +76,21 @@ t_runc_forged() {
 }
 sp_test "runc: a container with forged CRI keys (pod.namespace, cri.sandbox-namespace = team-a) is refused, naming the key" t_runc_forged
 
+# A CDI device's hook (--pipeline NAME) names the pipeline itself: a
+# container with forged keys that asks for nothing else gets the plain NAME,
+# its keys unread.
+t_runc_forged_device() {
+	local b out
+	b=$(sp_tmpdir runc-device)
+	HK_HOOK_ARGS="--pipeline frames" hk_bundle "$b" createRuntime -r "$ROOTFS" \
+		-a io.kubernetes.pod.namespace=team-a -- sh -c 'cat /dev/shm/ring; grep " /dev/shm " /proc/self/mountinfo'
+	out=$(hk_run runc "$(sp_id forged-device)" "$b" 2>&1) || true
+	sp_assert_not_contains "$out" team-a-secret
+	sp_assert_contains "$out" " - tmpfs shmpipe-frames "
+	sp_assert_eq "" "$(members team-a/frames)"
+}
+sp_test "runc, a CDI device's hook (--pipeline frames): forged CRI keys are not read; the container gets plain frames" t_runc_forged_device
+
 t_podman_forged() {
 	local key out
 	export SP_PODMAN_HOOKS_DIR=$PODMAN_HOOKS
