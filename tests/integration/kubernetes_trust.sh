@@ -131,8 +131,19 @@ t_runtime_forged() {
 	out=$(sp_run_with wrap "$(sp_id wrapped)" "$b" 2>&1) && sp_fail "the wrapper ran it: $out"
 	sp_assert_contains "$out" "shmpipe-runtime: "
 	refused "$out" io.kubernetes.pod.namespace
+	# A bundle whose hooks already run shmpipe-hook --cri (the CRI's base
+	# spec) is that hook's: the wrapper leaves config.json as it is.
+	mkdir -p "$SP_CASE_DIR/bin"
+	printf '#!/bin/sh\ncat >/dev/null\n' >"$SP_CASE_DIR/bin/shmpipe-hook"
+	chmod +x "$SP_CASE_DIR/bin/shmpipe-hook"
+	b=$(sp_tmpdir wrapped-cri)
+	sp_runc_bundle "$b" -r "$ROOTFS" -a io.shmpipe.pipeline=frames -a io.kubernetes.pod.namespace=team-a \
+		-H "createRuntime=$SP_CASE_DIR/bin/shmpipe-hook --cri createRuntime" -- /bin/true
+	cp "$b/config.json" "$SP_CASE_DIR/before.json"
+	sp_run_with wrap "$(sp_id wrapped-cri)" "$b"
+	cmp "$SP_CASE_DIR/before.json" "$b/config.json" || sp_fail "the wrapper rewrote a --cri bundle"
 }
-sp_test "shmpipe-runtime: a bundle with forged CRI keys is refused, naming the key" t_runtime_forged
+sp_test "shmpipe-runtime: a bundle with forged CRI keys is refused, naming the key; one whose hooks run shmpipe-hook --cri is left to it" t_runtime_forged
 
 # Join-only outside the CRI: the hook on runc and shmpipe-runtime refuse a
 # missing pipeline and make none; an existing one is joined.
