@@ -48,14 +48,17 @@ sp_cmd_create (struct sp_ctx *ctx, int argc, char **argv)
   cleanup_store struct sp_store store = SP_STORE_INIT;
   struct sp_pipeline_opts o;
   char mp[4096];
+  size_t n = 0;
   int c;
 
+  /* A request's rows (create=false) say how to join, not what to make. */
   for (size_t i = 0; i < sp_opt_count; i++)
-    opts[i] = (struct option){ sp_opt_defs[i].name,
-                               sp_opt_defs[i].arg ? required_argument : no_argument, NULL,
-                               OPT_ROW (i) };
-  opts[sp_opt_count] = (struct option){ "help", no_argument, NULL, 'h' };
-  opts[sp_opt_count + 1] = (struct option){ NULL, 0, NULL, 0 };
+    if (!(sp_opt_defs[i].flags & SP_OPT_F_REQUEST))
+      opts[n++] = (struct option){ sp_opt_defs[i].name,
+                                   sp_opt_defs[i].arg ? required_argument : no_argument, NULL,
+                                   OPT_ROW (i) };
+  opts[n] = (struct option){ "help", no_argument, NULL, 'h' };
+  opts[n + 1] = (struct option){ NULL, 0, NULL, 0 };
 
   sp_admission_defaults (ctx->cfg, SP_REQ_HOST, &o);
   opterr = 0;
@@ -75,6 +78,12 @@ sp_cmd_create (struct sp_ctx *ctx, int argc, char **argv)
           if (c == ':' || strncmp (arg, "--", 2) != 0)
             return sp_cli_usage ("create", "bad option %.64s", arg);
           snprintf (name, sizeof (name), "%.*s", (int) strcspn (arg + 2, "="), arg + 2);
+          if (sp_opt_find (name) != NULL && (sp_opt_find (name)->flags & SP_OPT_F_REQUEST))
+            return sp_cli_usage (
+                "create",
+                "%s is a container's request (annotation " SP_OPTS_ANNOTATION_PREFIX
+                "%s), not an option of a pipeline",
+                name, name);
           if (sp_opt_find (name) != NULL)
             return sp_cli_usage ("create", "option --%s needs a value", name);
           sp_opt_unknown ("option", "--", name, &err);
@@ -117,5 +126,11 @@ sp_cmd_options (struct sp_ctx *ctx, int argc, char **argv)
   if (argc != 1)
     return sp_cli_usage ("options", "takes no arguments but --markdown");
   sp_opts_print_table (stdout, SP_OPTS_CLI);
+  /* How a container joins rather than what a pipeline is: no flag. */
+  fputs ("\nA container's request (annotation, or the plugin's -o), no flag:\n", stdout);
+  for (size_t i = 0; i < sp_opt_count; i++)
+    if (sp_opt_defs[i].flags & SP_OPT_F_REQUEST)
+      printf ("  " SP_OPTS_ANNOTATION_PREFIX "%s=%s  %s\n", sp_opt_defs[i].name, sp_opt_defs[i].arg,
+              sp_opt_defs[i].help);
   return 0;
 }

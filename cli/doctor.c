@@ -23,9 +23,13 @@ print_help (void)
          "Checks:\n"
          "  config      the config file (--config) loads\n"
          "  hooks.d     the Podman/CRI-O hooks.d files naming shmpipe-hook: stages\n"
-         "              createRuntime (or prestart) and poststop, an executable hook\n"
-         "  containerd  the base runtime spec holds the hook at createRuntime and\n"
-         "              poststop, and pod_annotations lets io.shmpipe.* through\n"
+         "              createRuntime (or prestart) and poststop, an executable hook,\n"
+         "              and no --cri (Podman reads them: its containers are no pods)\n"
+         "  containerd  the base runtime spec holds the hook --cri at createRuntime\n"
+         "              and poststop, and pod_annotations lets io.shmpipe.* through\n"
+         "  crio        the shmpipe-hook files CRI-O's hooks_dir gives it (a later\n"
+         "              directory's file replaces an earlier one's of the same name)\n"
+         "              run it with --cri\n"
          "  plugin      Docker's plugin socket answers Plugin.Activate\n"
          "  daemon.json a runtime naming shmpipe-runtime is an executable\n"
          "  store       each engine (dockerd, containerd, crio, podman) sees the\n"
@@ -41,6 +45,7 @@ print_help (void)
          "  --containerd-config FILE [/etc/containerd/config.toml]\n"
          "  --plugin-socket PATH     [/run/docker/plugins/shmpipe.sock]\n"
          "  --daemon-json FILE       [/etc/docker/daemon.json]\n"
+         "  --crio-config DIR        CRI-O's crio.conf and crio.conf.d [/etc/crio]\n"
          "  --engine-pid PID         an engine process to check the store from\n"
          "                           (repeatable) [every dockerd, containerd,\n"
          "                           crio and podman found in /proc]\n",
@@ -137,6 +142,7 @@ sp_cmd_doctor (struct sp_ctx *ctx, int argc, char **argv)
     { "plugin-socket", required_argument, NULL, 's' },
     { "daemon-json", required_argument, NULL, 'j' },
     { "engine-pid", required_argument, NULL, 'e' },
+    { "crio-config", required_argument, NULL, 'R' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -147,6 +153,7 @@ sp_cmd_doctor (struct sp_ctx *ctx, int argc, char **argv)
     .containerd_config = "/etc/containerd/config.toml",
     .plugin_socket = "/run/docker/plugins/shmpipe.sock",
     .daemon_json = "/etc/docker/daemon.json",
+    .crio_config = "/etc/crio",
   };
   int c;
 
@@ -184,6 +191,10 @@ sp_cmd_doctor (struct sp_ctx *ctx, int argc, char **argv)
         d.daemon_json = optarg;
         d.daemon_explicit = true;
         break;
+      case 'R':
+        d.crio_config = optarg;
+        d.crio_explicit = true;
+        break;
       case 'e':
         if (d.n_engine_pids == DOCTOR_MAX_PATHS)
           return sp_cli_usage ("doctor", "at most %d --engine-pid", DOCTOR_MAX_PATHS);
@@ -202,6 +213,7 @@ sp_cmd_doctor (struct sp_ctx *ctx, int argc, char **argv)
   doctor_check_config (&d);
   doctor_check_hooks_d (&d);
   doctor_check_containerd (&d);
+  doctor_check_crio (&d);
   doctor_check_plugin_socket (&d);
   doctor_check_daemon_json (&d);
   doctor_check_store_visible (&d);

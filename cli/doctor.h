@@ -23,6 +23,8 @@ struct doctor
   bool plugin_explicit;
   const char *daemon_json;
   bool daemon_explicit;
+  const char *crio_config; /* CRI-O's config directory (/etc/crio) */
+  bool crio_explicit;
   pid_t engine_pids[DOCTOR_MAX_PATHS];
   size_t n_engine_pids;
   pid_t pid;            /* --pid, 0 when not given */
@@ -44,6 +46,9 @@ void doctor_check_hooks_d (struct doctor *d);
 void doctor_check_containerd (struct doctor *d);
 void doctor_check_plugin_socket (struct doctor *d);
 void doctor_check_daemon_json (struct doctor *d);
+
+/* doctor_crio.c: CRI-O's own hooks dir runs shmpipe-hook --cri. */
+void doctor_check_crio (struct doctor *d);
 
 /* doctor_mounts.c: what the engines and a process see. */
 void doctor_check_store_visible (struct doctor *d);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "cri.h"
 #include "fileutil.h"
 #include "json.h"
 
@@ -102,6 +103,13 @@ check_hooks_file (struct doctor *d, const char *dir, const char *file, bool *joi
     doctor_fail (d, "hooks.d",
                  "add \"when\": {\"annotations\": {\"^io\\\\.shmpipe\\\\.pipeline$\": \".+\"}}",
                  "%s: no \"when\": the hook never runs", path);
+  else if (sp_cri_hook_entry (hook))
+    doctor_fail (d, "hooks.d",
+                 "remove \"--cri\" from hook.args (install/hooks.d/*.json); CRI-O gets it from a "
+                 "directory of its own (install/crio/99-shmpipe.conf)",
+                 "%s: runs shmpipe-hook --cri, and Podman reads this directory: any Podman "
+                 "container could claim a pod's namespace",
+                 path);
   else
     {
       bool j = array_has_string (stages, "createRuntime") || array_has_string (stages, "prestart");
@@ -210,6 +218,25 @@ spec_stage_has_hook (yajl_val hooks, const char *stage, char *why, size_t len)
   return false;
 }
 
+/* Whether every shmpipe-hook entry of the spec's hooks has --cri: the
+   CRI's base spec is where its pods are told from forgeries. */
+static bool
+spec_runs_cri (yajl_val hooks)
+{
+  for (size_t s = 0; YAJL_IS_OBJECT (hooks) && s < hooks->u.object.len; s++)
+    {
+      yajl_val a = hooks->u.object.values[s];
+      for (size_t i = 0; YAJL_IS_ARRAY (a) && i < a->u.array.len; i++)
+        {
+          yajl_val p = sp_json_get (a->u.array.values[i], "path");
+          if (YAJL_IS_STRING (p) && strstr (p->u.string, HOOK_NAME) != NULL
+              && !sp_cri_hook_entry (a->u.array.values[i]))
+            return false;
+        }
+    }
+  return true;
+}
+
 void
 doctor_check_containerd (struct doctor *d)
 {
@@ -281,9 +308,15 @@ doctor_check_containerd (struct doctor *d)
                  "add {\"path\": \"/usr/local/libexec/shmpipe/shmpipe-hook\", \"args\": "
                  "[\"shmpipe-hook\", \"poststop\"]} to hooks.poststop",
                  "base spec %s: %s", spec_path, why);
+  else if (!spec_runs_cri (sp_json_get (spec, "hooks")))
+    doctor_fail (d, "containerd",
+                 "add \"--cri\" before the stage in the hooks' args (install/containerd/"
+                 "base-runtime-spec.json has it)",
+                 "base spec %s runs %s without --cri: every pod that names a pipeline is refused",
+                 spec_path, HOOK_NAME);
   else
-    doctor_ok (d, "containerd", "base spec %s runs %s at createRuntime and poststop", spec_path,
-               HOOK_NAME);
+    doctor_ok (d, "containerd", "base spec %s runs %s --cri at createRuntime and poststop",
+               spec_path, HOOK_NAME);
   if (!shm_annotations)
     doctor_fail (d, "containerd",
                  "add pod_annotations = [\"io.shmpipe.*\"] to the runc runtime's section",

@@ -43,7 +43,8 @@ hook_dir=$destdir$prefix/libexec/shmpipe
 install -d "$hook_dir"
 install -m 0755 "$build/shmpipe-hook" "$hook_dir/shmpipe-hook"
 
-# Podman, Buildah, CRI-O: hooks.d (fixed path, not under PREFIX).
+# Podman, Buildah (and CRI-O, unless its own directory below replaces
+# them): hooks.d (fixed path, not under PREFIX).  No --cri here.
 hooks_d=$destdir/usr/share/containers/oci/hooks.d
 install -d "$hooks_d"
 for f in "$here"/hooks.d/*.json; do
@@ -51,6 +52,22 @@ for f in "$here"/hooks.d/*.json; do
 	chmod 0644 "$hooks_d/.$(basename "$f").tmp"
 	mv -f "$hooks_d/.$(basename "$f").tmp" "$hooks_d/$(basename "$f")"
 done
+
+# CRI-O: hooks of its own that run the hook with --cri (its pods' annotations
+# are the CRI's), in a directory Podman does not read, and a crio.conf.d
+# drop-in that reads it after the shared one (same file names: they replace
+# the shared directory's for CRI-O).  Nothing reads them without CRI-O.
+crio_hooks_d=$destdir$prefix/share/shmpipe/crio-hooks.d
+install -d "$crio_hooks_d" "$destdir/etc/crio/crio.conf.d"
+for f in "$here"/hooks.d/crio/*.json; do
+	rewrite_hook_path "$f" >"$crio_hooks_d/.$(basename "$f").tmp"
+	chmod 0644 "$crio_hooks_d/.$(basename "$f").tmp"
+	mv -f "$crio_hooks_d/.$(basename "$f").tmp" "$crio_hooks_d/$(basename "$f")"
+done
+sed "s|/usr/local/share/shmpipe/|$prefix/share/shmpipe/|g" "$here/crio/99-shmpipe.conf" \
+	>"$destdir/etc/crio/crio.conf.d/.99-shmpipe.conf.tmp"
+chmod 0644 "$destdir/etc/crio/crio.conf.d/.99-shmpipe.conf.tmp"
+mv -f "$destdir/etc/crio/crio.conf.d/.99-shmpipe.conf.tmp" "$destdir/etc/crio/crio.conf.d/99-shmpipe.conf"
 
 # containerd (Kubernetes): base runtime spec + config snippet, to be wired
 # into /etc/containerd/config.toml by the administrator.

@@ -300,7 +300,14 @@ handle_create (struct sp_store *s, yajl_val req, yajl_gen g, sp_error_t *err)
       yajl_gen_map_close (g);
       return 0;
     }
-  if (sp_store_create (s, name, &opts, SP_CREATE_MATCH, &created, err) < 0)
+  if (opts.join_only)
+    {
+      /* -o create=false: the volume is an existing pipeline, or an error. */
+      if (!sp_store_exists (s, name))
+        return sp_error_make (err, ENOENT,
+                              "pipeline %s does not exist, and create=false only joins", name);
+    }
+  else if (sp_store_create (s, name, &opts, SP_CREATE_MATCH, &created, err) < 0)
     {
       /* Docker sends Create without options on every `docker run -v NAME:...`:
          then any existing pipeline will do, whatever made it. */

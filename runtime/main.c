@@ -17,6 +17,7 @@
 #include "admission.h"
 #include "cleanup.h"
 #include "config.h"
+#include "cri.h"
 #include "errlog.h"
 #include "fileutil.h"
 #include "json.h"
@@ -239,6 +240,13 @@ ensure_pipeline (struct sp_store *store, const struct sp_config *cfg,
     return sp_error_wrap_pipeline (err, req->pipeline);
   if (sp_store_get (store, req->pipeline, p, &get_err) == 0)
     return 0;
+  if (sp_error_status (get_err) == ENOENT && o.join_only)
+    {
+      sp_error_release (&get_err);
+      return sp_error_make (err, ENOENT,
+                            "does not exist, and the container only joins "
+                            "(" SP_ANNOTATION_PREFIX "create=false)");
+    }
   if (sp_error_status (get_err) != ENOENT || !cfg->auto_create)
     {
       *err = get_err;
@@ -254,6 +262,23 @@ ensure_pipeline (struct sp_store *store, const struct sp_config *cfg,
     }
   sp_error_release (&get_err);
   return sp_store_get (store, req->pipeline, p, err);
+}
+
+/* Whether a join stage of CONFIG's hooks runs shmpipe-hook --cri. */
+static bool
+cri_hooked (yajl_val config)
+{
+  static const char *const stages[] = { "createRuntime", "prestart" };
+  yajl_val hooks = sp_json_get (config, "hooks");
+
+  for (size_t k = 0; k < 2; k++)
+    {
+      yajl_val a = sp_json_get (hooks, stages[k]);
+      for (size_t i = 0; YAJL_IS_ARRAY (a) && i < a->u.array.len; i++)
+        if (sp_cri_hook_entry (a->u.array.values[i]))
+          return true;
+    }
+  return false;
 }
 
 /* Returns 0 with the bundle rewritten (or left alone when it names no
@@ -287,6 +312,13 @@ prepare_bundle (const char *bundle, const struct wrapper_opts *o, struct sp_oci_
   r = sp_oci_get_request (oc.annotations, oc.env, req, err);
   if (r <= 0)
     return r;
+  /* A bundle whose hooks already run shmpipe-hook --cri comes from the
+     CRI's own configuration (its base runtime spec): that hook handles it,
+     as without the wrapper.  Elsewhere the CRI's keys may be anyone's. */
+  if (cri_hooked (oc.tree))
+    return 0;
+  if (sp_cri_refuse_keys (oc.annotations, err) < 0)
+    return -1;
   /* Kubernetes namespaces are the hook's: here a qualified name is refused. */
   if (strchr (req->pipeline, '/') != NULL)
     return sp_error_make (err, EPERM,

@@ -20,7 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # schema -> the files that must validate against it
 TARGETS = {
     "schemas/config.schema.json": ["examples/config/*.json", "install/config.json"],
-    "schemas/hooks.d.schema.json": ["install/hooks.d/*.json"],
+    "schemas/hooks.d.schema.json": ["install/hooks.d/*.json", "install/hooks.d/crio/*.json"],
     "schemas/annotations.schema.json": ["tests/fixtures/annotations/valid-*.json"],
     "schemas/cdi.schema.json": ["tests/fixtures/cdi/valid-*.json"],
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json.h"
 #include "names.h"
 
 /* KEY's string value, NULL when absent; a non-string is an error. */
@@ -44,6 +45,45 @@ get_agreed (yajl_val a, const char *k1, const char *k2, const char **out, sp_err
                           sp_printable (v2, 32, s2, sizeof (s2)));
   *out = v1 != NULL ? v1 : v2;
   return 0;
+}
+
+int
+sp_cri_refuse_keys (yajl_val a, sp_error_t *err)
+{
+  static const char *const prefixes[]
+      = { "io.kubernetes.cri.", "io.kubernetes.pod.", "io.kubernetes.container." };
+  char shown[72];
+
+  if (!YAJL_IS_OBJECT (a))
+    return 0;
+  for (size_t i = 0; i < a->u.object.len; i++)
+    for (size_t k = 0; k < sizeof (prefixes) / sizeof (prefixes[0]); k++)
+      if (strncmp (a->u.object.keys[i], prefixes[k], strlen (prefixes[k])) == 0)
+        return sp_error_make (err, EPERM,
+                              "annotation %s is a Kubernetes CRI's, and no CRI vouches for this "
+                              "container (only the CRI's configuration runs shmpipe-hook --cri): "
+                              "refused",
+                              sp_printable (a->u.object.keys[i], 64, shown, sizeof (shown)));
+  return 0;
+}
+
+bool
+sp_cri_hook_entry (yajl_val entry)
+{
+  yajl_val path = sp_json_get (entry, "path"), args = sp_json_get (entry, "args");
+  const char *base;
+
+  if (!YAJL_IS_STRING (path) || !YAJL_IS_ARRAY (args))
+    return false;
+  base = strrchr (path->u.string, '/');
+  base = base != NULL ? base + 1 : path->u.string;
+  if (strcmp (base, "shmpipe-hook") != 0)
+    return false;
+  /* args[0] is the program's name, not an argument. */
+  for (size_t i = 1; i < args->u.array.len; i++)
+    if (sp_json_str_eq (args->u.array.values[i], "--cri"))
+      return true;
+  return false;
 }
 
 int

@@ -381,7 +381,9 @@ sp_config_check_container (const struct sp_config *cfg, const struct sp_pipeline
 
   for (size_t i = 0; i < sp_opt_count; i++)
     if ((given & sp_opt_bit (&sp_opt_defs[i]))
-        && !(cfg->container_options & sp_opt_bit (&sp_opt_defs[i])))
+        && !(cfg->container_options & sp_opt_bit (&sp_opt_defs[i]))
+        /* Asking to join only asks for less: never refused. */
+        && !(sp_opt_defs[i].flags & SP_OPT_F_REQUEST))
       return sp_error_make (err, EPERM,
                             "annotation " SP_OPTS_ANNOTATION_PREFIX
                             "%s is not allowed for containers (container_options in %s)",

@@ -34,6 +34,8 @@ const struct sp_opt_def sp_opt_defs[] = {
        NULL, "NS[,NS...]", "for NS/NAME: other Kubernetes namespaces whose pods may join it"),
   ROW ("sockets", SP_OPT_PATH, sockets, SP_OPT_F_CONTAINER | SP_OPT_F_OPTIONAL, NULL, "PATH",
        "a socket directory of its own, mounted at PATH (e.g. /tmp) in every member"),
+  ROW ("create", SP_OPT_NEGBOOL, join_only, SP_OPT_F_CONTAINER | SP_OPT_F_REQUEST, NULL, "false",
+       "false: join the pipeline only if it exists, never create it"),
 };
 const size_t sp_opt_count = ARRAY_SIZE (sp_opt_defs);
 
@@ -121,6 +123,14 @@ sp_opt_parse (const struct sp_opt_def *d, const char *value, struct sp_pipeline_
           return 0;
         }
       return sp_parse_bool (value, d->name, FIELD (o, d, bool), err);
+    case SP_OPT_NEGBOOL:
+      {
+        bool v;
+        if (sp_parse_bool (value, d->name, &v, err) < 0)
+          return -1;
+        *FIELD (o, d, bool) = !v;
+        return 0;
+      }
     case SP_OPT_NSLIST:
       return parse_nslist (value, o, err);
     case SP_OPT_PATH:
@@ -182,6 +192,9 @@ sp_opt_format (const struct sp_opt_def *d, const struct sp_pipeline_opts *o, cha
     case SP_OPT_BOOL:
       snprintf (buf, len, "%s", *CFIELD (o, d, bool) ? "true" : "false");
       return;
+    case SP_OPT_NEGBOOL:
+      snprintf (buf, len, "%s", *CFIELD (o, d, bool) ? "false" : "true");
+      return;
     case SP_OPT_NSLIST:
     case SP_OPT_PATH:
       snprintf (buf, len, "%s", CFIELD (o, d, char));
@@ -196,6 +209,8 @@ sp_opts_differ (const struct sp_pipeline_opts *a, const struct sp_pipeline_opts 
   for (size_t i = 0; i < sp_opt_count; i++)
     {
       char va[SP_OPT_VALUE_MAX], vb[SP_OPT_VALUE_MAX];
+      if (sp_opt_defs[i].flags & SP_OPT_F_REQUEST)
+        continue;
       sp_opt_format (&sp_opt_defs[i], a, va, sizeof (va));
       sp_opt_format (&sp_opt_defs[i], b, vb, sizeof (vb));
       if (strcmp (va, vb) != 0)
@@ -228,6 +243,7 @@ copy_field (const struct sp_opt_def *d, struct sp_pipeline_opts *dst,
       *FIELD (dst, d, enum sp_lifetime) = *CFIELD (src, d, enum sp_lifetime);
       break;
     case SP_OPT_BOOL:
+    case SP_OPT_NEGBOOL:
       *FIELD (dst, d, bool) = *CFIELD (src, d, bool);
       break;
     case SP_OPT_NSLIST:
@@ -256,6 +272,7 @@ is_zero (const struct sp_opt_def *d, const struct sp_pipeline_opts *o)
   switch (d->kind)
     {
     case SP_OPT_BOOL:
+    case SP_OPT_NEGBOOL:
       return !*CFIELD (o, d, bool);
     case SP_OPT_NSLIST:
     case SP_OPT_PATH:
@@ -291,7 +308,8 @@ gen_rows (yajl_gen g, const struct sp_pipeline_opts *o, bool record)
       const struct sp_opt_def *d = &sp_opt_defs[i];
       char v[SP_OPT_VALUE_MAX];
 
-      if (record && record_omits (d, o))
+      /* A request row (create=false) asks, it is never a pipeline's state. */
+      if ((d->flags & SP_OPT_F_REQUEST) || (record && record_omits (d, o)))
         continue;
       switch (d->kind)
         {
@@ -328,7 +346,8 @@ sp_opts_gen_record (yajl_gen g, const struct sp_pipeline_opts *o)
 bool
 sp_opts_is_record_key (const char *key)
 {
-  return sp_opt_find (key) != NULL;
+  const struct sp_opt_def *d = sp_opt_find (key);
+  return d != NULL && !(d->flags & SP_OPT_F_REQUEST);
 }
 
 /* A number-valued row: range-checked here, since the record holds it as a
@@ -370,6 +389,8 @@ sp_opts_parse_record (yajl_val obj, const char *what, struct sp_pipeline_opts *o
       long long v;
       int r;
 
+      if (d->flags & SP_OPT_F_REQUEST)
+        continue;
       switch (d->kind)
         {
         case SP_OPT_SIZE:
@@ -446,6 +467,7 @@ sp_opts_print_table (FILE *f, enum sp_opts_style style)
     {
       const struct sp_opt_def *d = &sp_opt_defs[i];
       bool container = d->flags & SP_OPT_F_CONTAINER;
+      bool request = d->flags & SP_OPT_F_REQUEST;
       const char *arg = d->arg ? d->arg : "true";
       char flag[64], key[64];
 
@@ -454,11 +476,14 @@ sp_opts_print_table (FILE *f, enum sp_opts_style style)
       switch (style)
         {
         case SP_OPTS_MARKDOWN:
-          fprintf (f, "| `%s` | `%s` | `%s` | %s%s%s%s | %s |\n", d->name, flag, key,
+          fprintf (f, "| `%s` | %s%s%s | `%s` | %s%s%s%s | %s |\n", d->name, request ? "" : "`",
+                   request ? "no" : flag, request ? "" : "`", key,
                    container ? "`" SP_OPTS_ANNOTATION_PREFIX : "", container ? d->name : "no",
                    container ? "`" : "", "", d->help);
           break;
         case SP_OPTS_CLI:
+          if (request)
+            break;
           fprintf (f, "  %-20s %s%s\n", flag, d->help, container ? " [annotation]" : "");
           break;
         case SP_OPTS_PLUGIN:

@@ -42,6 +42,8 @@ struct sp_pipeline_opts
   char allow_namespaces[SP_ALLOW_NS_MAX];
   /* Where members see the pipeline's socket directory ("" for none). */
   char sockets[SP_OPT_PATH_MAX];
+  /* A request's, never the pipeline's (create=false): join it, never make it. */
+  bool join_only;
 };
 
 /* How a value is written, parsed, and stored in a record. */
@@ -56,6 +58,7 @@ enum sp_opt_kind
   SP_OPT_BOOL,     /* true/false (a bare CLI flag); record: JSON bool */
   SP_OPT_NSLIST,   /* Kubernetes namespaces, comma-separated; each parse adds to the list */
   SP_OPT_PATH,     /* an absolute, normalized container path; "" is none */
+  SP_OPT_NEGBOOL,  /* true/false; the field holds its negation, so zero is true */
 };
 
 enum
@@ -68,6 +71,10 @@ enum
   /* Added after the first record format: a record without it loads with the
      zero value, which must mean "as before the option existed". */
   SP_OPT_F_OPTIONAL = 1u << 2,
+  /* How a request joins, not what a pipeline is: never in a record (the
+     previous release must read what this one writes), in inspect, in a
+     comparison of two pipelines' options, nor a flag of shmpipectl create. */
+  SP_OPT_F_REQUEST = 1u << 3,
 };
 
 struct sp_opt_def

@@ -36,20 +36,9 @@ passes() {
 	! grep -qF "FAIL  $1: " <<<"$out" || sp_fail "$1 still fails"
 }
 
-# hooks_file SRC OUT HOOK : a shipped hooks.d file pointed at HOOK, with the
-# store and config passed in the hook's env (Podman gives hooks almost none).
-hooks_file() {
-	"$SP_PYTHON" - "$SP_REPO/install/hooks.d/$1" "$DD/hooks.d/$1" "$2" "$HK_ROOT" "$HK_CONFIG" <<'PY'
-import json, sys
-src, out, hook, root, config = sys.argv[1:6]
-with open(src) as f:
-    h = json.load(f)
-h["hook"]["path"] = hook
-h["hook"]["env"] = ["SHMPIPE_ROOT=" + root, "SHMPIPE_CONFIG=" + config]
-with open(out, "w") as f:
-    json.dump(h, f)
-PY
-}
+# hooks_file NAME HOOK : the shipped hooks.d file NAME in the private setup,
+# pointed at HOOK.
+hooks_file() { hk_hooks_file "$SP_REPO/install/hooks.d/$1" "$DD/hooks.d/$1" "$2"; }
 
 t_config() {
 	echo '{"max_pipelines": 0}' >"$HK_CONFIG"
@@ -104,10 +93,50 @@ PY
 	sed "s|/usr/local/libexec/shmpipe/shmpipe-hook|$HK_HOOK|" "$SP_REPO/install/containerd/base-runtime-spec.json" >"$spec"
 	printf '  pod_annotations = ["io.shmpipe.*"]\n' >>"$DD/config.toml"
 	doc
-	passes containerd "base spec $spec runs shmpipe-hook at createRuntime and poststop"
+	passes containerd "base spec $spec runs shmpipe-hook --cri at createRuntime and poststop"
 	passes containerd "$DD/config.toml: pod_annotations = [\"io.shmpipe.*\"]"
 }
 sp_test "containerd: a base spec without the hook and no pod_annotations fail; fixed, both pass" t_containerd
+
+# Who may run the hook with --cri: never a hooks.d file Podman reads; always
+# containerd's base spec and the files CRI-O's hooks_dir gives it (its own
+# directory, read after the shared one, replacing the shared files by name).
+t_cri_split() {
+	local spec=$DD/base-spec.json crio=$DD/crio f
+	# Podman's directory with --cri: any Podman container could be a pod.
+	"$SP_PYTHON" - "$DD/hooks.d/shmpipe.json" <<'PY'
+import json, sys
+with open(sys.argv[1]) as f:
+    h = json.load(f)
+h["hook"]["args"] = ["shmpipe-hook", "--cri", "createRuntime"]
+with open(sys.argv[1], "w") as f:
+    json.dump(h, f)
+PY
+	# containerd's base spec without --cri: every pod is refused.
+	sed "s|/usr/local/libexec/shmpipe/shmpipe-hook|$HK_HOOK|" "$SP_REPO/install/containerd/base-runtime-spec.json" |
+		grep -v '"--cri",' >"$spec"
+	# CRI-O reading only the shared directory.
+	mkdir -p "$crio/crio.conf.d" "$DD/crio-hooks.d"
+	printf '[crio.runtime]\nhooks_dir = ["%s"]\n' "$DD/hooks.d" >"$crio/crio.conf"
+	doc --crio-config "$crio"
+	fails hooks.d "$DD/hooks.d/shmpipe.json: runs shmpipe-hook --cri, and Podman reads this directory"
+	fails containerd "base spec $spec runs shmpipe-hook without --cri: every pod that names a pipeline is refused"
+	fails crio "CRI-O runs $DD/hooks.d/shmpipe-poststop.json without --cri (hooks_dir from $crio/crio.conf)"
+	# Fixed as shipped: the shared files without --cri, the base spec with
+	# it, and CRI-O's drop-in reading its own directory last.
+	hooks_file shmpipe.json "$HK_HOOK"
+	sed "s|/usr/local/libexec/shmpipe/shmpipe-hook|$HK_HOOK|" "$SP_REPO/install/containerd/base-runtime-spec.json" >"$spec"
+	for f in shmpipe.json shmpipe-poststop.json; do
+		sed "s|/usr/local/libexec/shmpipe/shmpipe-hook|$HK_HOOK|" "$SP_REPO/install/hooks.d/crio/$f" >"$DD/crio-hooks.d/$f"
+	done
+	sed -e "s|/usr/share/containers/oci/hooks.d|$DD/hooks.d|" -e "s|/usr/local/share/shmpipe/crio-hooks.d|$DD/crio-hooks.d|" \
+		"$SP_REPO/install/crio/99-shmpipe.conf" >"$crio/crio.conf.d/99-shmpipe.conf"
+	doc --crio-config "$crio"
+	passes hooks.d "$DD/hooks.d/shmpipe.json runs $HK_HOOK at createRuntime/prestart"
+	passes containerd "base spec $spec runs shmpipe-hook --cri at createRuntime and poststop"
+	passes crio "CRI-O runs shmpipe-hook --cri at createRuntime and poststop (hooks_dir from $crio/crio.conf.d/99-shmpipe.conf)"
+}
+sp_test "--cri: Podman's hooks.d with it, containerd's base spec and CRI-O's hooks without it fail; as shipped (CRI-O's own dir read last), all pass" t_cri_split
 
 # start_plugin : shmpipe-plugin serving $SOCK until the case ends.
 start_plugin() {
@@ -195,7 +224,7 @@ sp_test "--pid: a joined runc container passes; another pipeline, or no hook at 
 # Everything above fixed: doctor passes as a whole.
 t_all() {
 	start_plugin
-	doc
+	doc --crio-config "$DD/crio"
 	sp_assert_eq 0 "$rc" "exit status"
 	sp_assert_match "$(tail -n1 <<<"$out")" '^doctor: [0-9]+ passed, 0 failed, 0 skipped$'
 }

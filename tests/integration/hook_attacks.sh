@@ -332,7 +332,7 @@ t_cli() {
 
 t_install_files() {
 	local d f
-	for f in "$SP_REPO"/install/hooks.d/*.json; do
+	for f in "$SP_REPO"/install/hooks.d/*.json "$SP_REPO"/install/hooks.d/crio/*.json; do
 		"$SP_PYTHON" - "$SP_REPO/schemas/hooks.d.schema.json" "$f" <<'PY'
 import json, sys
 import jsonschema
@@ -357,7 +357,13 @@ PY
 	for f in shmpipe.json shmpipe-poststop.json; do
 		sp_assert_eq /opt/shmpipe/libexec/shmpipe/shmpipe-hook \
 			"$(sp_json "$d/usr/share/containers/oci/hooks.d/$f" 'j["hook"]["path"]')" "$f path"
+		# Podman reads the shared directory: no --cri there; CRI-O's own has it.
+		sp_assert_eq false "$(sp_json "$d/usr/share/containers/oci/hooks.d/$f" '"--cri" in j["hook"]["args"]')"
+		sp_assert_eq "/opt/shmpipe/libexec/shmpipe/shmpipe-hook True" \
+			"$(sp_json "$d/opt/shmpipe/share/shmpipe/crio-hooks.d/$f" '"%s %s" % (j["hook"]["path"], "--cri" in j["hook"]["args"])')"
 	done
+	grep -q '"/opt/shmpipe/share/shmpipe/crio-hooks.d",' "$d/etc/crio/crio.conf.d/99-shmpipe.conf" ||
+		sp_fail "CRI-O's drop-in does not name its hooks dir under the prefix"
 	sp_assert_eq '["/opt/shmpipe/libexec/shmpipe/shmpipe-hook", "/opt/shmpipe/libexec/shmpipe/shmpipe-hook"]' \
 		"$(sp_json "$d/opt/shmpipe/share/shmpipe/base-runtime-spec.json" \
 			'[h["path"] for s in ("createRuntime", "poststop") for h in j["hooks"][s]]')"

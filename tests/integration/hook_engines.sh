@@ -112,17 +112,7 @@ podman_hooks_dir() {
 	if [[ ! -d $dir ]]; then
 		mkdir -p "$dir"
 		for f in "$SP_REPO"/install/hooks.d/*.json; do
-			"$SP_PYTHON" - "$f" "$dir/$(basename "$f")" "$HK_HOOK" "$HK_ROOT" "$HK_CONFIG" <<'PY'
-import json, sys
-src, out, hook, root, config = sys.argv[1:6]
-with open(src) as f:
-    h = json.load(f)
-assert h["hook"]["path"] == "/usr/local/libexec/shmpipe/shmpipe-hook"
-h["hook"]["path"] = hook
-h["hook"]["env"] = ["SHMPIPE_ROOT=" + root, "SHMPIPE_CONFIG=" + config]
-with open(out, "w") as f:
-    json.dump(h, f)
-PY
+			hk_hooks_file "$f" "$dir/$(basename "$f")"
 		done
 	fi
 	echo "$dir"

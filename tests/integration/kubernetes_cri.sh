@@ -9,10 +9,8 @@
 . "$(dirname "$0")/lib/hook.sh"
 . "$(dirname "$0")/lib/cri.sh"
 
-cri_require
-hk_setup
 # The hook finds the store through the config the installer points it at.
-printf '{"root": "%s"}\n' "$HK_ROOT" >"$HK_CONFIG"
+cri_setup
 
 # The store's file name of pipeline NS/NAME is NS+NAME.
 exists() { hk_exists "${1/\//+}"; }
@@ -196,20 +194,27 @@ t_forged() {
 	return 0
 }
 
-# The hook's rules where the CRI is not involved, on runc: a bundle that
-# carries a CRI sandbox's annotations (as CRI-O's hooks.d runs the hook for
-# it) is no member; a plain runc container may not use a qualified name.
+# The hook's rules on runc: a bundle that carries a CRI sandbox's
+# annotations is no member when the hook runs as the CRI's (--cri, as from
+# CRI-O's own hooks dir, which runs it for sandboxes too); without --cri the
+# same keys are refused by name; a plain runc container may not use a
+# qualified name.
 t_sandbox_and_plain() {
 	local b out
 	b=$(sp_tmpdir b1)
-	hk_bundle "$b" createRuntime -a io.shmpipe.pipeline=frames \
+	HK_HOOK_ARGS=--cri hk_bundle "$b" createRuntime -a io.shmpipe.pipeline=frames \
 		-a io.kubernetes.cri.container-type=sandbox -a io.kubernetes.cri.sandbox-namespace=team-a \
 		-- /bin/true
 	hk_run runc "$(sp_id sandbox)" "$b"
 	b=$(sp_tmpdir b2)
-	hk_bundle "$b" createRuntime -a io.shmpipe.pipeline=frames \
+	HK_HOOK_ARGS=--cri hk_bundle "$b" createRuntime -a io.shmpipe.pipeline=frames \
 		-a io.kubernetes.cri-o.ContainerType=sandbox -a io.kubernetes.pod.namespace=team-a -- /bin/true
 	hk_run runc "$(sp_id crio-sandbox)" "$b"
+	b=$(sp_tmpdir b2n)
+	hk_bundle "$b" createRuntime -a io.shmpipe.pipeline=frames \
+		-a io.kubernetes.cri-o.ContainerType=sandbox -a io.kubernetes.pod.namespace=team-a -- /bin/true
+	out=$(hk_run runc "$(sp_id crio-sandbox-no-cri)" "$b" 2>&1) && sp_fail "no --cri, and the CRI's keys were taken: $out"
+	sp_assert_contains "$out" "shmpipe-hook: pipeline frames: annotation io.kubernetes.pod.namespace is a Kubernetes CRI's"
 	exists team-a/frames && sp_fail "a sandbox made team-a/frames"
 	exists frames && sp_fail "a sandbox made frames"
 	b=$(sp_tmpdir b3)
@@ -300,7 +305,7 @@ sp_test "CRI: two team-a pods naming frames share a segment; a team-b pod naming
 sp_test "CRI: a team-b pod naming team-a/frames is refused with the rule (at StartContainer), then admitted once allowed (shmpipectl create --allow-namespace)" t_cross_namespace cli
 sp_test "CRI: ... admitted once allowed (the owning pod's annotation io.shmpipe.allow-namespaces)" t_cross_namespace annotation
 sp_test "CRI: a pod claiming another namespace through widened pod_annotations is refused; io.shmpipe.namespace is no option" t_forged
-sp_test "hook: a CRI sandbox (containerd's or CRI-O's annotations) is no member; runc may not use NAMESPACE/NAME" t_sandbox_and_plain
+sp_test "hook --cri: a CRI sandbox (containerd's or CRI-O's annotations) is no member; without --cri its keys are refused; runc may not use NAMESPACE/NAME" t_sandbox_and_plain
 sp_test "CRI: a two-container pod: both containers share; inspect and ls list exactly the app containers with pod and container names" t_two_containers
 sp_test "CRI: StopPodSandbox/RemovePodSandbox leave no members; ephemeral pipeline gone with its last pod" t_lifecycle
 sp_test "CRI: containerd, shim and pod SIGKILLed: gc drops the member and the pipeline" t_containerd_killed

@@ -163,6 +163,9 @@ test_config_quotas (void **state)
   assert_int_equal (cfg.container_max_size, 128ULL << 20);
   o.size = 64ULL << 20;
   assert_int_equal (sp_config_check_container (&cfg, &o, size, &err), 0);
+  /* create=false asks for less, whatever container_options lists. */
+  assert_int_equal (
+      sp_config_check_container (&cfg, &o, size | sp_opt_bit (sp_opt_find ("create")), &err), 0);
   assert_int_equal (sp_config_check_container (&cfg, &o, size | lifetime, &err), -1);
   assert_non_null (strstr (err->msg, "annotation io.shmpipe.lifetime is not allowed for containers "
                                      "(container_options in"));

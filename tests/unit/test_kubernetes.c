@@ -120,6 +120,80 @@ test_cri_identify (void **unused)
   identify_bad ("{\"io.kubernetes.cri.sandbox-namespace\":7}", "must be a string");
 }
 
+/* Without the CRI's word (no --cri), its keys are refused by name; Podman's
+   own io.kubernetes.cri-o.* keys are not the CRI's naming a pod. */
+static void
+test_cri_refuse_keys (void **unused)
+{
+  static const char *const refused[][2] = {
+    { "{\"io.kubernetes.pod.namespace\":\"team-a\"}", "io.kubernetes.pod.namespace" },
+    { "{\"x\":\"1\",\"io.kubernetes.cri.sandbox-namespace\":\"team-a\"}",
+      "io.kubernetes.cri.sandbox-namespace" },
+    { "{\"io.kubernetes.cri.container-type\":\"sandbox\"}", "io.kubernetes.cri.container-type" },
+    { "{\"io.kubernetes.container.name\":\"app\"}", "io.kubernetes.container.name" },
+  };
+  static const char *const let_be[] = {
+    "{\"io.kubernetes.cri-o.TTY\":\"false\",\"io.kubernetes.cri-o.ContainerType\":\"container\","
+    "\"io.kubernetes.cri-o.SandboxID\":\"abc\",\"io.container.manager\":\"libpod\"}",
+    "{\"io.kubernetes\":\"x\",\"io.shmpipe.pipeline\":\"frames\"}",
+    "[]",
+  };
+  (void) unused;
+
+  for (size_t i = 0; i < sizeof (refused) / sizeof (refused[0]); i++)
+    {
+      yajl_val t = NULL;
+      sp_error_t err = NULL;
+      assert_int_equal (sp_json_parse (refused[i][0], strlen (refused[i][0]), &t, &err), 0);
+      assert_int_equal (sp_cri_refuse_keys (t, &err), -1);
+      if (strstr (err->msg, refused[i][1]) == NULL || strstr (err->msg, "--cri") == NULL)
+        fail_msg ("%s: \"%s\"", refused[i][0], err->msg);
+      sp_error_release (&err);
+      yajl_tree_free (t);
+    }
+  for (size_t i = 0; i < sizeof (let_be) / sizeof (let_be[0]); i++)
+    {
+      yajl_val t = NULL;
+      sp_error_t err = NULL;
+      assert_int_equal (sp_json_parse (let_be[i], strlen (let_be[i]), &t, &err), 0);
+      assert_int_equal (sp_cri_refuse_keys (t, &err), 0);
+      yajl_tree_free (t);
+    }
+  assert_int_equal (sp_cri_refuse_keys (NULL, NULL), 0);
+}
+
+/* Which hook entries are the CRI's: shmpipe-hook with --cri after argv[0]. */
+static void
+test_cri_hook_entry (void **unused)
+{
+  static const struct
+  {
+    const char *json;
+    bool cri;
+  } cases[] = {
+    { "{\"path\":\"/usr/local/libexec/shmpipe/shmpipe-hook\",\"args\":[\"shmpipe-hook\","
+      "\"--config\",\"/etc/x.json\",\"--cri\",\"createRuntime\"]}",
+      true },
+    { "{\"path\":\"/usr/local/libexec/shmpipe/shmpipe-hook\",\"args\":[\"shmpipe-hook\","
+      "\"createRuntime\"]}",
+      false },
+    { "{\"path\":\"/usr/bin/other-hook\",\"args\":[\"other-hook\",\"--cri\"]}", false },
+    { "{\"path\":\"/x/shmpipe-hook\",\"args\":[\"--cri\",\"poststop\"]}", false },
+    { "{\"path\":\"/x/shmpipe-hook\"}", false },
+  };
+  (void) unused;
+
+  for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++)
+    {
+      yajl_val t = NULL;
+      sp_error_t err = NULL;
+      assert_int_equal (sp_json_parse (cases[i].json, strlen (cases[i].json), &t, &err), 0);
+      if (sp_cri_hook_entry (t) != cases[i].cri)
+        fail_msg ("%s: want %d", cases[i].json, cases[i].cri);
+      yajl_tree_free (t);
+    }
+}
+
 static void
 test_cri_pipeline_name (void **unused)
 {
@@ -219,6 +293,7 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_qualified_names),   cmocka_unit_test (test_cri_identify),
+    cmocka_unit_test (test_cri_refuse_keys),   cmocka_unit_test (test_cri_hook_entry),
     cmocka_unit_test (test_cri_pipeline_name), cmocka_unit_test (test_allow_namespaces),
     cmocka_unit_test (test_records),
   };

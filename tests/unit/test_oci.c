@@ -333,6 +333,15 @@ test_request (void **unused)
   assert_true (HAS (req, "size"));
   assert_int_equal (req.opts.size, 8192);
   assert_null (err);
+  /* create=false: join only; absent, a request may create. */
+  assert_int_equal (
+      request ("{\"io.shmpipe.pipeline\":\"p\",\"io.shmpipe.create\":\"false\"}", NULL, &req, &err),
+      1);
+  assert_true (HAS (req, "create") && req.opts.join_only);
+  assert_int_equal (request ("{\"io.shmpipe.pipeline\":\"p\"}", NULL, &req, &err), 1);
+  assert_false (HAS (req, "create") || req.opts.join_only);
+  request_bad ("{\"io.shmpipe.pipeline\":\"p\",\"io.shmpipe.create\":\"maybe\"}", NULL,
+               "annotation io.shmpipe.create");
 
   /* Any other io.shmpipe.* key is refused, with the nearest known name. */
   request_bad ("{\"io.shmpipe.pipeline\":\"p\",\"io.shmpipe.sizee\":\"1m\"}", NULL,

@@ -37,6 +37,8 @@ sample (const struct sp_opt_def *d)
       return "ephemeral";
     case SP_OPT_BOOL:
       return "true";
+    case SP_OPT_NEGBOOL:
+      return "false";
     case SP_OPT_NSLIST:
       return "team-b,team-c";
     case SP_OPT_PATH:
@@ -59,8 +61,12 @@ test_rows_round_trip (void **unused)
       assert_non_null (sample (d));
       assert_ptr_equal (sp_opt_find (d->name), d);
       assert_int_equal (sp_opt_parse (d, sample (d), &a, &err), 0);
-      assert_string_equal (sp_opts_differ (&a, &b), d->name);
       sp_opt_format (d, &a, text, sizeof (text));
+      /* A request's row is never compared: two pipelines cannot differ by it. */
+      if (d->flags & SP_OPT_F_REQUEST)
+        assert_null (sp_opts_differ (&a, &b));
+      else
+        assert_string_equal (sp_opts_differ (&a, &b), d->name);
       assert_int_equal (sp_opt_parse (d, text, &b, &err), 0);
       assert_null (sp_opts_differ (&a, &b));
       assert_non_null (d->help);
@@ -83,12 +89,16 @@ test_record_round_trip (void **unused)
   for (size_t i = 0; i < sp_opt_count; i++)
     assert_int_equal (sp_opt_parse (&sp_opt_defs[i], sample (&sp_opt_defs[i]), &p.opts, &err), 0);
   assert_int_equal (sp_state_generate (&p, &buf, &len, &err), 0);
-  /* Every row has its key in the record. */
+  /* Every row has its key in the record, but a request's: the previous
+     release refuses a record with a key it does not know. */
   for (size_t i = 0; i < sp_opt_count; i++)
     {
       char key[80];
       snprintf (key, sizeof (key), "\"%s\"", sp_opt_defs[i].name);
-      assert_non_null (strstr (buf, key));
+      if (sp_opt_defs[i].flags & SP_OPT_F_REQUEST)
+        assert_null (strstr (buf, key));
+      else
+        assert_non_null (strstr (buf, key));
     }
   assert_int_equal (sp_state_parse (buf, len, &q, &err), 0);
   assert_null (sp_opts_differ (&p.opts, &q.opts));

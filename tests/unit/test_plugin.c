@@ -391,7 +391,7 @@ test_bad_options (void **state)
   expect_err ("/VolumeDriver.Create",
               "{\"Name\":\"o1\",\"Opts\":{\"size\":\"1m\",\"colour\":\"red\"}}", 200,
               "unknown option \"colour\" (known: size, mode, uid, gid, huge, lifetime, inodes, "
-              "ipc, allow-namespaces, sockets)");
+              "ipc, allow-namespaces, sockets, create)");
   expect_err ("/VolumeDriver.Create", "{\"Name\":\"o1\",\"Opts\":{\"type\":\"tmpfs\"}}", 200,
               "unknown option \"type\"");
   expect_err ("/VolumeDriver.Create",
@@ -594,6 +594,11 @@ test_create_twice (void **state)
   ok ("/VolumeDriver.Create", "{\"Name\":\"tw1\"}");
   ok ("/VolumeDriver.Create", "{\"Name\":\"tw1\",\"Opts\":null}");
   ok ("/VolumeDriver.Create", "{\"Name\":\"tw1\",\"Opts\":{}}");
+  /* create=false joins whatever exists, and never makes one. */
+  ok ("/VolumeDriver.Create", "{\"Name\":\"tw1\",\"Opts\":{\"create\":\"false\"}}");
+  expect_err ("/VolumeDriver.Create", "{\"Name\":\"tw2\",\"Opts\":{\"create\":\"false\"}}", 200,
+              "pipeline tw2 does not exist, and create=false only joins");
+  assert_false (sp_store_exists (&store, "tw2"));
   /* ... and none of that changed it. */
   assert_int_equal (sp_store_get (&store, "tw1", &p, &err), 0);
   assert_int_equal (p.opts.size, 4 << 20);

@@ -9,6 +9,19 @@
 # Pods use the host network (no CNI here); leave hostname empty with it.
 
 CRI_CLIENT=$SP_REPO/tests/integration/cri/cri.py
+
+# cri_setup [CMD...] : the commands and Python modules these tests need
+# (exits when one is missing), then hk_setup with the store in the config
+# the installer points the hook at.
+cri_setup() {
+	sp_require_cmd containerd ctr runc protoc "$@"
+	"$SP_PYTHON" -c 'import grpc, google.protobuf, tomlkit' 2>/dev/null || {
+		echo "needs python3-grpcio, python3-protobuf, python3-tomlkit (install/deps.sh)" >&2
+		exit 1
+	}
+	hk_setup
+	printf '{"root": "%s"}\n' "$HK_ROOT" >"$HK_CONFIG"
+}
 CRI_INSTALLER=$SP_REPO/install/kubernetes/shmpipe-node-install
 CRI_IMAGE=shmpipe.test/busybox:cri
 CRI_CGROUP_PARENT=/shmpipe-test

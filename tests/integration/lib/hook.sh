@@ -40,8 +40,9 @@ hk_setup() {
 hk_ctl() { "$HK_CTL" --root "$HK_ROOT" --config "$HK_CONFIG" "$@"; }
 
 # hk_cmd STAGE : the hook's command line in a bundle (-H STAGE=...).
-# HK_WRAP, when set, is a command line the hook runs under (seccomp-enosys).
-hk_cmd() { printf '%s%s --root %s --config %s %s' "${HK_WRAP:+$HK_WRAP }" "$HK_HOOK" "$HK_ROOT" "$HK_CONFIG" "$1"; }
+# HK_WRAP, when set, is a command line the hook runs under (seccomp-enosys);
+# HK_HOOK_ARGS, arguments of the hook's own before the stage (--cri).
+hk_cmd() { printf '%s%s --root %s --config %s %s%s' "${HK_WRAP:+$HK_WRAP }" "$HK_HOOK" "$HK_ROOT" "$HK_CONFIG" "${HK_HOOK_ARGS:+$HK_HOOK_ARGS }" "$1"; }
 
 # hk_bundle DIR STAGES [sp_runc_bundle options] [--] CMD... : a runc-spec
 # bundle with the hook at each of STAGES (comma-separated: prestart,
@@ -110,6 +111,22 @@ hk_run_in() {
 	[[ $pipe == - ]] || ann=(-a "io.shmpipe.pipeline=$pipe")
 	hk_bundle "$b" createRuntime -r "$rootfs" "${ann[@]}" -- /bin/sh -c "$cmd"
 	hk_run runc "$(sp_id "$name")" "$b"
+}
+
+# hk_hooks_file SRC OUT [HOOK] : a shipped hooks.d file SRC, its hook.path
+# HOOK (default this build's hook) and the store and config in its env
+# (Podman gives hooks almost none), written to OUT.
+hk_hooks_file() {
+	"$SP_PYTHON" - "$1" "$2" "${3:-$HK_HOOK}" "$HK_ROOT" "$HK_CONFIG" <<'PY'
+import json, sys
+src, out, hook, root, config = sys.argv[1:6]
+with open(src) as f:
+    h = json.load(f)
+h["hook"]["path"] = hook
+h["hook"]["env"] = ["SHMPIPE_ROOT=" + root, "SHMPIPE_CONFIG=" + config]
+with open(out, "w") as f:
+    json.dump(h, f)
+PY
 }
 
 # hk_exists NAME : the pipeline has a record in this store.
