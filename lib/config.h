@@ -4,7 +4,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
+#include <yajl/yajl_tree.h>
 
 #include "error.h"
 #include "options.h"
@@ -82,5 +84,46 @@ int sp_config_check_container (const struct sp_config *cfg, const struct sp_pipe
                                sp_opt_mask given, sp_error_t *err);
 
 const char *sp_log_level_name (enum sp_log_level l);
+/* The level named S ("error" ... "debug"); -1 when S names none. */
+int sp_log_level_parse (const char *s, enum sp_log_level *out);
+
+/* The keys of config.json, as one table (lib/config_keys.c): each row
+   drives the parser, the "did you mean" of an unknown key, the Markdown
+   table of docs/config.md and the unit test that holds
+   schemas/config.schema.json to it. */
+enum sp_config_kind
+{
+  SP_CFG_SCHEMA,    /* "$schema": any string, read by editors, not by us */
+  SP_CFG_PATH,      /* an absolute path without "..", at most MAX bytes; char *, NULL: DEF */
+  SP_CFG_SOCKET,    /* an absolute path of at most MAX bytes, or "" for off; char * */
+  SP_CFG_SIZE,      /* "64m" or bytes; uint64_t */
+  SP_CFG_MODE,      /* octal string; mode_t */
+  SP_CFG_COUNT,     /* an integer from 1 to MAX; uint64_t */
+  SP_CFG_BOOL,      /* bool */
+  SP_CFG_LIFETIME,  /* enum sp_lifetime */
+  SP_CFG_LOG_LEVEL, /* enum sp_log_level */
+  SP_CFG_OPTIONS,   /* option names a container may set; sp_opt_mask */
+};
+
+struct sp_config_key
+{
+  const char *name; /* first: sp_nearest reads the rows as names */
+  enum sp_config_kind kind;
+  size_t offset;    /* of the field in struct sp_config (unused for SP_CFG_SCHEMA) */
+  uint64_t max;     /* COUNT: the largest value; PATH, SOCKET: the longest */
+  const char *def;  /* the default as JSON text, or NULL when it is computed */
+  const char *note; /* for people: a computed default, or what follows DEF */
+  const char *help; /* one line for docs/config.md */
+};
+
+extern const struct sp_config_key sp_config_keys[];
+extern const size_t sp_config_key_count;
+
+const struct sp_config_key *sp_config_key_find (const char *name);
+/* Parses V, the value of key K, into CFG. */
+int sp_config_key_parse (const struct sp_config_key *k, yajl_val v, struct sp_config *cfg,
+                         sp_error_t *err);
+/* The Markdown table of docs/config.md (a unit test checks that file). */
+void sp_config_print_table (FILE *f);
 
 #endif

@@ -308,6 +308,11 @@ t_config() {
 	printf '{"default_size": "8m", "colour": "blue"}\n' >"$cfg"
 	out=$(ctl --config "$cfg" ls 2>&1) && sp_fail "unknown config key accepted"
 	sp_assert_eq "shmpipectl: $cfg: config: unknown key \"colour\"" "$out"
+	# A key given twice is refused, not settled by the last one.
+	printf '{"max_size": "1g", "max_size": "3g"}\n' >"$cfg"
+	out=$(ctl --config "$cfg" create twice --size 2g 2>&1) && sp_fail "a key given twice was accepted"
+	sp_assert_eq "shmpipectl: $cfg: config: key \"max_size\" is given twice" "$out"
+	[[ ! -e $root/state/twice.json ]] || sp_fail "a pipeline was made under a refused config"
 	out=$(ctl --config "$SP_CASE_DIR/missing.json" ls 2>&1) && sp_fail "missing explicit config accepted"
 	sp_assert_contains "$out" "missing.json: No such file or directory"
 	# --root beats SHMPIPE_ROOT.
@@ -376,7 +381,7 @@ sp_test "gc reports a pipeline it cannot repair and still repairs the others" t_
 sp_test "errors: bad names, sizes, busy, missing, duplicate; nothing left behind" t_errors
 sp_test "NAMESPACE/NAME: created, listed, inspected, joined, removed; stored as NAMESPACE+NAME beside a plain NAME" t_qualified
 sp_test "a torn state file is reported, not trusted" t_damaged_state
-sp_test "config file: defaults, limits, unknown keys, --root" t_config
+sp_test "config file: defaults, limits, unknown keys, a key given twice, --root" t_config
 sp_test "shipped configs load, bad ones are refused" t_config_examples
 sp_test "--help on every command" t_help
 sp_done
