@@ -35,7 +35,7 @@ sp_cmd_cdi (struct sp_ctx *ctx, int argc, char **argv)
   };
   cleanup_error sp_error_t err = NULL;
   cleanup_free char *spec = NULL;
-  struct sp_store store;
+  cleanup_store struct sp_store store = SP_STORE_INIT;
   const char *dir = NULL;
   bool to_stdout = false;
   int c, r;
@@ -72,6 +72,5 @@ sp_cmd_cdi (struct sp_ctx *ctx, int argc, char **argv)
     }
   else
     r = sp_cdi_write (&store, dir, NULL, 0, &err);
-  sp_store_close (&store);
   return r < 0 ? sp_cli_fail (&err) : 0;
 }

@@ -33,7 +33,7 @@ member_cmd (struct sp_ctx *ctx, int argc, char **argv, bool join)
   };
   const char *cmd = join ? "join" : "leave";
   cleanup_error sp_error_t err = NULL;
-  struct sp_store store;
+  cleanup_store struct sp_store store = SP_STORE_INIT;
   struct sp_pipeline_opts create_opts;
   const char *id = NULL;
   uint32_t pid = 0;
@@ -76,7 +76,6 @@ member_cmd (struct sp_ctx *ctx, int argc, char **argv, bool join)
     r = sp_store_join (&store, argv[optind], id, pid, create ? &create_opts : NULL, NULL, &err);
   else
     r = sp_store_leave (&store, argv[optind], id, NULL, &err);
-  sp_store_close (&store);
   return r < 0 ? sp_cli_fail (&err) : 0;
 }
 

@@ -203,7 +203,7 @@ sp_cmd_metrics (struct sp_ctx *ctx, int argc, char **argv)
   };
   cleanup_error sp_error_t err = NULL;
   cleanup_free char *buf = NULL;
-  struct sp_store store;
+  cleanup_store struct sp_store store = SP_STORE_INIT;
   struct row *rows = NULL;
   const char *output = NULL;
   size_t n = 0, len = 0;
@@ -249,6 +249,5 @@ sp_cmd_metrics (struct sp_ctx *ctx, int argc, char **argv)
   for (size_t i = 0; i < n; i++)
     sp_pipeline_free (&rows[i].p);
   free (rows);
-  sp_store_close (&store);
   return r < 0 ? sp_cli_fail (&err) : 0;
 }

@@ -42,7 +42,7 @@ sp_cmd_rm (struct sp_ctx *ctx, int argc, char **argv)
     { NULL, 0, NULL, 0 },
   };
   cleanup_error sp_error_t err = NULL;
-  struct sp_store store;
+  cleanup_store struct sp_store store = SP_STORE_INIT;
   bool force = false;
   int c, r;
 
@@ -67,7 +67,6 @@ sp_cmd_rm (struct sp_ctx *ctx, int argc, char **argv)
   r = sp_store_remove (&store, argv[optind], force, &err);
   if (r == 0)
     sp_cdi_refresh_or_warn (&store);
-  sp_store_close (&store);
   return r < 0 ? sp_cli_fail (&err) : 0;
 }
 
@@ -89,7 +88,7 @@ sp_cmd_gc (struct sp_ctx *ctx, int argc, char **argv)
     { NULL, 0, NULL, 0 },
   };
   cleanup_error sp_error_t err = NULL;
-  struct sp_store store;
+  cleanup_store struct sp_store store = SP_STORE_INIT;
   int c, r;
 
   while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
@@ -117,6 +116,5 @@ sp_cmd_gc (struct sp_ctx *ctx, int argc, char **argv)
     }
   /* Also after a partial gc: the spec follows the records as they now are. */
   sp_cdi_refresh_or_warn (&store);
-  sp_store_close (&store);
   return r < 0 ? sp_cli_fail (&err) : 0;
 }

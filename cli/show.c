@@ -146,7 +146,7 @@ sp_cmd_ls (struct sp_ctx *ctx, int argc, char **argv)
     { NULL, 0, NULL, 0 },
   };
   cleanup_error sp_error_t err = NULL;
-  struct sp_store store;
+  cleanup_store struct sp_store store = SP_STORE_INIT;
   char **names = NULL;
   size_t n = 0;
   bool json = false;
@@ -173,7 +173,6 @@ sp_cmd_ls (struct sp_ctx *ctx, int argc, char **argv)
   else
     r = json ? ls_json (&store, names, n, &err) : ls_table (&store, names, n, &err);
   sp_store_free_names (names, n);
-  sp_store_close (&store);
   return r < 0 ? sp_cli_fail (&err) : 0;
 }
 
@@ -187,7 +186,7 @@ sp_cmd_inspect (struct sp_ctx *ctx, int argc, char **argv)
   cleanup_error sp_error_t err = NULL;
   cleanup_pipeline struct sp_pipeline p = { 0 };
   cleanup_yajl_gen yajl_gen g = NULL;
-  struct sp_store store;
+  cleanup_store struct sp_store store = SP_STORE_INIT;
   int c, r;
 
   while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
@@ -212,6 +211,5 @@ sp_cmd_inspect (struct sp_ctx *ctx, int argc, char **argv)
       sp_store_gen_info (&store, g, &p);
       r = print_gen (g, &err);
     }
-  sp_store_close (&store);
   return r < 0 ? sp_cli_fail (&err) : 0;
 }

@@ -72,6 +72,8 @@ int sp_config_parse (const char *buf, size_t len, struct sp_config *cfg, sp_erro
 int sp_config_load (const char *path, bool explicit_path, struct sp_config *cfg, sp_error_t *err);
 
 void sp_config_free (struct sp_config *cfg);
+/* A config freed at the end of its scope (start it as { 0 }). */
+#define cleanup_config __attribute__ ((cleanup (sp_config_free)))
 
 /* The file errors tell users to edit: CFG's path, or a phrase saying none
    was read. */
