@@ -340,6 +340,22 @@ t_help() {
 		out=$(ctl "$c" --help)
 		sp_assert_contains "$out" "Usage: shmpipectl $c"
 	done
+	# Every command `shmpipectl --help` lists (the command table) has a help
+	# with its usage line, its options and its exit status, in 80 columns.
+	local cmds
+	cmds=$(ctl --help | sed -n '/^Commands:/,/^$/s/^  \([a-z]\+\).*/\1/p')
+	[[ $(wc -w <<<"$cmds") -ge 12 ]] || sp_fail "shmpipectl --help lists too few commands: $cmds"
+	for c in $cmds; do
+		out=$(ctl "$c" --help)
+		sp_assert_contains "$out" "Usage: shmpipectl $c"
+		sp_assert_contains "$out" $'\nOptions:\n'
+		sp_assert_contains "$out" "  -h, --help"
+		sp_assert_contains "$out" $'\nExit status: '
+		if awk 'length > 80 { exit 1 }' <<<"$out"; then :; else sp_fail "$c --help has a line over 80 columns"; fi
+	done
+	# A mistyped option names the one meant, for every command.
+	out=$(ctl ls --jsn 2>&1) && sp_fail "ls --jsn accepted"
+	sp_assert_eq "shmpipectl ls: unknown option \"--jsn\" (did you mean \"--json\"?); try 'shmpipectl ls --help'" "$out"
 	out=$(ctl create 2>&1) && sp_fail "create without a name"
 	sp_assert_contains "$out" "want exactly one NAME"
 	ctl --version | grep -q '^shmpipectl [0-9]'
