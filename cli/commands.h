@@ -1,8 +1,10 @@
 /* shmpipectl's commands as one table: each row says its options, its usage
    line and its help; cli/command.c parses the options of every command and
    prints every help from it, and each command's run function gets what
-   was parsed.  A new command is a file defining its struct sp_command and a
-   row in cli/main.c's table. */
+   was parsed.  A new command is a file defining its struct sp_command, its
+   name in the extern list below and a row in cli/main.c's table.  A new
+   option of a command is a row in its opts; its run function reads it with
+   sp_cli_has or sp_cli_value (or walks sp_cli_args for a repeatable one). */
 #ifndef SHMPIPE_CLI_COMMANDS_H
 #define SHMPIPE_CLI_COMMANDS_H
 
@@ -65,12 +67,11 @@ struct sp_command
      (--size SIZE ...), when PIPELINE_OPTS. */
   bool pipeline_opts;
   unsigned pipeline_flags;
-  void (*print_pipeline_opts) (FILE *f); /* their help lines */
-  int operands;                          /* how many NAMEs it takes: 0 or 1 */
-  const char *operands_error;            /* the usage error when they are wrong, or NULL */
-  const char *help_tail;    /* --help: after the options (defaults, failures), or NULL */
-  const char *exit_status;  /* --help's exit status, or NULL for the usual one */
-  bool runs_without_config; /* doctor: a config that fails to load is a finding */
+  int operands;               /* how many NAMEs it takes: 0 or 1 */
+  const char *operands_error; /* the usage error when they are wrong, or NULL */
+  const char *help_tail;      /* --help: after the options (defaults, failures), or NULL */
+  const char *exit_status;    /* --help's exit status, or NULL for the usual one */
+  bool runs_without_config;   /* doctor: a config that fails to load is a finding */
   int (*run) (struct sp_ctx *ctx, const struct sp_cli_args *a);
 };
 
