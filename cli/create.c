@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admission.h"
 #include "cdi.h"
 #include "commands.h"
 #include "names.h"
@@ -15,7 +16,7 @@ run_create (struct sp_ctx *ctx, const struct sp_cli_args *a)
   struct sp_pipeline_opts o;
   char mp[4096];
 
-  sp_store_default_opts (&(struct sp_store){ .cfg = ctx->cfg }, SP_LIFETIME_PERSISTENT, &o);
+  sp_admission_defaults (ctx->cfg, SP_REQ_HOST, &o);
   for (size_t i = 0; i < a->n; i++)
     if (sp_opt_parse (&sp_opt_defs[a->opts[i].val - SP_CLI_OPT_ROW (0)], a->opts[i].arg, &o, &err)
         < 0)

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admission.h"
 #include "commands.h"
 #include "names.h"
 #include "options.h"
@@ -38,7 +39,7 @@ member_cmd (struct sp_ctx *ctx, const struct sp_cli_args *a, bool join)
     return sp_cli_usage (cmd, "invalid member id (want 1-%d of [A-Za-z0-9_.:-])", SP_MEMBER_ID_MAX);
   if (sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0)
     return sp_cli_fail (&err);
-  sp_store_default_opts (&store, ctx->cfg->auto_lifetime, &create_opts);
+  sp_admission_defaults (ctx->cfg, SP_REQ_CONTAINER, &create_opts);
   if (join)
     r = sp_store_join (&store, name, id, pid, create ? &create_opts : NULL, NULL, &err);
   else

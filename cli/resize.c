@@ -24,7 +24,7 @@ run_resize (struct sp_ctx *ctx, const struct sp_cli_args *a)
     }
   if (given == 0)
     return sp_cli_usage ("resize", "give --size or --inodes");
-  if (sp_name_check (a->argv[0], &err) < 0 || sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0
+  if (sp_qname_check (a->argv[0], &err) < 0 || sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0
       || sp_store_change (&store, a->argv[0], &o, given, &err) < 0)
     return sp_cli_fail (&err);
   return 0;

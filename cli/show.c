@@ -1,10 +1,7 @@
 /* shmpipectl ls and inspect */
-#include <fcntl.h>
 #include <limits.h>
-#include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/statfs.h>
 
 #include "cleanup.h"
 #include "commands.h"
@@ -74,19 +71,15 @@ ls_json (struct sp_store *s, char **names, size_t n, sp_error_t *err)
 
 /* "  nearly full: 95% of size" or "" */
 static void
-fullness_note (struct sp_store *s, const char *name, char *buf, size_t len)
+fullness_note (const struct sp_tmpfs_usage *u, char *buf, size_t len)
 {
-  cleanup_close int fd = openat (s->mnt_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  struct statfs sfs;
   unsigned bytes = 0, inodes = 0;
 
   buf[0] = '\0';
-  if (fd < 0 || fstatfs (fd, &sfs) < 0 || sfs.f_type != TMPFS_MAGIC)
-    return;
-  if (sfs.f_blocks > 0)
-    bytes = (unsigned) ((sfs.f_blocks - sfs.f_bfree) * 100 / sfs.f_blocks);
-  if (sfs.f_files > 0)
-    inodes = (unsigned) ((sfs.f_files - sfs.f_ffree) * 100 / sfs.f_files);
+  if (u->size > 0)
+    bytes = (unsigned) (u->used * 100 / u->size);
+  if (u->inodes > 0)
+    inodes = (unsigned) (u->inodes_used * 100 / u->inodes);
   if (bytes >= NEARLY_FULL_PERCENT && bytes >= inodes)
     snprintf (buf, len, "  nearly full: %u%% of size", bytes);
   else if (inodes >= NEARLY_FULL_PERCENT)
@@ -102,7 +95,7 @@ ls_table (struct sp_store *s, char **names, size_t n, sp_error_t *err)
       cleanup_pipeline struct sp_pipeline p = { 0 };
       sp_error_t gone = NULL;
       char size[16], used_s[16], created[32], note[48];
-      uint64_t used = 0;
+      struct sp_tmpfs_usage u;
 
       if (sp_store_get (s, names[i], &p, &gone) < 0)
         {
@@ -114,12 +107,13 @@ ls_table (struct sp_store *s, char **names, size_t n, sp_error_t *err)
           sp_error_release (&gone);
           continue;
         }
-      sp_store_used (s, p.name, &used, &gone);
+      /* A tmpfs that vanished reads as 0 bytes used; gc repairs it. */
+      sp_store_usage (s, p.name, &u, &gone);
       sp_error_release (&gone);
       sp_format_size (p.opts.size, size, sizeof (size));
-      sp_format_size (used, used_s, sizeof (used_s));
+      sp_format_size (u.used, used_s, sizeof (used_s));
       sp_format_time (p.created, created, sizeof (created));
-      fullness_note (s, p.name, note, sizeof (note));
+      fullness_note (&u, note, sizeof (note));
       printf ("%-24s %8s %8s %7zu %-10s %s%s\n", p.name, size, used_s, p.n_members,
               sp_lifetime_name (p.opts.lifetime), created, note);
       for (size_t m = 0; m < p.n_members; m++)

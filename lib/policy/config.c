@@ -13,26 +13,6 @@
 #include "pipeline_options.h"
 #include "suggest.h"
 
-static const char *const log_names[] = { "error", "warning", "info", "debug" };
-
-const char *
-sp_log_level_name (enum sp_log_level l)
-{
-  return (unsigned) l < ARRAY_SIZE (log_names) ? log_names[l] : "info";
-}
-
-int
-sp_log_level_parse (const char *s, enum sp_log_level *out)
-{
-  for (size_t i = 0; i < ARRAY_SIZE (log_names); i++)
-    if (strcmp (s, log_names[i]) == 0)
-      {
-        *out = (enum sp_log_level) i;
-        return 0;
-      }
-  return -1;
-}
-
 #define SP_DEFAULT_MAX_PIPELINES 4096
 #define SP_DEFAULT_CONTAINER_MAX_SIZE (1ULL << 30)
 

@@ -14,7 +14,7 @@
     .note = nt, .help = h                                                                          \
   }
 
-/* Adding a key is a row here and a field in struct sp_config (lib/config.h);
+/* Adding a key is a row here and a field in struct sp_config (config.h);
    its property in schemas/config.schema.json and its row in docs/config.md
    follow (test_config_keys fails until they do, and prints the table).  A
    default that is a constant is DEF, as JSON, and sp_config_defaults sets

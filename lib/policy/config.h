@@ -9,6 +9,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "error.h"
+#include "log.h"
 #include "options.h"
 #include "pipeline_options.h"
 
@@ -18,14 +19,6 @@
 #define SP_DEFAULT_CDI_SPEC_DIR "/etc/cdi"
 #define SP_DEFAULT_CDI_HOOK "/usr/local/libexec/shmpipe/shmpipe-hook"
 #define SP_DEFAULT_DOCKER_SOCKET "/run/docker.sock"
-
-enum sp_log_level
-{
-  SP_LOG_ERROR = 0,
-  SP_LOG_WARNING,
-  SP_LOG_INFO,
-  SP_LOG_DEBUG,
-};
 
 struct sp_config
 {
@@ -85,11 +78,7 @@ const char *sp_config_file (const struct sp_config *cfg);
 int sp_config_check_container (const struct sp_config *cfg, const struct sp_pipeline_opts *o,
                                sp_opt_mask given, sp_error_t *err);
 
-const char *sp_log_level_name (enum sp_log_level l);
-/* The level named S ("error" ... "debug"); -1 when S names none. */
-int sp_log_level_parse (const char *s, enum sp_log_level *out);
-
-/* The keys of config.json, as one table (lib/config_keys.c): each row
+/* The keys of config.json, as one table (config_keys.c): each row
    drives the parser, the "did you mean" of an unknown key, the Markdown
    table of docs/config.md and the unit test that holds
    schemas/config.schema.json to it. */
