@@ -9,7 +9,6 @@
 #include "cleanup.h"
 #include "fileutil.h"
 #include "json.h"
-#include "macro.h"
 #include "pipeline_options.h"
 #include "suggest.h"
 
