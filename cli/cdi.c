@@ -1,5 +1,4 @@
 /* shmpipectl cdi */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cdi.h"
@@ -7,9 +6,7 @@
 #include "commands.h"
 
 static const char cdi_help[]
-    = "Usage: shmpipectl cdi [--dir DIR | --stdout]\n"
-      "\n"
-      "Write, or refresh, the Container Device Interface spec of the persistent\n"
+    = "Write, or refresh, the Container Device Interface spec of the persistent\n"
       "pipelines: DIR/" SP_CDI_SPEC_FILE
       " (default: the config's \"cdi_spec_dir\", " SP_DEFAULT_CDI_SPEC_DIR ").\n"
       "Each pipeline NAME is the device " SP_CDI_KIND "=NAME, e.g.\n"
@@ -22,11 +19,7 @@ static const char cdi_help[]
       "A pipeline of a Kubernetes namespace (NAMESPACE/NAME) has no device: only\n"
       "that namespace's pods join it, through the CRI.  Nor has a pipeline whose\n"
       "name ends in '_', '.' or '-' (a CDI device name ends with a letter or\n"
-      "digit).  Each persistent one left out is named on stderr.\n"
-      "\n"
-      "Options:\n"
-      "  --dir DIR   write DIR/" SP_CDI_SPEC_FILE " instead\n"
-      "  --stdout    print the spec, write nothing\n";
+      "digit).  Each persistent one left out is named on stderr.\n";
 
 /* The persistent pipelines the spec leaves out, and why. */
 static void
@@ -54,39 +47,16 @@ say_left_out (struct sp_store *s)
   sp_store_free_names (names, n);
 }
 
-int
-sp_cmd_cdi (struct sp_ctx *ctx, int argc, char **argv)
+static int
+run_cdi (struct sp_ctx *ctx, const struct sp_cli_args *a)
 {
-  static const struct option opts[] = {
-    { "dir", required_argument, NULL, 'd' },
-    { "stdout", no_argument, NULL, 's' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
   cleanup_error sp_error_t err = NULL;
   cleanup_free char *spec = NULL;
   cleanup_store struct sp_store store = SP_STORE_INIT;
-  const char *dir = NULL;
-  bool to_stdout = false;
-  int c, r;
+  const char *dir = sp_cli_value (a, 'd');
+  bool to_stdout = sp_cli_has (a, 's');
+  int r;
 
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
-    switch (c)
-      {
-      case 'd':
-        dir = optarg;
-        break;
-      case 's':
-        to_stdout = true;
-        break;
-      case 'h':
-        fputs (cdi_help, stdout);
-        return 0;
-      default:
-        return sp_cli_usage ("cdi", "bad option");
-      }
-  if (optind != argc)
-    return sp_cli_usage ("cdi", "unexpected argument \"%.64s\"", argv[optind]);
   if (to_stdout && dir != NULL)
     return sp_cli_usage ("cdi", "--dir and --stdout exclude each other");
   if (dir != NULL && dir[0] != '/')
@@ -107,3 +77,19 @@ sp_cmd_cdi (struct sp_ctx *ctx, int argc, char **argv)
   say_left_out (&store);
   return 0;
 }
+
+static const struct sp_cli_opt cdi_opts[] = {
+  { "dir", "DIR", 'd', 0, "write DIR/" SP_CDI_SPEC_FILE " instead" },
+  { "stdout", NULL, 's', 0, "print the spec, write nothing" },
+  { NULL, NULL, 0, 0, NULL },
+};
+
+const struct sp_command sp_cmd_cdi = {
+  .name = "cdi",
+  .synopsis = "[--dir DIR | --stdout]",
+  .summary = "write the CDI spec of the persistent pipelines (devices " SP_CDI_KIND "=NAME)",
+  .help = cdi_help,
+  .opts = cdi_opts,
+  .operands = 0,
+  .run = run_cdi,
+};

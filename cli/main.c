@@ -14,30 +14,17 @@
 #include "store.h"
 #include "version.h"
 
-static const char usage_text[]
+static const char usage_head[]
     = "Usage: shmpipectl [--root DIR] [--config FILE] COMMAND [ARGS...]\n"
       "\n"
       "Manage shmpipe pipelines: private shared-memory domains (one tmpfs each)\n"
       "that containers join on /dev/shm through the shmpipe OCI hook or the\n"
       "shmpipe Docker volume plugin.\n"
       "\n"
-      "Commands:\n"
-      "  create NAME [OPTIONS]  create a pipeline and mount its tmpfs\n"
-      "  ls [--json]            list pipelines\n"
-      "  inspect NAME           print a pipeline as JSON\n"
-      "  rm NAME [--force]      remove a pipeline (refused while it has members)\n"
-      "  gc                     drop members whose process is gone; remove\n"
-      "                         ephemeral pipelines left with none\n"
-      "  resize NAME --size N [--inodes N]\n"
-      "                         change a live pipeline for every member at once\n"
-      "  doctor [--pid PID]     check this host's integration, each finding with its fix\n"
-      "  metrics [--output F]   the store in Prometheus' text format\n"
-      "  options [--markdown]   the pipeline options: flags, plugin keys, annotations\n"
-      "  cdi [--dir DIR]        write the CDI spec of the persistent pipelines\n"
-      "                         (devices shmpipe.io/pipeline=NAME)\n"
-      "  join NAME --id ID      record a member (plumbing, for scripts and tests)\n"
-      "  leave NAME --id ID     drop a member (plumbing)\n"
-      "\n"
+      "Commands:\n";
+
+static const char usage_tail[]
+    = "\n"
       "Global options:\n"
       "  --root DIR      store root (env SHMPIPE_ROOT; default " SP_DEFAULT_ROOT ")\n"
       "  --config FILE   config file (env SHMPIPE_CONFIG; default " SP_DEFAULT_CONFIG ";\n"
@@ -48,13 +35,31 @@ static const char usage_text[]
       "Exit status: 0 on success, 1 on error (one line on stderr naming the\n"
       "pipeline and the cause), 2 on a usage error.\n";
 
-static const struct sp_command commands[] = {
-  { "create", sp_cmd_create },   { "ls", sp_cmd_ls },           { "list", sp_cmd_ls },
-  { "inspect", sp_cmd_inspect }, { "rm", sp_cmd_rm },           { "remove", sp_cmd_rm },
-  { "gc", sp_cmd_gc },           { "join", sp_cmd_join },       { "leave", sp_cmd_leave },
-  { "options", sp_cmd_options }, { "resize", sp_cmd_resize },   { "doctor", sp_cmd_doctor },
-  { "cdi", sp_cmd_cdi },         { "metrics", sp_cmd_metrics }, { "restore", sp_cmd_restore },
+/* Every command, in the order `shmpipectl --help` lists them.  A new
+   command is a row here and its struct sp_command (cli/commands.h). */
+static const struct sp_command *const commands[] = {
+  &sp_cmd_create, &sp_cmd_ls,      &sp_cmd_inspect, &sp_cmd_rm,  &sp_cmd_gc,   &sp_cmd_resize,
+  &sp_cmd_doctor, &sp_cmd_metrics, &sp_cmd_options, &sp_cmd_cdi, &sp_cmd_join, &sp_cmd_leave,
+  &sp_cmd_restore,
 };
+
+static void
+print_usage (FILE *f)
+{
+  fputs (usage_head, f);
+  sp_cli_print_commands (commands, ARRAY_SIZE (commands), f);
+  fputs (usage_tail, f);
+}
+
+static const struct sp_command *
+find_command (const char *name)
+{
+  for (size_t i = 0; i < ARRAY_SIZE (commands); i++)
+    if (strcmp (name, commands[i]->name) == 0
+        || (commands[i]->alias != NULL && strcmp (name, commands[i]->alias) == 0))
+      return commands[i];
+  return NULL;
+}
 
 int
 main (int argc, char **argv)
@@ -67,7 +72,9 @@ main (int argc, char **argv)
     { NULL, 0, NULL, 0 },
   };
   const char *root = NULL, *config = NULL;
-  struct sp_config cfg;
+  cleanup_config struct sp_config cfg = { 0 };
+  const struct sp_command *cmd;
+  struct sp_cli_args args;
   struct sp_ctx ctx;
   cleanup_error sp_error_t err = NULL;
   int c, rc;
@@ -84,7 +91,7 @@ main (int argc, char **argv)
         config = optarg;
         break;
       case 'h':
-        fputs (usage_text, stdout);
+        print_usage (stdout);
         return 0;
       case 'V':
         printf ("shmpipectl %s\n", SHMPIPE_VERSION);
@@ -95,41 +102,36 @@ main (int argc, char **argv)
       }
   if (optind >= argc)
     {
-      fputs (usage_text, stderr);
+      print_usage (stderr);
       return 2;
     }
-  for (size_t i = 0; i < ARRAY_SIZE (commands); i++)
+  cmd = find_command (argv[optind]);
+  if (cmd == NULL)
     {
-      if (strcmp (argv[optind], commands[i].name) != 0)
-        continue;
-      ctx.config_error = NULL;
-      if (sp_config_load (config, config != NULL, &cfg, &err) < 0)
-        {
-          /* doctor reports a broken config as one of its findings. */
-          if (commands[i].fn != sp_cmd_doctor)
-            {
-              fprintf (stderr, "shmpipectl: %s\n", err->msg);
-              return 1;
-            }
-          ctx.config_error = err->msg;
-          sp_config_free (&cfg);
-          sp_config_defaults (&cfg);
-          if (config == NULL)
-            config = getenv ("SHMPIPE_CONFIG");
-          cfg.path = strdup (config != NULL && *config ? config : SP_DEFAULT_CONFIG);
-        }
-      sp_log_set_level (cfg.log_level < SP_LOG_WARNING ? cfg.log_level : SP_LOG_WARNING);
-      ctx.cfg = &cfg;
-      ctx.root = root;
-      /* getopt restarts for the command's own options. */
-      argc -= optind;
-      argv += optind;
-      optind = 0;
-      rc = commands[i].fn (&ctx, argc, argv);
-      sp_config_free (&cfg);
-      return rc;
+      fprintf (stderr, "shmpipectl: unknown command \"%.64s\"; try 'shmpipectl --help'\n",
+               argv[optind]);
+      return 2;
     }
-  fprintf (stderr, "shmpipectl: unknown command \"%.64s\"; try 'shmpipectl --help'\n",
-           argv[optind]);
-  return 2;
+  rc = sp_cli_parse (cmd, argc - optind, argv + optind, &args);
+  if (rc != 0)
+    return rc == 1 ? 0 : 2;
+  ctx.config_error = NULL;
+  if (sp_config_load (config, config != NULL, &cfg, &err) < 0)
+    {
+      if (!cmd->runs_without_config)
+        {
+          fprintf (stderr, "shmpipectl: %s\n", err->msg);
+          return 1;
+        }
+      ctx.config_error = err->msg;
+      sp_config_free (&cfg);
+      sp_config_defaults (&cfg);
+      if (config == NULL)
+        config = getenv ("SHMPIPE_CONFIG");
+      cfg.path = strdup (config != NULL && *config ? config : SP_DEFAULT_CONFIG);
+    }
+  sp_log_set_level (cfg.log_level < SP_LOG_WARNING ? cfg.log_level : SP_LOG_WARNING);
+  ctx.cfg = &cfg;
+  ctx.root = root;
+  return cmd->run (&ctx, &args);
 }

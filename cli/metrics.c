@@ -2,7 +2,6 @@
    node_exporter's textfile collector (docs/metrics.md). */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -15,13 +14,10 @@
 #include "fileutil.h"
 
 static const char metrics_help[]
-    = "Usage: shmpipectl metrics [--output FILE]\n"
-      "\n"
-      "Print every pipeline's size, bytes used, inodes used and total, members and\n"
+    = "Print every pipeline's size, bytes used, inodes used and total, members and\n"
       "creation time, and the store's totals, in the Prometheus text format (0.0.4).\n"
-      "With --output, write FILE atomically instead (a temp file and a rename in\n"
-      "its directory), as node_exporter's textfile collector wants.  Values are\n"
-      "those `inspect` shows; a pipeline whose tmpfs is gone shows 0 used.\n";
+      "Values are those `inspect` shows; a pipeline whose tmpfs is gone shows 0\n"
+      "used.\n";
 
 struct row
 {
@@ -181,37 +177,18 @@ write_output (const char *path, const char *buf, size_t len, sp_error_t *err)
   return 0;
 }
 
-int
-sp_cmd_metrics (struct sp_ctx *ctx, int argc, char **argv)
+static int
+run_metrics (struct sp_ctx *ctx, const struct sp_cli_args *a)
 {
-  static const struct option opts[] = {
-    { "output", required_argument, NULL, 'o' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
   cleanup_error sp_error_t err = NULL;
   cleanup_free char *buf = NULL;
   cleanup_store struct sp_store store = SP_STORE_INIT;
   struct row *rows = NULL;
-  const char *output = NULL;
+  const char *output = sp_cli_value (a, 'o');
   size_t n = 0, len = 0;
   FILE *f;
-  int c, r;
+  int r;
 
-  while ((c = getopt_long (argc, argv, "o:h", opts, NULL)) != -1)
-    switch (c)
-      {
-      case 'o':
-        output = optarg;
-        break;
-      case 'h':
-        fputs (metrics_help, stdout);
-        return 0;
-      default:
-        return sp_cli_usage ("metrics", "bad option");
-      }
-  if (optind != argc)
-    return sp_cli_usage ("metrics", "unexpected argument \"%.64s\"", argv[optind]);
   if (sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0)
     return sp_cli_fail (&err);
   r = load_rows (&store, &rows, &n, &err);
@@ -239,3 +216,20 @@ sp_cmd_metrics (struct sp_ctx *ctx, int argc, char **argv)
   free (rows);
   return r < 0 ? sp_cli_fail (&err) : 0;
 }
+
+static const struct sp_cli_opt metrics_opts[] = {
+  { "output", "FILE", 'o', 'o',
+    "write FILE atomically instead (a temp file and a rename in its "
+    "directory), as node_exporter's textfile collector wants" },
+  { NULL, NULL, 0, 0, NULL },
+};
+
+const struct sp_command sp_cmd_metrics = {
+  .name = "metrics",
+  .synopsis = "[--output FILE]",
+  .summary = "the store in Prometheus' text format",
+  .help = metrics_help,
+  .opts = metrics_opts,
+  .operands = 0,
+  .run = run_metrics,
+};

@@ -1,5 +1,4 @@
 /* shmpipectl rm and gc */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cdi.h"
@@ -8,17 +7,11 @@
 #include "names.h"
 
 static const char rm_help[]
-    = "Usage: shmpipectl rm NAME [--force]\n"
-      "\n"
-      "Remove pipeline NAME: unmount its tmpfs and delete its record.  Refused\n"
-      "while members are recorded (the message lists them).  With --force the\n"
-      "tmpfs is detached (MNT_DETACH): containers that have it keep their memory\n"
-      "until they exit, and the name is free at once.\n";
+    = "Remove pipeline NAME: unmount its tmpfs and delete its record.  Refused\n"
+      "while members are recorded (the message lists them).\n";
 
 static const char gc_help[]
-    = "Usage: shmpipectl gc\n"
-      "\n"
-      "Collect garbage: first what `shmpipectl restore` does (the persistent\n"
+    = "Collect garbage: first what `shmpipectl restore` does (the persistent\n"
       "pipelines a reboot took are made again, empty), then drop members whose\n"
       "process is gone (a container whose\n"
       "runtime died before poststop), remove ephemeral pipelines left with no\n"
@@ -35,65 +28,51 @@ static const char gc_help[]
       "mountpoint, a symlink in its place) is left as it is and named on stderr;\n"
       "gc goes on with the others and then exits 1.\n";
 
-int
-sp_cmd_rm (struct sp_ctx *ctx, int argc, char **argv)
+static int
+run_rm (struct sp_ctx *ctx, const struct sp_cli_args *a)
 {
-  static const struct option opts[] = {
-    { "force", no_argument, NULL, 'f' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
   cleanup_error sp_error_t err = NULL;
   cleanup_store struct sp_store store = SP_STORE_INIT;
-  bool force = false;
-  int c, r;
+  bool force = sp_cli_has (a, 'f');
+  int r;
 
-  while ((c = getopt_long (argc, argv, "fh", opts, NULL)) != -1)
-    switch (c)
-      {
-      case 'f':
-        force = true;
-        break;
-      case 'h':
-        fputs (rm_help, stdout);
-        return 0;
-      default:
-        return sp_cli_usage ("rm", "bad option");
-      }
-  if (optind != argc - 1)
-    return sp_cli_usage ("rm", "want exactly one NAME");
-  if (sp_qname_check (argv[optind], &err) < 0)
+  if (sp_qname_check (a->argv[0], &err) < 0)
     return sp_cli_fail (&err);
   if (sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0)
     return sp_cli_fail (&err);
-  r = sp_store_remove (&store, argv[optind], force, &err);
+  r = sp_store_remove (&store, a->argv[0], force, &err);
   if (r == 0)
     sp_cdi_refresh_or_warn (&store);
   return r < 0 ? sp_cli_fail (&err) : 0;
 }
 
-int
-sp_cmd_gc (struct sp_ctx *ctx, int argc, char **argv)
+static const struct sp_cli_opt rm_opts[] = {
+  { "force", NULL, 'f', 'f',
+    "remove it with members: its tmpfs is detached (MNT_DETACH), containers "
+    "that have it keep their memory until they exit, and the name is free at "
+    "once" },
+  { NULL, NULL, 0, 0, NULL },
+};
+
+const struct sp_command sp_cmd_rm = {
+  .name = "rm",
+  .alias = "remove",
+  .synopsis = "NAME [--force]",
+  .summary = "remove a pipeline (refused while it has members)",
+  .help = rm_help,
+  .opts = rm_opts,
+  .operands = 1,
+  .run = run_rm,
+};
+
+static int
+run_gc (struct sp_ctx *ctx, const struct sp_cli_args *a)
 {
-  static const struct option opts[] = {
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
   cleanup_error sp_error_t err = NULL;
   cleanup_store struct sp_store store = SP_STORE_INIT;
-  int c, r;
+  int r;
 
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
-    switch (c)
-      {
-      case 'h':
-        fputs (gc_help, stdout);
-        return 0;
-      default:
-        return sp_cli_usage ("gc", "bad option");
-      }
-  if (optind != argc)
-    return sp_cli_usage ("gc", "unexpected argument \"%.64s\"", argv[optind]);
+  (void) a;
   if (sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0)
     return sp_cli_fail (&err);
   r = sp_store_gc (&store, sp_cli_report, "gc", &err);
@@ -110,3 +89,15 @@ sp_cmd_gc (struct sp_ctx *ctx, int argc, char **argv)
   sp_cdi_refresh_or_warn (&store);
   return r < 0 ? sp_cli_fail (&err) : 0;
 }
+
+const struct sp_command sp_cmd_gc = {
+  .name = "gc",
+  .synopsis = "",
+  .summary = "drop members whose process is gone; remove ephemeral pipelines left "
+             "with none",
+  .help = gc_help,
+  .operands = 0,
+  .exit_status = "0 when everything was collected or repaired, 1 when a pipeline\n"
+                 "could not be repaired or the store not read, 2 on a usage error.\n",
+  .run = run_gc,
+};

@@ -1,5 +1,4 @@
 /* shmpipectl restore: the defined pipelines made again after a reboot. */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cdi.h"
@@ -8,9 +7,7 @@
 #include "definitions.h"
 
 static const char restore_help[]
-    = "Usage: shmpipectl restore\n"
-      "\n"
-      "Make every persistent pipeline again that a reboot took: its definition\n"
+    = "Make every persistent pipeline again that a reboot took: its definition\n"
       "(name, options, allow list) is kept on disk, in " SP_DEFAULT_DEFINITIONS "\n"
       "(env " SP_DEFINITIONS_ENV "; with another store root, ROOT/definitions);\n"
       "its content is memory and is gone: it comes back empty.  Ephemeral\n"
@@ -24,31 +21,16 @@ static const char restore_help[]
       "defined pipeline is refused, never given a looser one.  It is safe to\n"
       "run again, and with live pipelines: those are left as they are.\n"
       "\n"
-      "Prints a line per pipeline it made or changed.  Exit status 1 when one\n"
-      "could not be restored (each is named on stderr; the others still are).\n";
+      "Prints a line per pipeline it made or changed.\n";
 
-int
-sp_cmd_restore (struct sp_ctx *ctx, int argc, char **argv)
+static int
+run_restore (struct sp_ctx *ctx, const struct sp_cli_args *a)
 {
-  static const struct option opts[] = {
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
   cleanup_error sp_error_t err = NULL;
   cleanup_store struct sp_store store = SP_STORE_INIT;
-  int c, r;
+  int r;
 
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
-    switch (c)
-      {
-      case 'h':
-        fputs (restore_help, stdout);
-        return 0;
-      default:
-        return sp_cli_usage ("restore", "bad option");
-      }
-  if (optind != argc)
-    return sp_cli_usage ("restore", "unexpected argument \"%.64s\"", argv[optind]);
+  (void) a;
   if (sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0)
     return sp_cli_fail (&err);
   r = sp_store_restore (&store, sp_cli_report, "restore", &err);
@@ -56,3 +38,16 @@ sp_cmd_restore (struct sp_ctx *ctx, int argc, char **argv)
   sp_cdi_refresh_or_warn (&store);
   return r < 0 ? sp_cli_fail (&err) : 0;
 }
+
+const struct sp_command sp_cmd_restore = {
+  .name = "restore",
+  .synopsis = "",
+  .summary = "make the persistent pipelines a reboot took again, empty, from their "
+             "definitions",
+  .help = restore_help,
+  .operands = 0,
+  .exit_status = "0 when every defined pipeline exists, 1 when one could not be\n"
+                 "restored (each is named on stderr; the others still are), 2 on a\n"
+                 "usage error.\n",
+  .run = run_restore,
+};

@@ -1,5 +1,4 @@
 /* shmpipectl ls and inspect */
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,9 +9,7 @@
 #include "json.h"
 
 static const char ls_help[]
-    = "Usage: shmpipectl ls [--json]\n"
-      "\n"
-      "List pipelines as a table: NAME SIZE USED MEMBERS LIFETIME CREATED, each\n"
+    = "List pipelines as a table: NAME SIZE USED MEMBERS LIFETIME CREATED, each\n"
       "member that is a Kubernetes pod's container on a line of its own below\n"
       "(\"  pod NAMESPACE/POD container NAME\").  A pipeline of a Kubernetes\n"
       "namespace is named NAMESPACE/NAME.\n"
@@ -22,13 +19,10 @@ static const char ls_help[]
       "past the free space gets SIGBUS.  A pipeline whose tmpfs is not mounted\n"
       "is flagged \"tmpfs missing: run `shmpipectl gc`\"; a persistent one defined\n"
       "on disk that no restore made again since boot is listed last, flagged\n"
-      "\"not restored since boot: run `shmpipectl restore`\".\n"
-      "With --json, print a JSON array of the objects `inspect` prints.\n";
+      "\"not restored since boot: run `shmpipectl restore`\".\n";
 
 static const char inspect_help[]
-    = "Usage: shmpipectl inspect NAME\n"
-      "\n"
-      "Print pipeline NAME as one JSON object: name, mountpoint, used (bytes),\n"
+    = "Print pipeline NAME as one JSON object: name, mountpoint, used (bytes),\n"
       "size (bytes), mode (octal string), uid, gid, huge, lifetime, inodes,\n"
       "ipc (whether it has an IPC namespace) and ipc_namespace (its path or\n"
       "null), allow-namespaces, created (RFC 3339) and members (an array of\n"
@@ -165,35 +159,16 @@ ls_table (struct sp_store *s, char **names, size_t n, sp_error_t *err)
   return ls_unrestored (s, err);
 }
 
-int
-sp_cmd_ls (struct sp_ctx *ctx, int argc, char **argv)
+static int
+run_ls (struct sp_ctx *ctx, const struct sp_cli_args *a)
 {
-  static const struct option opts[] = {
-    { "json", no_argument, NULL, 'j' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
   cleanup_error sp_error_t err = NULL;
   cleanup_store struct sp_store store = SP_STORE_INIT;
   char **names = NULL;
   size_t n = 0;
-  bool json = false;
-  int c, r;
+  bool json = sp_cli_has (a, 'j');
+  int r;
 
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
-    switch (c)
-      {
-      case 'j':
-        json = true;
-        break;
-      case 'h':
-        fputs (ls_help, stdout);
-        return 0;
-      default:
-        return sp_cli_usage ("ls", "bad option");
-      }
-  if (optind != argc)
-    return sp_cli_usage ("ls", "unexpected argument \"%.64s\"", argv[optind]);
   if (sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0)
     return sp_cli_fail (&err);
   if (sp_store_list (&store, &names, &n, &err) < 0)
@@ -204,35 +179,37 @@ sp_cmd_ls (struct sp_ctx *ctx, int argc, char **argv)
   return r < 0 ? sp_cli_fail (&err) : 0;
 }
 
-int
-sp_cmd_inspect (struct sp_ctx *ctx, int argc, char **argv)
+static const struct sp_cli_opt ls_opts[] = {
+  { "json", NULL, 'j', 0, "print a JSON array of the objects `inspect` prints" },
+  { NULL, NULL, 0, 0, NULL },
+};
+
+const struct sp_command sp_cmd_ls = {
+  .name = "ls",
+  .alias = "list",
+  .synopsis = "[--json]",
+  .summary = "list pipelines",
+  .help = ls_help,
+  .opts = ls_opts,
+  .operands = 0,
+  .run = run_ls,
+};
+
+static int
+run_inspect (struct sp_ctx *ctx, const struct sp_cli_args *a)
 {
-  static const struct option opts[] = {
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
   cleanup_error sp_error_t err = NULL;
   cleanup_pipeline struct sp_pipeline p = { 0 };
   cleanup_yajl_gen yajl_gen g = NULL;
   cleanup_store struct sp_store store = SP_STORE_INIT;
-  int c, r;
+  const char *name = a->argv[0];
+  int r;
 
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
-    switch (c)
-      {
-      case 'h':
-        fputs (inspect_help, stdout);
-        return 0;
-      default:
-        return sp_cli_usage ("inspect", "bad option");
-      }
-  if (optind != argc - 1)
-    return sp_cli_usage ("inspect", "want exactly one NAME");
-  if (sp_qname_check (argv[optind], &err) < 0)
+  if (sp_qname_check (name, &err) < 0)
     return sp_cli_fail (&err);
   if (sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0)
     return sp_cli_fail (&err);
-  r = sp_store_get (&store, argv[optind], &p, &err);
+  r = sp_store_get (&store, name, &p, &err);
   if (r == 0)
     {
       g = sp_gen_new (true);
@@ -241,3 +218,12 @@ sp_cmd_inspect (struct sp_ctx *ctx, int argc, char **argv)
     }
   return r < 0 ? sp_cli_fail (&err) : 0;
 }
+
+const struct sp_command sp_cmd_inspect = {
+  .name = "inspect",
+  .synopsis = "NAME",
+  .summary = "print a pipeline as JSON",
+  .help = inspect_help,
+  .operands = 1,
+  .run = run_inspect,
+};

@@ -92,7 +92,9 @@ struct hook_run
   struct sp_oci_state state;
   struct sp_oci_config config;
   bool have_config;
+  yajl_val annotations; /* the config's, else the state's; borrowed */
   struct sp_oci_request req;
+  bool asked; /* the container itself names a pipeline (not only --pipeline) */
   struct sp_cri_container cri;
   struct sp_config cfg;
   bool have_cfg;
@@ -431,6 +433,86 @@ fail (const struct hook_run *h, sp_error_t err)
   return 1;
 }
 
+/* The container's state from stdin, what to do with it, and its bundle's
+   config.json.  At poststop the bundle may be gone already: the state's
+   annotations (or the members' ids) still tell which pipeline to leave. */
+static int
+read_container (struct hook_run *h, enum sp_oci_stage stage, enum sp_hook_action *action,
+                sp_error_t *err)
+{
+  if (read_state (&h->state, err) < 0
+      || sp_oci_select_action (stage, h->state.status, action, err) < 0)
+    return -1;
+  if (read_bundle_config (h->state.bundle, &h->config, err) < 0)
+    {
+      if (*action != SP_HOOK_LEAVE || sp_error_status (*err) != ENOENT)
+        return -1;
+      sp_log_debug ("container %s: %s", h->state.id, (*err)->msg);
+      sp_error_release (err);
+    }
+  else
+    h->have_config = true;
+  h->annotations = h->config.annotations != NULL ? h->config.annotations : h->state.annotations;
+  return 0;
+}
+
+/* The pipeline the container asks for, held to --pipeline: 1 with h->req
+   set, 0 when it asks for none. */
+static int
+find_request (struct hook_run *h, sp_error_t *err)
+{
+  const char *pinned = h->opts->pipeline;
+  int r = sp_oci_get_request (h->annotations, h->config.env, &h->req, err);
+
+  h->asked = r > 0;
+  if (r < 0 || pinned == NULL)
+    return r;
+  if (r > 0 && strcmp (h->req.pipeline, pinned) != 0)
+    {
+      /* The argument comes from whoever installed the hook (a CDI spec);
+         a container that names another pipeline is not let in anywhere. */
+      sp_error_make (err, EPERM,
+                     "the container's %s names pipeline %s, the hook's --pipeline %s: refusing",
+                     h->req.source, h->req.pipeline, pinned);
+      sp_error_wrap_pipeline (err, pinned);
+      return -1;
+    }
+  if (r == 0)
+    {
+      memset (&h->req, 0, sizeof (h->req));
+      snprintf (h->req.pipeline, sizeof (h->req.pipeline), "%s", pinned);
+      h->req.source = "hook argument --pipeline";
+    }
+  return 1;
+}
+
+/* Kubernetes: a pod's NAME is its namespace's, NS/NAME.  1 for a pod's
+   sandbox (pause) container: it carries the pod's annotations too (CRI-O
+   runs hooks.d for it), but is no member: its /dev/shm is not the app
+   containers' concern, and it outlives none of them. */
+static int
+name_for_pod (struct hook_run *h, sp_error_t *err)
+{
+  char full[SP_QNAME_MAX + 1];
+
+  /* Who runs the hook says whether the CRI's keys are the CRI's: without
+     --cri they may be anyone's, and a container that asks for a pipeline
+     with them is refused rather than let into a plain-named one.  Only
+     --pipeline's own container (a CDI device's) asks for nothing itself:
+     it joins that plain name, its keys unread.  */
+  if (h->opts->cri ? sp_cri_identify (h->annotations, &h->cri, err) < 0
+                   : h->asked && sp_cri_refuse_keys (h->annotations, err) < 0)
+    return -1;
+  /* A pod's sandbox (pause) container carries the pod's annotations too
+     (CRI-O runs hooks.d for it), but is no member.  */
+  if (h->cri.is_sandbox)
+    return 1;
+  if (sp_cri_pipeline_name (&h->cri, h->req.pipeline, full, sizeof (full), err) < 0)
+    return -1;
+  snprintf (h->req.pipeline, sizeof (h->req.pipeline), "%s", full);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -439,8 +521,6 @@ main (int argc, char **argv)
   cleanup_error sp_error_t err = NULL;
   enum sp_oci_stage stage = SP_OCI_STAGE_NONE;
   enum sp_hook_action action;
-  yajl_val annotations;
-  bool asked;
   int r;
 
   memset (&h, 0, sizeof (h));
@@ -455,51 +535,17 @@ main (int argc, char **argv)
     return fail (&h, err);
   if (opts.print_security)
     return sp_privs_print_status (stdout, &err) < 0 ? fail (&h, err) : 0;
-
   if (opts.stage != NULL && sp_oci_parse_stage (opts.stage, &stage, &err) < 0)
     {
       fprintf (stderr, "shmpipe-hook: %s\n", err->msg);
       return 2;
     }
-  if (read_state (&h.state, &err) < 0
-      || sp_oci_select_action (stage, h.state.status, &action, &err) < 0)
+
+  if (read_container (&h, stage, &action, &err) < 0)
     return fail (&h, err);
-
-  r = read_bundle_config (h.state.bundle, &h.config, &err);
-  if (r < 0)
-    {
-      /* At poststop the bundle may be gone already: the state's annotations
-         (or the members' ids) still tell which pipeline to leave.  */
-      if (action != SP_HOOK_LEAVE || sp_error_status (err) != ENOENT)
-        return fail (&h, err);
-      sp_log_debug ("container %s: %s", h.state.id, err->msg);
-      sp_error_release (&err);
-    }
-  else
-    h.have_config = true;
-
-  annotations = h.config.annotations != NULL ? h.config.annotations : h.state.annotations;
-  r = sp_oci_get_request (annotations, h.config.env, &h.req, &err);
+  r = find_request (&h, &err);
   if (r < 0)
     return fail (&h, err);
-  asked = r > 0;
-  if (opts.pipeline != NULL && r > 0 && strcmp (h.req.pipeline, opts.pipeline) != 0)
-    {
-      /* The argument comes from whoever installed the hook (a CDI spec);
-         a container that names another pipeline is not let in anywhere. */
-      sp_error_make (&err, EPERM,
-                     "the container's %s names pipeline %s, the hook's --pipeline %s: refusing",
-                     h.req.source, h.req.pipeline, opts.pipeline);
-      sp_error_wrap_pipeline (&err, opts.pipeline);
-      return fail (&h, err);
-    }
-  if (opts.pipeline != NULL && r == 0)
-    {
-      memset (&h.req, 0, sizeof (h.req));
-      snprintf (h.req.pipeline, sizeof (h.req.pipeline), "%s", opts.pipeline);
-      h.req.source = "hook argument --pipeline";
-      r = 1;
-    }
   if (r == 0)
     {
       if (action == SP_HOOK_LEAVE && !h.have_config)
@@ -507,34 +553,9 @@ main (int argc, char **argv)
       /* Not ours: touch nothing, not even the store. */
       return 0;
     }
-  /* Who runs the hook says whether the CRI's keys are the CRI's: without
-     --cri they may be anyone's, and a container that asks for a pipeline
-     with them is refused rather than let into a plain-named one.  Only
-     --pipeline's own container (a CDI device's) asks for nothing itself:
-     it joins that plain name, its keys unread.  */
-  if (opts.cri ? sp_cri_identify (annotations, &h.cri, &err) < 0
-               : asked && sp_cri_refuse_keys (annotations, &err) < 0)
-    {
-      sp_error_wrap_pipeline (&err, h.req.pipeline);
-      return fail (&h, err);
-    }
-  /* A pod's sandbox (pause) container carries the pod's annotations too
-     (CRI-O runs hooks.d for it), but is no member: its /dev/shm is not the
-     app containers' concern, and it outlives none of them.  */
-  if (h.cri.is_sandbox)
-    return 0;
-
-  /* A pod's NAME is its namespace's: NS/NAME.  */
-  {
-    char full[SP_QNAME_MAX + 1];
-    if (sp_cri_pipeline_name (&h.cri, h.req.pipeline, full, sizeof (full), &err) < 0)
-      {
-        sp_error_wrap_pipeline (&err, h.req.pipeline);
-        return fail (&h, err);
-      }
-    snprintf (h.req.pipeline, sizeof (h.req.pipeline), "%s", full);
-  }
-  r = action == SP_HOOK_JOIN ? join (&h, &err) : leave (&h, &err);
+  r = name_for_pod (&h, &err);
+  if (r == 0)
+    r = action == SP_HOOK_JOIN ? join (&h, &err) : leave (&h, &err);
   if (r < 0)
     sp_error_wrap_pipeline (&err, h.req.pipeline);
   return r < 0 ? fail (&h, err) : 0;

@@ -122,18 +122,6 @@ report_gc (void *ctx, const char *name, const char *what, bool failed)
     sp_log_info ("store: %s: %s", name, what);
 }
 
-static int
-parse_level (const char *s, enum sp_log_level *out)
-{
-  for (int l = SP_LOG_ERROR; l <= SP_LOG_DEBUG; l++)
-    if (strcmp (s, sp_log_level_name ((enum sp_log_level) l)) == 0)
-      {
-        *out = (enum sp_log_level) l;
-        return 0;
-      }
-  return -1;
-}
-
 /* 1 with *FD when systemd passed a socket (checked to be a listening unix
    stream socket), 0 when not socket-activated, -1 on error. */
 static int
@@ -260,8 +248,17 @@ remove_socket (struct own_socket *own)
   own->owned = false;
 }
 
-int
-main (int argc, char **argv)
+struct plugin_opts
+{
+  const char *root;
+  const char *config;
+  const char *level; /* --log-level, or NULL: the config's */
+  bool seccomp;
+};
+
+/* 0: run; 1: done (help, version), exit 0; 2: usage error. */
+static int
+parse_args (int argc, char **argv, struct plugin_opts *o, struct own_socket *own)
 {
   static const struct option opts[] = {
     { "socket", required_argument, NULL, 's' }, { "root", required_argument, NULL, 'r' },
@@ -269,44 +266,35 @@ main (int argc, char **argv)
     { "no-seccomp", no_argument, NULL, 'S' },   { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },      { NULL, 0, NULL, 0 },
   };
-  const char *root = NULL, *config = NULL, *level_s = NULL;
-  struct own_socket own = { .path = DEFAULT_SOCKET };
-  cleanup_error sp_error_t err = NULL;
-  struct sp_server *srv = NULL;
   enum sp_log_level level;
-  struct sp_config cfg;
-  struct sp_store store;
-  bool seccomp = true;
-  sigset_t sigs;
-  int c, fd = -1, r;
+  int c;
 
-  sp_log_init ("shmpipe-plugin", false, SP_LOG_INFO);
   while ((c = getopt_long (argc, argv, "hV", opts, NULL)) != -1)
     switch (c)
       {
       case 's':
-        own.path = optarg;
+        own->path = optarg;
         break;
       case 'r':
-        root = optarg;
+        o->root = optarg;
         break;
       case 'c':
-        config = optarg;
+        o->config = optarg;
         break;
       case 'l':
-        level_s = optarg;
+        o->level = optarg;
         break;
       case 'S':
-        seccomp = false;
+        o->seccomp = false;
         break;
       case 'h':
         fputs (usage_text, stdout);
         sp_opts_print_table (stdout, SP_OPTS_PLUGIN);
         fputs (usage_tail, stdout);
-        return 0;
+        return 1;
       case 'V':
         printf ("shmpipe-plugin %s\n", SHMPIPE_VERSION);
-        return 0;
+        return 1;
       default:
         fputs ("Try 'shmpipe-plugin --help'.\n", stderr);
         return 2;
@@ -318,67 +306,77 @@ main (int argc, char **argv)
                argv[optind]);
       return 2;
     }
-  if (level_s != NULL && parse_level (level_s, &level) < 0)
+  if (o->level != NULL && sp_log_level_parse (o->level, &level) < 0)
     {
       fprintf (stderr,
                "shmpipe-plugin: invalid log level \"%.32s\" (error, warning, info, debug)\n",
-               level_s);
+               o->level);
       return 2;
     }
+  return 0;
+}
 
-  if (sp_config_load (config, config != NULL, &cfg, &err) < 0)
+/* The store as the plugin serves it: a store that outlived its tmpfs (a
+   reboot under a persistent root, as a managed plugin's is) gets them back
+   before Docker mounts anything. */
+static int
+open_store (struct sp_store *store, const struct sp_config *cfg, const char *root, sp_error_t *err)
+{
+  if (sp_store_open (store, cfg, root, err) < 0)
+    return -1;
+  if (sp_store_gc (store, report_gc, NULL, err) < 0)
     {
-      sp_log_error ("%s", err->msg);
-      return 1;
+      sp_log_warning ("store: %s", (*err)->msg);
+      sp_error_release (err);
     }
-  sp_log_set_level (level_s != NULL ? level : cfg.log_level);
-  if (sp_store_open (&store, &cfg, root, &err) < 0)
-    goto fail;
-  /* A store that outlived its tmpfs (a reboot under a persistent root, as a
-     managed plugin's is) gets them back before Docker mounts anything. */
-  if (sp_store_gc (&store, report_gc, NULL, &err) < 0)
-    {
-      sp_log_warning ("store: %s", err->msg);
-      sp_error_release (&err);
-    }
-  sp_cdi_refresh_or_warn (&store);
+  sp_cdi_refresh_or_warn (store);
+  return 0;
+}
 
-  r = activated_socket (&fd, &err);
+/* The listening socket: systemd's, or one bound at OWN's path. */
+static int
+listen_socket (struct own_socket *own, sp_error_t *err)
+{
+  int fd = -1, r;
+
+  r = activated_socket (&fd, err);
   if (r < 0)
-    goto fail;
-  if (r == 0 && (fd = bind_socket (&own, &err)) < 0)
-    goto fail;
+    return -1;
+  return r == 1 ? fd : bind_socket (own, err);
+}
 
-  /* Signals are taken by sigwaitinfo below: blocked before any thread
-     exists, so that none of MHD's threads gets them. */
-  sigemptyset (&sigs);
-  sigaddset (&sigs, SIGTERM);
-  sigaddset (&sigs, SIGINT);
-  sigaddset (&sigs, SIGHUP);
-  pthread_sigmask (SIG_BLOCK, &sigs, NULL);
+/* Signals are taken by sigwaitinfo in wait_for_stop: blocked before any
+   thread exists, so that none of MHD's threads gets them. */
+static void
+block_signals (sigset_t *sigs)
+{
+  sigemptyset (sigs);
+  sigaddset (sigs, SIGTERM);
+  sigaddset (sigs, SIGINT);
+  sigaddset (sigs, SIGHUP);
+  pthread_sigmask (SIG_BLOCK, sigs, NULL);
   signal (SIGPIPE, SIG_IGN);
+}
 
-  if (sp_plugin_harden (seccomp, &err) < 0)
-    goto fail;
-  r = sp_server_start (&store, fd, &srv, &err);
-  fd = -1; /* the server's now, even on failure */
-  if (r < 0)
-    goto fail;
-  sp_log_info ("serving %s (store %s)%s", own.owned ? own.path : "the socket-activated fd 3",
-               store.root, seccomp ? "" : " without seccomp");
-  /* Mounts recorded by a plugin that died before answering, Unmounts lost
-     with a dockerd that died: checked now that requests are served. */
-  if (sp_docker_socket (&cfg) != NULL
-      && sp_plugin_reconcile_start (&store, sp_docker_socket (&cfg), &err) < 0)
-    {
-      sp_log_warning ("%s", err->msg);
-      sp_error_release (&err);
-    }
+/* Mounts recorded by a plugin that died before answering, Unmounts lost
+   with a dockerd that died: checked once requests are served. */
+static void
+start_reconcile (struct sp_store *store, const struct sp_config *cfg)
+{
+  cleanup_error sp_error_t err = NULL;
 
+  if (sp_docker_socket (cfg) != NULL
+      && sp_plugin_reconcile_start (store, sp_docker_socket (cfg), &err) < 0)
+    sp_log_warning ("%s", err->msg);
+}
+
+static void
+wait_for_stop (const sigset_t *sigs)
+{
   for (;;)
     {
       siginfo_t si;
-      int sig = sigwaitinfo (&sigs, &si);
+      int sig = sigwaitinfo (sigs, &si);
       if (sig < 0)
         continue; /* EINTR */
       if (sig == SIGHUP)
@@ -387,24 +385,67 @@ main (int argc, char **argv)
           continue;
         }
       sp_log_info ("%s: stopping", strsignal (sig));
-      break;
+      return;
     }
+}
+
+/* Serves until SIGTERM or SIGINT; an error only before serving starts. */
+static int
+serve (const struct plugin_opts *o, struct own_socket *own, sp_error_t *err)
+{
+  cleanup_config struct sp_config cfg = { 0 };
+  cleanup_store struct sp_store store = SP_STORE_INIT;
+  cleanup_close int fd = -1;
+  struct sp_server *srv = NULL;
+  enum sp_log_level level;
+  sigset_t sigs;
+
+  if (sp_config_load (o->config, o->config != NULL, &cfg, err) < 0)
+    return -1;
+  if (o->level == NULL || sp_log_level_parse (o->level, &level) < 0)
+    level = cfg.log_level;
+  sp_log_set_level (level);
+  if (open_store (&store, &cfg, o->root, err) < 0)
+    return -1;
+  fd = listen_socket (own, err);
+  if (fd < 0)
+    return -1;
+  block_signals (&sigs);
+  if (sp_plugin_harden (o->seccomp, err) < 0)
+    return -1;
+  /* The server's fd now, even on failure. */
+  if (sp_server_start (&store, sp_steal_fd (&fd), &srv, err) < 0)
+    return -1;
+  sp_log_info ("serving %s (store %s)%s", own->owned ? own->path : "the socket-activated fd 3",
+               store.root, o->seccomp ? "" : " without seccomp");
+  start_reconcile (&store, &cfg);
+  wait_for_stop (&sigs);
   sp_server_stop (srv);
-  remove_socket (&own);
-  /* A check still asking dockerd keeps using the store: exit closes it. */
-  if (!sp_plugin_reconcile_running ())
+  remove_socket (own);
+  /* A check still asking dockerd keeps using the store and the config:
+     exit here, before the cleanups close them under it. */
+  if (sp_plugin_reconcile_running ())
+    exit (0);
+  return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+  struct plugin_opts opts = { .seccomp = true };
+  struct own_socket own = { .path = DEFAULT_SOCKET };
+  cleanup_error sp_error_t err = NULL;
+  int r;
+
+  sp_log_init ("shmpipe-plugin", false, SP_LOG_INFO);
+  r = parse_args (argc, argv, &opts, &own);
+  if (r != 0)
+    return r == 1 ? 0 : 2;
+  if (serve (&opts, &own, &err) < 0)
     {
-      sp_store_close (&store);
-      sp_config_free (&cfg);
+      sp_log_error ("%s", err->msg);
+      remove_socket (&own);
+      return 1;
     }
   return 0;
-
-fail:
-  sp_log_error ("%s", err->msg);
-  if (fd >= 0)
-    close (fd);
-  remove_socket (&own);
-  sp_store_close (&store);
-  sp_config_free (&cfg);
-  return 1;
 }

@@ -292,7 +292,7 @@ prepare_bundle (const char *bundle, const struct wrapper_opts *o, struct sp_oci_
   cleanup_free char *out = NULL;
   cleanup_oci_config struct sp_oci_config oc = { 0 };
   cleanup_pipeline struct sp_pipeline p = { 0 };
-  struct sp_config cfg;
+  cleanup_config struct sp_config cfg = { 0 };
   cleanup_store struct sp_store store = SP_STORE_INIT;
   struct sp_rewrite rw;
   char hook[PATH_MAX], ipc[PATH_MAX];
@@ -325,13 +325,9 @@ prepare_bundle (const char *bundle, const struct wrapper_opts *o, struct sp_oci_
                           "a qualified name (NAMESPACE/NAME) is for Kubernetes pods through "
                           "shmpipe-hook, not for shmpipe-runtime");
 
-  if (sp_config_load (o->config, o->config != NULL, &cfg, err) < 0)
+  if (sp_config_load (o->config, o->config != NULL, &cfg, err) < 0
+      || sp_store_open (&store, &cfg, o->root, err) < 0)
     return -1;
-  if (sp_store_open (&store, &cfg, o->root, err) < 0)
-    {
-      sp_config_free (&cfg);
-      return -1;
-    }
   r = ensure_pipeline (&store, &cfg, req, &p, err);
   if (r == 0 && o->hook == NULL)
     r = default_hook_path (hook, sizeof (hook), err);
@@ -346,7 +342,6 @@ prepare_bundle (const char *bundle, const struct wrapper_opts *o, struct sp_oci_
     }
   if (r == 0)
     r = sp_write_file_atomic (dirfd, "config.json", out, out_len, st.st_mode & 07777, err);
-  sp_config_free (&cfg);
   return r;
 }
 

@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <syslog.h>
 
 static const char *const log_names[] = { "error", "warning", "info", "debug" };
@@ -10,6 +11,18 @@ const char *
 sp_log_level_name (enum sp_log_level l)
 {
   return (unsigned) l < 4 ? log_names[l] : "info";
+}
+
+int
+sp_log_level_parse (const char *s, enum sp_log_level *out)
+{
+  for (size_t i = 0; i < 4; i++)
+    if (strcmp (s, log_names[i]) == 0)
+      {
+        *out = (enum sp_log_level) i;
+        return 0;
+      }
+  return -1;
 }
 
 static const char *log_ident = "shmpipe";

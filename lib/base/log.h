@@ -13,6 +13,8 @@ enum sp_log_level
 };
 
 const char *sp_log_level_name (enum sp_log_level l);
+/* The level named S ("error" ... "debug"); -1 when S names none. */
+int sp_log_level_parse (const char *s, enum sp_log_level *out);
 void sp_log_init (const char *ident, bool use_syslog, enum sp_log_level level);
 void sp_log_set_level (enum sp_log_level level);
 void sp_log (enum sp_log_level level, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));

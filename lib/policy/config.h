@@ -4,7 +4,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
+#include <yajl/yajl_tree.h>
 
 #include "error.h"
 #include "log.h"
@@ -63,6 +65,8 @@ int sp_config_parse (const char *buf, size_t len, struct sp_config *cfg, sp_erro
 int sp_config_load (const char *path, bool explicit_path, struct sp_config *cfg, sp_error_t *err);
 
 void sp_config_free (struct sp_config *cfg);
+/* A config freed at the end of its scope (start it as { 0 }). */
+#define cleanup_config __attribute__ ((cleanup (sp_config_free)))
 
 /* The file errors tell users to edit: CFG's path, or a phrase saying none
    was read. */
@@ -73,5 +77,44 @@ const char *sp_config_file (const struct sp_config *cfg);
    the error names the annotation, the key and the file. */
 int sp_config_check_container (const struct sp_config *cfg, const struct sp_pipeline_opts *o,
                                sp_opt_mask given, sp_error_t *err);
+
+/* The keys of config.json, as one table (config_keys.c): each row
+   drives the parser, the "did you mean" of an unknown key, the Markdown
+   table of docs/config.md and the unit test that holds
+   schemas/config.schema.json to it. */
+enum sp_config_kind
+{
+  SP_CFG_SCHEMA,    /* "$schema": any string, read by editors, not by us */
+  SP_CFG_PATH,      /* an absolute path without "..", at most MAX bytes; char *, NULL: DEF */
+  SP_CFG_SOCKET,    /* an absolute path of at most MAX bytes, or "" for off; char * */
+  SP_CFG_SIZE,      /* "64m" or bytes; uint64_t */
+  SP_CFG_MODE,      /* octal string; mode_t */
+  SP_CFG_COUNT,     /* an integer from 1 to MAX; uint64_t */
+  SP_CFG_BOOL,      /* bool */
+  SP_CFG_LIFETIME,  /* enum sp_lifetime */
+  SP_CFG_LOG_LEVEL, /* enum sp_log_level */
+  SP_CFG_OPTIONS,   /* option names a container may set; sp_opt_mask */
+};
+
+struct sp_config_key
+{
+  const char *name; /* first: sp_nearest reads the rows as names */
+  enum sp_config_kind kind;
+  size_t offset;    /* of the field in struct sp_config (unused for SP_CFG_SCHEMA) */
+  uint64_t max;     /* COUNT: the largest value; PATH, SOCKET: the longest */
+  const char *def;  /* the default as JSON text, or NULL when it is computed */
+  const char *note; /* for people: a computed default, or what follows DEF */
+  const char *help; /* one line for docs/config.md */
+};
+
+extern const struct sp_config_key sp_config_keys[];
+extern const size_t sp_config_key_count;
+
+const struct sp_config_key *sp_config_key_find (const char *name);
+/* Parses V, the value of key K, into CFG. */
+int sp_config_key_parse (const struct sp_config_key *k, yajl_val v, struct sp_config *cfg,
+                         sp_error_t *err);
+/* The Markdown table of docs/config.md (a unit test checks that file). */
+void sp_config_print_table (FILE *f);
 
 #endif

@@ -308,6 +308,11 @@ t_config() {
 	printf '{"default_size": "8m", "colour": "blue"}\n' >"$cfg"
 	out=$(ctl --config "$cfg" ls 2>&1) && sp_fail "unknown config key accepted"
 	sp_assert_eq "shmpipectl: $cfg: config: unknown key \"colour\"" "$out"
+	# A key given twice is refused, not settled by the last one.
+	printf '{"max_size": "1g", "max_size": "3g"}\n' >"$cfg"
+	out=$(ctl --config "$cfg" create twice --size 2g 2>&1) && sp_fail "a key given twice was accepted"
+	sp_assert_eq "shmpipectl: $cfg: config: key \"max_size\" is given twice" "$out"
+	[[ ! -e $root/state/twice.json ]] || sp_fail "a pipeline was made under a refused config"
 	out=$(ctl --config "$SP_CASE_DIR/missing.json" ls 2>&1) && sp_fail "missing explicit config accepted"
 	sp_assert_contains "$out" "missing.json: No such file or directory"
 	# --root beats SHMPIPE_ROOT.
@@ -335,6 +340,22 @@ t_help() {
 		out=$(ctl "$c" --help)
 		sp_assert_contains "$out" "Usage: shmpipectl $c"
 	done
+	# Every command `shmpipectl --help` lists (the command table) has a help
+	# with its usage line, its options and its exit status, in 80 columns.
+	local cmds
+	cmds=$(ctl --help | sed -n '/^Commands:/,/^$/s/^  \([a-z]\+\).*/\1/p')
+	[[ $(wc -w <<<"$cmds") -ge 12 ]] || sp_fail "shmpipectl --help lists too few commands: $cmds"
+	for c in $cmds; do
+		out=$(ctl "$c" --help)
+		sp_assert_contains "$out" "Usage: shmpipectl $c"
+		sp_assert_contains "$out" $'\nOptions:\n'
+		sp_assert_contains "$out" "  -h, --help"
+		sp_assert_contains "$out" $'\nExit status: '
+		if awk 'length > 80 { exit 1 }' <<<"$out"; then :; else sp_fail "$c --help has a line over 80 columns"; fi
+	done
+	# A mistyped option names the one meant, for every command.
+	out=$(ctl ls --jsn 2>&1) && sp_fail "ls --jsn accepted"
+	sp_assert_eq "shmpipectl ls: unknown option \"--jsn\" (did you mean \"--json\"?); try 'shmpipectl ls --help'" "$out"
 	out=$(ctl create 2>&1) && sp_fail "create without a name"
 	sp_assert_contains "$out" "want exactly one NAME"
 	ctl --version | grep -q '^shmpipectl [0-9]'
@@ -376,7 +397,7 @@ sp_test "gc reports a pipeline it cannot repair and still repairs the others" t_
 sp_test "errors: bad names, sizes, busy, missing, duplicate; nothing left behind" t_errors
 sp_test "NAMESPACE/NAME: created, listed, inspected, joined, removed; stored as NAMESPACE+NAME beside a plain NAME" t_qualified
 sp_test "a torn state file is reported, not trusted" t_damaged_state
-sp_test "config file: defaults, limits, unknown keys, --root" t_config
+sp_test "config file: defaults, limits, unknown keys, a key given twice, --root" t_config
 sp_test "shipped configs load, bad ones are refused" t_config_examples
 sp_test "--help on every command" t_help
 sp_done

@@ -108,7 +108,7 @@ test_config_invalid (void **state)
   cfg_bad ("{\"default_mode\":\"999\"}", "invalid mode");
   cfg_bad ("{\"auto_lifetime\":\"forever\"}", "invalid lifetime");
   cfg_bad ("{\"log_level\":\"loud\"}", "invalid \"log_level\"");
-  cfg_bad ("{\"max_inodes\":0}", "positive integer");
+  cfg_bad ("{\"max_inodes\":0}", "\"max_inodes\" must be an integer from 1 to");
   cfg_bad ("{\"default_size\":\"2g\",\"max_size\":\"1g\"}", "exceeds \"max_size\"");
   cfg_bad ("{\"cdi\":\"yes\"}", "\"cdi\" must be true or false");
   cfg_bad ("{\"cdi_spec_dir\":\"etc/cdi\"}", "\"cdi_spec_dir\" must be an absolute path");
