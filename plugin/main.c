@@ -66,7 +66,7 @@ static const char usage_text[]
       "  --log-level LEVEL  error, warning, info or debug (default: the config's, info)\n"
       "  --no-seccomp       do not install the seccomp filter (for debugging)\n"
       "  -h, --help         this help\n"
-      "  -V, --version      print the version\n"
+      "  -V, --version      print the release and the commit\n"
       "\n"
       "Volume options (docker volume create -o KEY=VALUE):\n";
 
@@ -303,7 +303,7 @@ main (int argc, char **argv)
         fputs (usage_tail, stdout);
         return 0;
       case 'V':
-        printf ("shmpipe-plugin %s\n", SHMPIPE_VERSION);
+        sp_version_print (stdout, "shmpipe-plugin");
         return 0;
       default:
         fputs ("Try 'shmpipe-plugin --help'.\n", stderr);
