@@ -15,6 +15,8 @@ packages=(
 	python3 python3-jsonschema python3-numpy docker-compose
 	# docs: the ctr recipe in docs/hook.md edits containerd's spec with jq
 	jq
+	# man pages (scdoc sources), the Debian package and its checks
+	scdoc man-db dpkg-dev debhelper lintian
 	# metrics: the Prometheus text format parsed as node_exporter would
 	python3-prometheus-client
 	# the Kubernetes tests' CRI client (gRPC, the CRI v1 subset compiled at test
