@@ -9,8 +9,9 @@
 # $SP_CACHE_DIR/deb-test-root-KEY.tar.  The previous release's package is
 # built from its tag's tree (v0.2.0, or commit 1365ad0 where a clone has no
 # tags) with this debian/ and its own changelog entry, cached by content.
-# Time (2 cores): cold about 2 minutes (debootstrap, apt, two package
-# builds), warm about 1 minute.
+# Time (2 cores, load 10): cold about 2.5 minutes (debootstrap, apt, two
+# package builds), warm under 40 s (one package build, the chroots in a
+# tmpfs).
 set -euo pipefail
 # Its own mount namespace: the chroot's /proc, /dev, /run and the pipeline
 # it makes never show on the host, and go with the namespace.
@@ -25,6 +26,10 @@ PREV_VERSION=0.2.0
 ROOT_PKGS="libyajl2 libmicrohttpd12 libcap2 libseccomp2 man-db"
 DEBS=$SP_TMP/debs
 mkdir -p "$DEBS"
+# The chroots in memory: made and dropped in a moment, not written to disk.
+ROOTS=$SP_TMP/roots
+mkdir -p "$ROOTS"
+mount -t tmpfs -o size=2g,mode=0755 pkg-roots "$ROOTS"
 export SP_TEST_TIMEOUT=${SP_TEST_TIMEOUT:-900}
 
 # in_root ROOT CMD... : CMD in the chroot, with a plain environment.
@@ -80,10 +85,10 @@ root_tar() {
 new_root() {
 	local root tar
 	tar=$(root_tar) || sp_fail "no chroot tarball (see above)"
-	root=$SP_CASE_DIR/root
-	mkdir "$root"
+	root=$(mktemp -d "$ROOTS/root.XXXXXX")
 	tar -C "$root" -xf "$tar"
 	root_mounts "$root"
+	sp_defer rm -rf --one-file-system "$root"
 	sp_defer sp_umount_under "$root"
 	cp "$DEBS"/*.deb "$root/tmp/"
 	echo "$root"
