@@ -144,6 +144,14 @@ t_build() {
 	grep -Eq '^Before=.*docker\.service.*containerd\.service.*crio\.service' "$SP_CASE_DIR/restore" ||
 		sp_fail "shmpipe-restore.service is not ordered before docker, containerd and crio"
 	grep -qx 'ExecStart=/usr/bin/shmpipectl restore' "$SP_CASE_DIR/restore" || sp_fail "the restore unit does not run shmpipectl restore"
+	# systemd reads every unit without a complaint (but that the binaries
+	# are not installed on this host)
+	mkdir "$SP_CASE_DIR/pkg"
+	dpkg-deb -x "$deb" "$SP_CASE_DIR/pkg"
+	local out
+	out=$(systemd-analyze verify --man=no "$SP_CASE_DIR"/pkg/lib/systemd/system/* 2>&1 |
+		grep -v ': Command /usr/[a-z/-]* is not executable: No such file or directory$' || true)
+	[[ -z $out ]] || sp_fail "systemd-analyze verify:"$'\n'"$out"
 }
 sp_test "the .deb builds (make deb), in FHS places, and so does $PREV_VERSION's from its tag with this debian/" t_build
 
