@@ -12,7 +12,10 @@ SHMPIPE_VERSION := $(shell cat VERSION)
 MANDIR ?= $(PREFIX)/share/man
 
 PKGS := yajl libcap libseccomp
-CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Ilib
+# lib/ in layers, each calling only the ones before it: base (utilities),
+# policy (options, config, admission), store, engines (OCI, CRI, Docker, CDI).
+LIB_DIRS := lib/base lib/policy lib/store lib/engines
+CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 $(addprefix -I,$(LIB_DIRS))
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wformat=2 -Wshadow -fstack-protector-strong -fPIE \
           -fno-strict-aliasing $(shell pkg-config --cflags $(PKGS))
@@ -23,7 +26,7 @@ CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-rec
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRC := $(wildcard lib/*.c)
+LIB_SRC := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cli/*.c))
 HOOK_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard hook/*.c))
@@ -86,10 +89,11 @@ $(BUILD)/gen/version.h: FORCE
 	  "$(SHMPIPE_VERSION)" "$$(SHMPIPE_COMMIT='$(SHMPIPE_COMMIT)' ./install/commit.sh)" >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
 
-$(BUILD)/obj/lib/version.o: $(BUILD)/gen/version.h
-$(BUILD)/obj/lib/version.o: CPPFLAGS += -include $(BUILD)/gen/version.h
+$(BUILD)/obj/lib/base/version.o: $(BUILD)/gen/version.h
+$(BUILD)/obj/lib/base/version.o: CPPFLAGS += -include $(BUILD)/gen/version.h
 
 $(BUILD)/libshmpipe.a: $(LIB_OBJ)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/shmpipectl: $(CLI_OBJ) $(BUILD)/libshmpipe.a
@@ -170,7 +174,7 @@ deps:
 	./install/deps.sh
 
 format:
-	clang-format -i lib/*.[ch] cli/*.[ch] $(wildcard hook/*.[ch] plugin/*.[ch] runtime/*.[ch] tests/unit/*.c tests/helpers/*.c tests/fuzz/*.[ch])
+	clang-format -i lib/*/*.[ch] cli/*.[ch] $(wildcard hook/*.[ch] plugin/*.[ch] runtime/*.[ch] tests/unit/*.c tests/helpers/*.c tests/fuzz/*.[ch])
 
 man: $(MAN_PAGES)
 
