@@ -10,6 +10,8 @@ t_version() {
 	local release b line commit="" c
 	release=$(cat "$SP_REPO/VERSION")
 	sp_assert_match "$release" '^[0-9]+\.[0-9]+\.[0-9]+$' "VERSION is MAJOR.MINOR.PATCH"
+	sp_assert_eq "$release" "$(dpkg-parsechangelog -l "$SP_REPO/debian/changelog" -S Version)" \
+		"debian/changelog's newest entry is VERSION's release"
 	for b in shmpipectl shmpipe-hook shmpipe-plugin shmpipe-runtime; do
 		line=$("$BUILD/$b" --version)
 		line=${line%%$'\n'*} # shmpipe-runtime: then the real runtime's lines
