@@ -64,10 +64,13 @@ root_tar() {
 		cp /etc/resolv.conf "$tmp/etc/resolv.conf"
 		# man reads pages without mandb's index: no index rebuilt on each dpkg
 		echo 'man-db man-db/auto-update boolean false' | chroot "$tmp" debconf-set-selections
+		# a tarball made without apt's lists (by another recipe) gets them first
+		local update=:
+		compgen -G "$tmp/var/lib/apt/lists/*_Packages" >/dev/null || update="apt-get update -q"
 		# shellcheck disable=SC2086 # a list of packages
 		if ! timeout 600 chroot "$tmp" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-			$ROOT_PKGS >"$tmp.log" 2>&1; then
+			DEBIAN_FRONTEND=noninteractive sh -c "$update && apt-get install -y -q \
+			--no-install-recommends $ROOT_PKGS" >"$tmp.log" 2>&1; then
 			tail -n 20 "$tmp.log" >&2
 			sp_rm_tree "$tmp"
 			exit 1
