@@ -6,6 +6,10 @@ DESTDIR ?=
 SANITIZE ?=
 # HOOK_STATIC=0 links shmpipe-hook dynamically (sanitizer builds always do).
 HOOK_STATIC ?= 1
+# The release is the file VERSION; the commit is found at build time
+# (install/commit.sh; `make SHMPIPE_COMMIT=...` overrides it).
+SHMPIPE_VERSION := $(shell cat VERSION)
+MANDIR ?= $(PREFIX)/share/man
 
 PKGS := yajl libcap libseccomp
 # lib/ in layers, each calling only the ones before it: base (utilities),
@@ -50,9 +54,13 @@ ifneq ($(HOOK_OBJ),)
 TEST_HELPERS += $(BUILD)/tests/shmpipe-hook-dynamic
 endif
 
-.PHONY: all help demo test unit integration asan valgrind install deps bench fuzz clean format
+# Man pages, from scdoc sources in man/ (NAME.SECTION.scd).
+MAN_SRC := $(wildcard man/*.scd)
+MAN_PAGES := $(MAN_SRC:man/%.scd=$(BUILD)/man/%)
 
-all: $(BINS) $(TEST_HELPERS)
+.PHONY: all help demo test unit integration asan valgrind install deps bench fuzz clean format man deb FORCE
+
+all: $(BINS) $(TEST_HELPERS) $(MAN_PAGES)
 
 help:
 	@echo "make              build shmpipectl, shmpipe-hook, shmpipe-plugin into $(BUILD)/"
@@ -66,10 +74,23 @@ help:
 	@echo "make fuzz         libFuzzer targets, FUZZ_SECONDS each (default 60)"
 	@echo "make bench        benchmarks; prints a Markdown table"
 	@echo "make install      PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
+	@echo "make man          the man pages (scdoc) into $(BUILD)/man/"
+	@echo "make deb          the Debian package (dpkg-buildpackage -us -uc -b) into build/deb/"
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# Rewritten only when the release or the commit changed, so that a new
+# commit relinks every binary and an unchanged tree rebuilds nothing.
+$(BUILD)/gen/version.h: FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define SHMPIPE_VERSION "%s"\n#define SHMPIPE_COMMIT "%s"\n' \
+	  "$(SHMPIPE_VERSION)" "$$(SHMPIPE_COMMIT='$(SHMPIPE_COMMIT)' ./install/commit.sh)" >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
+$(BUILD)/obj/lib/base/version.o: $(BUILD)/gen/version.h
+$(BUILD)/obj/lib/base/version.o: CPPFLAGS += -include $(BUILD)/gen/version.h
 
 $(BUILD)/libshmpipe.a: $(LIB_OBJ)
 	@rm -f $@
@@ -155,10 +176,23 @@ deps:
 format:
 	clang-format -i lib/*/*.[ch] cli/*.[ch] $(wildcard hook/*.[ch] plugin/*.[ch] runtime/*.[ch] tests/unit/*.c tests/helpers/*.c tests/fuzz/*.[ch])
 
+man: $(MAN_PAGES)
+
+$(BUILD)/man/%: man/%.scd
+	@mkdir -p $(dir $@)
+	scdoc <$< >$@.tmp && mv -f $@.tmp $@
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/shmpipe
 	install -m 0755 $(BUILD)/shmpipectl $(DESTDIR)$(PREFIX)/bin/
 	./install/install.sh "$(BUILD)" "$(DESTDIR)" "$(PREFIX)"
+	for p in $(MAN_PAGES); do \
+	  s=$${p##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && install -m 0644 $$p $(DESTDIR)$(MANDIR)/man$$s/; \
+	done
+
+# The package of this tree: debian/changelog's version must be VERSION's.
+deb:
+	./install/build-deb.sh
 
 clean:
 	rm -rf build

@@ -30,7 +30,7 @@ static const char usage_tail[]
       "  --config FILE   config file (env SHMPIPE_CONFIG; default " SP_DEFAULT_CONFIG ";\n"
       "                  a missing default file means built-in defaults)\n"
       "  -h, --help      this help; `shmpipectl COMMAND --help` for a command\n"
-      "  -V, --version   print the version\n"
+      "  -V, --version   print the release and the commit\n"
       "\n"
       "Exit status: 0 on success, 1 on error (one line on stderr naming the\n"
       "pipeline and the cause), 2 on a usage error.\n";
@@ -94,7 +94,7 @@ main (int argc, char **argv)
         print_usage (stdout);
         return 0;
       case 'V':
-        printf ("shmpipectl %s\n", SHMPIPE_VERSION);
+        sp_version_print (stdout, "shmpipectl");
         return 0;
       default:
         fputs ("Try 'shmpipectl --help'.\n", stderr);

@@ -69,7 +69,7 @@ static const char usage_text[]
       "                     NoNewPrivs and Seccomp lines of /proc/self/status, exit\n"
       "                     (also: env SHMPIPE_HOOK_SELFTEST=status)\n"
       "  -h, --help         this help\n"
-      "  -V, --version      print the version\n"
+      "  -V, --version      print the release and the commit\n"
       "\n"
       "Exit status: 0 on success or when the container asks for no pipeline,\n"
       "1 on error (one line on stderr: \"shmpipe-hook: pipeline NAME: cause\"),\n"
@@ -154,7 +154,7 @@ parse_args (int argc, char **argv, struct hook_opts *o)
         fputs (usage_text, stdout);
         return 1;
       case 'V':
-        printf ("shmpipe-hook %s\n", SHMPIPE_VERSION);
+        sp_version_print (stdout, "shmpipe-hook");
         return 1;
       default:
         fprintf (stderr, "shmpipe-hook: unknown or incomplete option \"%s\" (see --help)\n",

@@ -15,6 +15,9 @@ packages=(
 	python3 python3-jsonschema python3-numpy docker-compose
 	# docs: the ctr recipe in docs/hook.md edits containerd's spec with jq
 	jq
+	# man pages (scdoc sources), the Debian package and its checks (lintian,
+	# systemd-analyze verify of its units)
+	scdoc man-db dpkg-dev debhelper lintian systemd
 	# metrics: the Prometheus text format parsed as node_exporter would
 	python3-prometheus-client
 	# the Kubernetes tests' CRI client (gRPC, the CRI v1 subset compiled at test

@@ -38,6 +38,16 @@ rewrite_hook_path() {
 	sed "s|/usr/local/libexec/shmpipe/shmpipe-hook|$prefix/libexec/shmpipe/shmpipe-hook|g" "$1"
 }
 
+# install_sed SED-EXPR SRC DEST: SRC edited by sed to DEST, mode 0644, by a
+# rename (a reader never sees half a file).
+install_sed() {
+	local tmp
+	tmp="$(dirname "$3")/.$(basename "$3").tmp"
+	sed "$1" "$2" >"$tmp"
+	chmod 0644 "$tmp"
+	mv -f "$tmp" "$3"
+}
+
 # ---- OCI hook (hook/) ------------------------------------------------------
 hook_dir=$destdir$prefix/libexec/shmpipe
 install -d "$hook_dir"
@@ -48,9 +58,8 @@ install -m 0755 "$build/shmpipe-hook" "$hook_dir/shmpipe-hook"
 hooks_d=$destdir/usr/share/containers/oci/hooks.d
 install -d "$hooks_d"
 for f in "$here"/hooks.d/*.json; do
-	rewrite_hook_path "$f" >"$hooks_d/.$(basename "$f").tmp"
-	chmod 0644 "$hooks_d/.$(basename "$f").tmp"
-	mv -f "$hooks_d/.$(basename "$f").tmp" "$hooks_d/$(basename "$f")"
+	install_sed "s|/usr/local/libexec/shmpipe/shmpipe-hook|$prefix/libexec/shmpipe/shmpipe-hook|g" \
+		"$f" "$hooks_d/$(basename "$f")"
 done
 
 # CRI-O: hooks of its own that run the hook with --cri (its pods' annotations
@@ -94,18 +103,17 @@ case $prefix in
 *) unit_dir=$destdir/etc/systemd/system ;;
 esac
 install -d "$unit_dir"
-sed "s|/usr/local/libexec/shmpipe/shmpipe-plugin|$prefix/libexec/shmpipe/shmpipe-plugin|g" \
-	"$here/systemd/shmpipe-plugin.service" >"$unit_dir/.shmpipe-plugin.service.tmp"
-chmod 0644 "$unit_dir/.shmpipe-plugin.service.tmp"
-mv -f "$unit_dir/.shmpipe-plugin.service.tmp" "$unit_dir/shmpipe-plugin.service"
+install_sed "s|/usr/local/libexec/shmpipe/shmpipe-plugin|$prefix/libexec/shmpipe/shmpipe-plugin|g" \
+	"$here/systemd/shmpipe-plugin.service" "$unit_dir/shmpipe-plugin.service"
 install -m 0644 "$here/systemd/shmpipe-plugin.socket" "$unit_dir/shmpipe-plugin.socket"
 # shmpipectl metrics for node_exporter's textfile collector (docs/metrics.md):
 # installed, not enabled.
-sed "s|/usr/local/bin/shmpipectl|$prefix/bin/shmpipectl|g" \
-	"$here/systemd/shmpipe-metrics.service" >"$unit_dir/.shmpipe-metrics.service.tmp"
-chmod 0644 "$unit_dir/.shmpipe-metrics.service.tmp"
-mv -f "$unit_dir/.shmpipe-metrics.service.tmp" "$unit_dir/shmpipe-metrics.service"
+install_sed "s|/usr/local/bin/shmpipectl|$prefix/bin/shmpipectl|g" \
+	"$here/systemd/shmpipe-metrics.service" "$unit_dir/shmpipe-metrics.service"
 install -m 0644 "$here/systemd/shmpipe-metrics.timer" "$unit_dir/shmpipe-metrics.timer"
+# The persistent pipelines made again at boot, before the engines start.
+install_sed "s|/usr/local/bin/shmpipectl|$prefix/bin/shmpipectl|g" \
+	"$here/systemd/shmpipe-restore.service" "$unit_dir/shmpipe-restore.service"
 
 docker_share=$destdir$prefix/share/shmpipe/docker
 install -d "$docker_share/managed-plugin"

@@ -68,7 +68,7 @@ static const char usage_text[]
       "  --log-level LEVEL  error, warning, info or debug (default: the config's, info)\n"
       "  --no-seccomp       do not install the seccomp filter (for debugging)\n"
       "  -h, --help         this help\n"
-      "  -V, --version      print the version\n"
+      "  -V, --version      print the release and the commit\n"
       "\n"
       "Volume options (docker volume create -o KEY=VALUE):\n";
 
@@ -293,7 +293,7 @@ parse_args (int argc, char **argv, struct plugin_opts *o, struct own_socket *own
         fputs (usage_tail, stdout);
         return 1;
       case 'V':
-        printf ("shmpipe-plugin %s\n", SHMPIPE_VERSION);
+        sp_version_print (stdout, "shmpipe-plugin");
         return 1;
       default:
         fputs ("Try 'shmpipe-plugin --help'.\n", stderr);

@@ -48,6 +48,9 @@ static const char usage_text[]
       "  --shmpipe-config FILE   config file (env SHMPIPE_CONFIG)\n"
       "  --shmpipe-help          this help\n"
       "\n"
+      "--version (or -v) without a command prints this wrapper's release and\n"
+      "commit, then the real runtime's --version.\n"
+      "\n"
       "Docker: in /etc/docker/daemon.json\n"
       "  {\"runtimes\": {\"shmpipe\": {\"path\": \"/usr/local/bin/shmpipe-runtime\"}}}\n"
       "then `docker run --runtime shmpipe -e SHMPIPE_PIPELINE=frames ...`.\n"
@@ -372,8 +375,16 @@ main (int argc, char **argv)
     }
   if (cmd > 0 && strcmp (argv[cmd], "shmpipe-version") == 0)
     {
-      printf ("shmpipe-runtime %s (runtime %s)\n", SHMPIPE_VERSION, runtime);
+      sp_version_print (stdout, "shmpipe-runtime");
+      printf ("runtime: %s\n", runtime);
       return 0;
+    }
+  /* Its own line, then the real runtime's (Docker parses those). */
+  if (cmd < 0 && argc > 1
+      && (strcmp (argv[argc - 1], "--version") == 0 || strcmp (argv[argc - 1], "-v") == 0))
+    {
+      sp_version_print (stdout, "shmpipe-runtime");
+      fflush (stdout);
     }
   argv[0] = runtime;
   execv (runtime, argv);
