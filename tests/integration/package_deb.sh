@@ -166,14 +166,17 @@ t_lintian() {
 }
 sp_test "lintian: no error and no warning (the one override says why)" t_lintian
 
-# The maintainer scripts never name an engine nor the store.
+# The maintainer scripts never name an engine nor the store; the one
+# command they run is postinst's `shmpipectl restore` on an upgrade from
+# before 0.3.0, which only writes definitions.
 t_scripts() {
 	local d=$SP_CASE_DIR/control s
 	[[ -s $DEBS/shmpipe_new.deb ]] || sp_fail "no package (the build failed)"
 	dpkg-deb -e "$DEBS/shmpipe_new.deb" "$d"
 	for s in "$d"/preinst "$d"/postinst "$d"/prerm "$d"/postrm; do
 		[[ -e $s ]] || continue
-		if grep -nE 'docker|containerd|crio|/run/shmpipe|shmpipectl|umount' "$s"; then
+		if grep -v -e '^\s*shmpipectl restore >/dev/null ||$' -e "run 'shmpipectl restore'" "$s" |
+			grep -nE 'docker|containerd|crio|/run/shmpipe|shmpipectl|umount'; then
 			sp_fail "$(basename "$s") names an engine or the store"
 		fi
 	done
@@ -215,11 +218,15 @@ t_fresh() {
 	in_root "$root" shmpipectl create p1 --size 4m
 	echo data >"$root/run/shmpipe/mnt/p1/f"
 	in_root "$root" dpkg --purge shmpipe || sp_fail "dpkg --purge failed"
-	out=$(diff <(echo "$before") <(root_files "$root")) || sp_fail "purge left or took files:"$'\n'"$out"
+	# p1's definition is the admin's, as p1 is: purge keeps both, and takes
+	# nothing else of its own
+	[[ -s $root/var/lib/shmpipe/pipelines/p1.json ]] || sp_fail "purge took p1's definition"
+	out=$(diff <(echo "$before") <(root_files "$root" | grep -vxE '\./var/lib/shmpipe(/pipelines(/p1\.json)?)?')) ||
+		sp_fail "purge left or took files:"$'\n'"$out"
 	sp_assert_eq data "$(cat "$root/run/shmpipe/mnt/p1/f")" "the pipeline outlived the purge"
 	mountpoint -q "$root/run/shmpipe/mnt/p1" || sp_fail "purge unmounted the pipeline"
 }
-sp_test "fresh install without dockerd or systemd: --version, man, units enabled; purge leaves exactly the files that were there" t_fresh
+sp_test "fresh install without dockerd or systemd: --version, man, units enabled; purge leaves exactly the files that were there and the admin's pipeline with its definition" t_fresh
 
 t_upgrade() {
 	local root pid out dev
@@ -259,6 +266,9 @@ t_upgrade() {
 	sp_assert_match "$(in_root "$root" shmpipectl --version)" "^shmpipectl $(cat "$SP_REPO/VERSION") "
 	grep -q '"32m"' "$root/etc/shmpipe/config.json" || sp_fail "the upgrade lost the admin's edit of config.json"
 	check_keep "after the upgrade" shmpipectl
+	# 0.2.0 kept no definition: the upgrade wrote it, so a reboot keeps keep
+	sp_assert_eq 16777216 "$(jq -r .size "$root/var/lib/shmpipe/pipelines/keep.json" 2>/dev/null)" \
+		"keep's definition after the upgrade"
 	[[ -L $root/etc/systemd/system/multi-user.target.wants/shmpipe-restore.service ]] ||
 		sp_fail "the upgrade did not enable the restore unit"
 
