@@ -18,6 +18,7 @@
 #include "fileutil.h"
 #include "hook.h"
 #include "privs.h"
+#include "request_check.h"
 #include "log.h"
 #include "oci.h"
 #include "store.h"
@@ -240,6 +241,19 @@ mount_sockets (struct sp_store *store, struct hook_run *h, const char *rootfs, c
 }
 
 static int
+check_joined (struct sp_store *store, const struct hook_run *h, const struct sp_pipeline_opts *opts,
+              sp_error_t *err)
+{
+  cleanup_pipeline struct sp_pipeline p = { 0 };
+
+  if (h->req.given == 0)
+    return 0;
+  if (sp_store_get (store, h->req.pipeline, &p, err) < 0)
+    return -1;
+  return sp_request_check_existing (&p.opts, opts, h->req.given, err);
+}
+
+static int
 join (struct hook_run *h, sp_error_t *err)
 {
   cleanup_store struct sp_store store = SP_STORE_INIT;
@@ -270,17 +284,19 @@ join (struct hook_run *h, sp_error_t *err)
     create = &opts;
   else if (!sp_store_exists (&store, name))
     return sp_error_make (err, ENOENT, "does not exist, and auto_create is off in the config");
-  else if (h->req.given != 0)
-    sp_log_debug ("container %s: pipeline %s exists: its option annotations do not apply", id,
-                  name);
 
   /* Joining twice (the hook at two stages) must not make a failure of the
-     second undo the first.  */
+     second undo the first.  A pipeline that exists is joined only as it
+     was made: asking for other options is refused, not ignored.  */
   {
     cleanup_pipeline struct sp_pipeline p = { 0 };
     sp_error_t ignored = NULL;
     if (sp_store_get (&store, name, &p, &ignored) == 0)
-      was_member = sp_pipeline_find_member (&p, id) >= 0;
+      {
+        was_member = sp_pipeline_find_member (&p, id) >= 0;
+        if (sp_request_check_existing (&p.opts, &opts, h->req.given, err) < 0)
+          return -1;
+      }
     sp_error_release (&ignored);
   }
 
@@ -295,7 +311,10 @@ join (struct hook_run *h, sp_error_t *err)
     return -1;
   /* Tests: a hook killed here leaves a recorded member and no mount. */
   sp_fault_point ("hook:joined");
-  clone_fd = sp_store_clone_mount (&store, name, err);
+  /* Another container may have made it between the check above and the
+     join: check again what was joined (it cannot change but by resize). */
+  r = created ? 0 : check_joined (&store, h, &opts, err);
+  clone_fd = r < 0 ? -1 : sp_store_clone_mount (&store, name, err);
   r = clone_fd < 0 ? -1 : sp_hook_mount_shm (clone_fd, (pid_t) h->state.pid, rootfs, &already, err);
   if (r == 0)
     r = mount_sockets (&store, h, rootfs, sockets, &sockets_already, err);

@@ -11,6 +11,7 @@
 #include "json.h"
 #include "macro.h"
 #include "pipeline_options.h"
+#include "request_check.h"
 #include "suggest.h"
 
 static const char *const log_names[] = { "error", "warning", "info", "debug" };
@@ -68,6 +69,12 @@ sp_config_defaults (struct sp_config *cfg)
       cfg->container_options |= sp_opt_bit (&sp_opt_defs[i]);
   cfg->container_max_size = 0; /* settled by sp_config_parse's end or finish_limits */
   cfg->container_persistent = false;
+  {
+    static const char *const prefixes[] = SP_DEFAULT_SOCKET_PREFIXES;
+    for (size_t i = 0; i < ARRAY_SIZE (prefixes); i++)
+      snprintf (cfg->socket_prefixes[i], SP_OPT_PATH_MAX, "%s", prefixes[i]);
+    cfg->n_socket_prefixes = ARRAY_SIZE (prefixes);
+  }
   finish_limits (cfg, false, false);
 }
 
@@ -105,7 +112,7 @@ static const char *const config_keys[]
         "auto_lifetime", "log_level", "cdi", "cdi_spec_dir", "cdi_hook",
         /* quotas and what containers may ask for */
         "max_pipelines", "max_total_size", "container_options", "container_max_size",
-        "container_persistent",
+        "container_persistent", "container_socket_prefixes",
         /* Docker members reconciled by gc */
         "docker_socket" };
 
@@ -172,6 +179,34 @@ get_container_options (yajl_val v, sp_opt_mask *out, sp_error_t *err)
   return 0;
 }
 
+/* ["/tmp", "/run"]: where a container's socket directory may go. */
+static int
+get_socket_prefixes (yajl_val v, struct sp_config *cfg, sp_error_t *err)
+{
+  if (!YAJL_IS_ARRAY (v) || v->u.array.len > SP_SOCKET_PREFIXES_MAX)
+    return sp_error_make (err, EINVAL,
+                          "config: \"container_socket_prefixes\" must be an array of at most %d "
+                          "paths",
+                          SP_SOCKET_PREFIXES_MAX);
+  for (size_t i = 0; i < v->u.array.len; i++)
+    {
+      yajl_val e = v->u.array.values[i];
+      if (!YAJL_IS_STRING (e)
+          || sp_parse_container_path (YAJL_GET_STRING (e), "path", cfg->socket_prefixes[i],
+                                      SP_OPT_PATH_MAX, err)
+                 < 0
+          || cfg->socket_prefixes[i][0] == '\0')
+        {
+          sp_error_release (err);
+          return sp_error_make (err, EINVAL,
+                                "config: \"container_socket_prefixes\": each must be an "
+                                "absolute, normalized path below / (not /proc, /sys or /dev)");
+        }
+    }
+  cfg->n_socket_prefixes = v->u.array.len;
+  return 0;
+}
+
 /* The keys of the quota block; anything else is an unknown key. */
 static int
 parse_limit_key (const char *key, yajl_val v, struct sp_config *cfg, unsigned *set, sp_error_t *err)
@@ -191,6 +226,8 @@ parse_limit_key (const char *key, yajl_val v, struct sp_config *cfg, unsigned *s
     }
   if (strcmp (key, "container_options") == 0)
     return get_container_options (v, &cfg->container_options, err);
+  if (strcmp (key, "container_socket_prefixes") == 0)
+    return get_socket_prefixes (v, cfg, err);
   if (strcmp (key, "container_max_size") == 0)
     {
       *set |= SET_CONTAINER_MAX_SIZE;
@@ -401,6 +438,9 @@ sp_config_check_container (const struct sp_config *cfg, const struct sp_pipeline
                           "lifetime=persistent is not allowed for containers (container_persistent "
                           "in %s)",
                           sp_config_file (cfg));
+  if ((given & sp_opt_bit (sp_opt_find ("sockets")))
+      && sp_request_check_sockets (cfg, o->sockets, err) < 0)
+    return -1;
   if (o->size > cfg->container_max_size)
     {
       sp_format_size (o->size, want, sizeof (want));

@@ -16,6 +16,14 @@
 #define SP_DEFAULT_CDI_SPEC_DIR "/etc/cdi"
 #define SP_DEFAULT_CDI_HOOK "/usr/local/libexec/shmpipe/shmpipe-hook"
 #define SP_DEFAULT_DOCKER_SOCKET "/run/docker.sock"
+/* container_socket_prefixes: at most this many; by default /tmp, /run and
+   /var/run, where applications look for sockets and nothing of the image
+   lives that a socket directory over it could replace. */
+#define SP_SOCKET_PREFIXES_MAX 8
+#define SP_DEFAULT_SOCKET_PREFIXES                                                                 \
+  {                                                                                                \
+    "/tmp", "/run", "/var/run"                                                                     \
+  }
 
 enum sp_log_level
 {
@@ -49,6 +57,10 @@ struct sp_config
   sp_opt_mask container_options; /* the rows a container may set */
   uint64_t container_max_size;
   bool container_persistent;
+  /* Where a container's io.shmpipe.sockets may put a socket directory:
+     below one of these (by whole components). */
+  char socket_prefixes[SP_SOCKET_PREFIXES_MAX][SP_OPT_PATH_MAX];
+  size_t n_socket_prefixes;
   /* Day-2 operations (issue 15, part A). */
   char *docker_socket; /* dockerd's API for gc; NULL: the default, "": off */
 };
@@ -58,7 +70,8 @@ struct sp_config
    no CDI spec kept (cdi_spec_dir and cdi_hook NULL stand for the defaults);
    at most 4096 pipelines whose sizes sum to at most RAM; containers may set
    every container row but lifetime=persistent, with a size of at most 1 GiB
-   (or max_size when smaller). */
+   (or max_size when smaller), and a socket directory only below /tmp, /run
+   or /var/run. */
 void sp_config_defaults (struct sp_config *cfg);
 
 /* Parses config JSON over CFG (which holds defaults).  Unknown keys, wrong

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# trust_sockets.sh - where a container's socket directory may go, and what
+# the hook may create on the way (runc, the hook at createRuntime and
+# poststop, a private store).  Shows that:
+#   - with the default config, io.shmpipe.sockets=/etc is refused (not under
+#     container_socket_prefixes), with one line naming the key; nothing is
+#     made;
+#   - a member asking for another socket path (or size) than its existing
+#     pipeline's is refused with one line naming the option, and does not
+#     start; it is never given the pipeline's directory instead;
+#   - a host directory bound into the container on the way to a socket
+#     directory is left exactly as it was (listing and mtimes): the hook
+#     creates no directory outside the container's own filesystems;
+#   - a symlink swapped in a loop on the sockets path while containers start
+#     never yields a mount outside the container.
+set -euo pipefail
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/hook.sh"
+hk_setup
+
+ROOTFS=$(sp_tmpdir rootfs)
+sp_busybox_rootfs "$ROOTFS"
+
+# start PIPELINE NAME [ANNOTATION...] -- CMD : a runc container of PIPELINE on
+# the shared rootfs; its output (stdout and stderr) in $OUT, status returned.
+start() {
+	local pipe=$1 name=$2 b rc=0
+	local -a ann=(-a "io.shmpipe.pipeline=$pipe")
+	shift 2
+	while [[ $1 != -- ]]; do ann+=(-a "$1"); shift; done
+	shift
+	b=$(sp_tmpdir bundle)
+	hk_bundle "$b" createRuntime -r "$ROOTFS" "${ann[@]}" -- /bin/sh -c "$1"
+	OUT=$(hk_run runc "$(sp_id "$name")" "$b" 2>&1) || rc=$?
+	return $rc
+}
+
+t_prefix_refused() {
+	local before
+	before=$(ls -la --time-style=full-iso "$ROOTFS/etc" | sha256sum)
+	if start pe e1 io.shmpipe.sockets=/etc -- 'echo STARTED'; then
+		sp_fail "a container got a socket directory over /etc: $OUT"
+	fi
+	sp_assert_not_contains "$OUT" STARTED
+	sp_assert_contains "$OUT" "shmpipe-hook: pipeline pe: annotation io.shmpipe.sockets=/etc is not under an allowed path (/tmp, /run, /var/run: container_socket_prefixes in $HK_CONFIG)"
+	! hk_exists pe || sp_fail "a pipeline was made"
+	[[ ! -e $HK_ROOT/sockets/pe ]] || sp_fail "a socket directory was made"
+	sp_assert_eq "$before" "$(ls -la --time-style=full-iso "$ROOTFS/etc" | sha256sum)" "the image's /etc"
+	# by components: /tmpfoo is not under /tmp; a config may widen the list
+	start pe e2 io.shmpipe.sockets=/tmpfoo -- true && sp_fail "/tmpfoo accepted"
+	sp_assert_contains "$OUT" "io.shmpipe.sockets=/tmpfoo is not under an allowed path"
+	local HK_CONFIG="$SP_CASE_DIR/config.json"
+	echo '{"container_socket_prefixes": ["/srv/sock"]}' >"$HK_CONFIG"
+	start pe e3 io.shmpipe.sockets=/srv/sock/a -- 'grep -c " /srv/sock/a " /proc/self/mountinfo' ||
+		sp_fail "an allowed prefix refused: $OUT"
+	sp_assert_eq 1 "$OUT"
+}
+
+t_other_path_refused() {
+	local b
+	# A makes the pipeline with its socket directory at /run/a and stays
+	b=$(sp_tmpdir bundle)
+	hk_bundle "$b" createRuntime -r "$ROOTFS" -a io.shmpipe.pipeline=pm -a io.shmpipe.sockets=/run/a \
+		-- /bin/sh -c 'echo from-a >/run/a/hosts && exec sleep 300'
+	hk_run -d runc "$(sp_id ma)" "$b"
+	sp_wait_for 10 test -e "$HK_ROOT/sockets/pm/hosts"
+	# B asks for /tmp: refused, naming the option, both values
+	if start pm mb io.shmpipe.sockets=/tmp -- 'echo STARTED; cat /run/a/hosts /tmp/hosts'; then
+		sp_fail "B started: $OUT"
+	fi
+	sp_assert_not_contains "$OUT" STARTED
+	sp_assert_contains "$OUT" "shmpipe-hook: pipeline pm: annotation io.shmpipe.sockets=/tmp differs from the existing pipeline's sockets=/run/a: refusing"
+	sp_assert_eq 1 "$(grep -c . <<<"$OUT")" "one line"
+	sp_assert_eq "$(sp_id ma)" "$(hk_members pm)" "members after the refusal"
+	# another size too; the same path (or none asked) joins
+	start pm mc io.shmpipe.size=1m -- true && sp_fail "another size accepted"
+	sp_assert_contains "$OUT" "annotation io.shmpipe.size=1048576 differs from the existing pipeline's size="
+	start pm md io.shmpipe.sockets=/run/a -- 'cat /run/a/hosts' || sp_fail "same path refused: $OUT"
+	sp_assert_eq from-a "$OUT"
+	start pm me -- 'cat /run/a/hosts' || sp_fail "no options refused: $OUT"
+	sp_assert_eq from-a "$OUT"
+}
+
+sp_test "default config: io.shmpipe.sockets=/etc is refused (container_socket_prefixes), by components" t_prefix_refused
+sp_test "a member asking another socket path or size than its pipeline's is refused, naming the option" t_other_path_refused
+sp_done
