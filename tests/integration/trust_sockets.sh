@@ -81,6 +81,42 @@ t_other_path_refused() {
 	sp_assert_eq from-a "$OUT"
 }
 
+# snapshot DIR : its listing with full mtimes, the directory's own included.
+snapshot() { ls -lA --time-style=full-iso "$1"; stat -c '%n %y %z %h' "$1"; }
+
+# A host directory bound into the container at /run/app (a private bind,
+# so the shared-mount check does not refuse first), and the socket
+# directory asked at /run/app/sock below it.
+t_host_bind_untouched() {
+	local host b before
+	host=$(sp_tmpdir hostdir)
+	echo keep >"$host/file"
+	touch -d '2001-02-03 04:05:06' "$host/file" "$host"
+	before=$(snapshot "$host")
+	b=$(sp_tmpdir bundle)
+	hk_bundle "$b" createRuntime -r "$ROOTFS" -a io.shmpipe.pipeline=hb -a io.shmpipe.sockets=/run/app/sock \
+		-- /bin/sh -c 'echo STARTED'
+	"$SP_PYTHON" - "$b/config.json" "$host" <<'PY'
+import json, sys
+path, host = sys.argv[1:3]
+c = json.load(open(path))
+c["mounts"].append({"destination": "/run/app", "type": "bind", "source": host,
+                    "options": ["rbind", "rprivate", "rw"]})
+json.dump(c, open(path, "w"))
+PY
+	mkdir -p "$ROOTFS/run/app"
+	OUT=$(hk_run runc "$(sp_id hb)" "$b" 2>&1) || true
+	sp_assert_eq "$before" "$(snapshot "$host")" "the host directory"
+	sp_assert_not_contains "$OUT" STARTED
+	sp_assert_contains "$OUT" "shmpipe-hook: pipeline hb: container's /run/app/sock is missing, and the directory it would be made in is not the container's own"
+	! hk_exists hb || sp_fail "the pipeline was left"
+	# a directory of the image itself is still made (and stays in the image)
+	start hb hc io.shmpipe.sockets=/run/made/sock -- 'grep -c " /run/made/sock " /proc/self/mountinfo' ||
+		sp_fail "a directory in the rootfs refused: $OUT"
+	sp_assert_eq 1 "$OUT"
+}
+
 sp_test "default config: io.shmpipe.sockets=/etc is refused (container_socket_prefixes), by components" t_prefix_refused
 sp_test "a member asking another socket path or size than its pipeline's is refused, naming the option" t_other_path_refused
+sp_test "a host directory bound in on the way to a socket directory is left exactly as it was" t_host_bind_untouched
 sp_done
