@@ -10,7 +10,7 @@
 
 #include "cleanup.h"
 #include "proc.h"
-#include "store_impl.h"
+#include "ipc_limits.h"
 
 static void
 report (sp_gc_report_fn fn, void *ctx, const char *name, const char *what)
@@ -67,13 +67,35 @@ gc_one (struct sp_store *s, const char *name, sp_gc_report_fn fn, void *ctx, sp_
       report (fn, ctx, name, "remounted its missing tmpfs (content was lost)");
       changes++;
     }
+  else
+    {
+      char what[96], size[32];
+      r = sp_resize_repair (s, &p, err);
+      if (r < 0)
+        return -1;
+      sp_format_size (p.opts.size, size, sizeof (size));
+      if (r > 0)
+        {
+          snprintf (what, sizeof (what),
+                    r == 1 ? "put its tmpfs back to its recorded size %s (a resize did not "
+                             "complete)"
+                           : "recorded its tmpfs's size %s (a resize did not complete; what is in "
+                             "use does not fit the old size)",
+                    size);
+          report (fn, ctx, name, what);
+          changes++;
+        }
+    }
   if (p.opts.ipc && !sp_ipcns_pinned (s, name))
     {
-      if (sp_ipcns_pin (s, name, err) < 0)
+      if (sp_ipcns_pin (s, name, p.opts.size, err) < 0)
         return -1;
       report (fn, ctx, name, "pinned a new IPC namespace in place of its missing one");
       changes++;
     }
+  /* A namespace pinned by a release that set no SysV limits gets them. */
+  else if (p.opts.ipc && sp_ipcns_set_limits (s, name, p.opts.size, err) < 0)
+    return -1;
   if (p.opts.sockets[0])
     {
       r = sp_sockdir_state (s, name);

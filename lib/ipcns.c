@@ -14,7 +14,7 @@
 #include <linux/magic.h>
 
 #include "cleanup.h"
-#include "store_impl.h"
+#include "ipc_limits.h"
 
 int
 sp_store_ipc_path (const struct sp_store *s, const char *name, char *buf, size_t len)
@@ -81,10 +81,14 @@ pin_of (struct sp_store *s, const char *name, pid_t pid, sp_error_t *err)
   return 0;
 }
 
-/* A short-lived child makes the namespace: this process keeps its own. */
+/* A short-lived child makes the namespace, with SysV limits for SIZE
+   (ipc_limits.c) set before it is pinned: this process keeps its own. */
 int
-sp_ipcns_pin (struct sp_store *s, const char *name, sp_error_t *err)
+sp_ipcns_pin (struct sp_store *s, const char *name, uint64_t size, sp_error_t *err)
 {
+  struct sp_ipc_limits limits;
+  struct sp_ipc_limits_text text;
+  int limits_errno = 0;
   cleanup_close_pair int ready[2] = { -1, -1 };
   cleanup_close_pair int hold[2] = { -1, -1 };
   char c = 0;
@@ -93,6 +97,8 @@ sp_ipcns_pin (struct sp_store *s, const char *name, sp_error_t *err)
 
   if (sp_ipcns_release (s, name, err) < 0)
     return -1;
+  sp_ipc_limits_for (size, &limits);
+  sp_ipc_limits_text (&limits, &text);
   if (pipe2 (ready, O_CLOEXEC) < 0 || pipe2 (hold, O_CLOEXEC) < 0)
     return sp_error_sys (err, errno, "pipe");
   pid = fork ();
@@ -102,7 +108,11 @@ sp_ipcns_pin (struct sp_store *s, const char *name, sp_error_t *err)
       close (ready[0]);
       close (hold[1]);
       c = unshare (CLONE_NEWIPC) == 0 ? 'y' : 'n';
-      if (write (ready[1], &c, 1) != 1)
+      limits_errno = c == 'y' ? sp_ipc_limits_write (&text) : 0;
+      if (limits_errno != 0)
+        c = 'l';
+      if (write (ready[1], &c, 1) != 1
+          || (c == 'l' && write (ready[1], &limits_errno, sizeof (limits_errno)) < 0))
         _exit (1);
       /* Wait until the parent has pinned the namespace (or gave up). */
       while (read (hold[0], &c, 1) < 0 && errno == EINTR)
@@ -113,7 +123,10 @@ sp_ipcns_pin (struct sp_store *s, const char *name, sp_error_t *err)
   sp_close (&hold[0]);
   if (pid < 0)
     return sp_error_sys (err, errno, "fork");
-  if (read (ready[0], &c, 1) != 1 || c != 'y')
+  if (read (ready[0], &c, 1) == 1 && c == 'l'
+      && read (ready[0], &limits_errno, sizeof (limits_errno)) == sizeof (limits_errno))
+    sp_error_sys (err, limits_errno, "cannot set the SysV limits of its IPC namespace");
+  else if (c != 'y')
     sp_error_make (err, EPERM, "cannot create an IPC namespace");
   else
     r = pin_of (s, name, pid, err);

@@ -32,12 +32,8 @@ sp_quota_lock (struct sp_store *s, sp_error_t *err)
   return sp_steal_fd (&fd);
 }
 
-/* What NAME counts for in max_total_size: the size of its mounted tmpfs
-   (two system calls, cheaper than reading the record; resize keeps the two
-   equal), else its recorded size (a tmpfs that vanished and that gc will
-   remount).  Paths are fine here: mnt/ is the store's own, root's alone. */
 static uint64_t
-counted_size (struct sp_store *s, dev_t mnt_dev, const char *name)
+tmpfs_size (struct sp_store *s, dev_t mnt_dev, const char *name)
 {
   cleanup_pipeline struct sp_pipeline p = { 0 };
   sp_error_t ignored = NULL;
@@ -55,6 +51,18 @@ counted_size (struct sp_store *s, dev_t mnt_dev, const char *name)
       return 0;
     }
   return p.opts.size;
+}
+
+/* What NAME counts for in max_total_size: the size of its mounted tmpfs
+   (two system calls, cheaper than reading the record; resize keeps the two
+   equal), else its recorded size (a tmpfs that vanished and that gc will
+   remount); and its socket directory's when it has one mounted.  Paths are fine here: mnt/ is
+   the store's own, root's alone. */
+static uint64_t
+counted_size (struct sp_store *s, dev_t mnt_dev, const char *name)
+{
+  return tmpfs_size (s, mnt_dev, name)
+         + (sp_sockdir_state (s, name) == SP_TMPFS_MOUNTED ? SP_SOCKDIR_BYTES : 0);
 }
 
 int

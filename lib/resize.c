@@ -2,11 +2,15 @@
    SP_OPT_F_CHANGEABLE (size, inodes), for every member at once, since they
    all hold clones of one tmpfs. */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
 
 #include "cleanup.h"
 #include "fault.h"
-#include "store_impl.h"
+#include "ipc_limits.h"
 
 static int
 check_changeable (sp_opt_mask given, sp_error_t *err)
@@ -69,7 +73,8 @@ store_change (struct sp_store *s, const char *name, const struct sp_pipeline_opt
   if (sp_store_check_opts (s, name, &p.opts, err) < 0)
     return -1;
   if (p.opts.size > old.size
-      && ((quota = sp_quota_lock (s, err)) < 0 || sp_quota_check (s, name, p.opts.size, err) < 0))
+      && ((quota = sp_quota_lock (s, err)) < 0
+          || sp_quota_check (s, name, sp_sockdir_footprint (&p.opts), err) < 0))
     return -1;
   if (check_fits (s, name, &p.opts, err) < 0)
     return -1;
@@ -87,6 +92,15 @@ store_change (struct sp_store *s, const char *name, const struct sp_pipeline_opt
       return -1;
     }
   sp_fault_point ("resize:remounted");
+  /* SysV memory of its namespace follows the size (ipc_limits.c). */
+  if (p.opts.ipc && p.opts.size != old.size && sp_ipcns_pinned (s, name)
+      && sp_ipcns_set_limits (s, name, p.opts.size, err) < 0)
+    {
+      sp_error_t ignored = NULL;
+      sp_tmpfs_reconfigure (s, name, &old, given, &ignored);
+      sp_error_release (&ignored);
+      return -1;
+    }
   if (sp_store_save (s, &p, err) < 0)
     {
       sp_error_t ignored = NULL;
@@ -108,4 +122,47 @@ sp_store_change (struct sp_store *s, const char *name, const struct sp_pipeline_
       return -1;
     }
   return 0;
+}
+
+int
+sp_resize_repair (struct sp_store *s, struct sp_pipeline *p, sp_error_t *err)
+{
+  cleanup_close int fd
+      = openat (s->mnt_fd, SP_FNAME (p->name), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  const struct sp_opt_def *size = sp_opt_find ("size"), *inodes = sp_opt_find ("inodes");
+  sp_error_t ignored = NULL;
+  struct statfs sfs;
+  uint64_t mount_size, mount_inodes;
+  sp_opt_mask given = 0;
+
+  if (fd < 0 || fstatfs (fd, &sfs) < 0)
+    return sp_error_sys (err, errno, "statfs its tmpfs");
+  if (sfs.f_type != TMPFS_MAGIC)
+    return 0;
+  mount_size = (uint64_t) sfs.f_blocks * (uint64_t) sfs.f_bsize;
+  mount_inodes = (uint64_t) sfs.f_files;
+  if (mount_size != p->opts.size)
+    given |= sp_opt_bit (size);
+  if (p->opts.inodes != 0 && mount_inodes != p->opts.inodes)
+    given |= sp_opt_bit (inodes);
+  if (given == 0)
+    return 0;
+  /* The record holds: the resize never completed. */
+  if (sp_tmpfs_reconfigure (s, p->name, &p->opts, given, &ignored) == 0)
+    {
+      if (p->opts.ipc && sp_ipcns_pinned (s, p->name)
+          && sp_ipcns_set_limits (s, p->name, p->opts.size, err) < 0)
+        return -1;
+      return 1;
+    }
+  /* What is in use no longer fits the recorded size: the mount holds. */
+  sp_error_release (&ignored);
+  if (given & sp_opt_bit (size))
+    p->opts.size = mount_size;
+  if (given & sp_opt_bit (inodes))
+    p->opts.inodes = mount_inodes;
+  if (p->opts.ipc && sp_ipcns_pinned (s, p->name)
+      && sp_ipcns_set_limits (s, p->name, p->opts.size, err) < 0)
+    return -1;
+  return 2;
 }

@@ -20,8 +20,14 @@
 
 /* Sockets and lock files take no room; the cap only bounds what a member
    may write there (a socket directory at /tmp also gets temp files). */
-#define SOCKDIR_SIZE "16m"
+#define SOCKDIR_SIZE "16m" /* SP_SOCKDIR_BYTES */
 #define SOCKDIR_INODES "4096"
+
+uint64_t
+sp_sockdir_footprint (const struct sp_pipeline_opts *o)
+{
+  return o->size + (o->sockets[0] != '\0' ? SP_SOCKDIR_BYTES : 0);
+}
 
 int
 sp_store_sockets_path (const struct sp_store *s, const char *name, char *buf, size_t len)

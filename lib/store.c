@@ -180,7 +180,7 @@ create_locked (struct sp_store *s, const char *name, const struct sp_pipeline_op
   sp_error_t ignored = NULL;
   cleanup_close int quota = sp_quota_lock (s, err);
 
-  if (quota < 0 || sp_quota_check (s, name, opts->size, err) < 0)
+  if (quota < 0 || sp_quota_check (s, name, sp_sockdir_footprint (opts), err) < 0)
     return -1;
   memset (&p, 0, sizeof (p));
   strcpy (p.name, name);
@@ -189,7 +189,7 @@ create_locked (struct sp_store *s, const char *name, const struct sp_pipeline_op
   /* A tmpfs left by a create that died before writing its record. */
   if (sp_tmpfs_unmount (s, name, err) < 0 || sp_sockdir_unmount (s, name, err) < 0)
     return -1;
-  if (sp_tmpfs_mount (s, &p, err) < 0 || (opts->ipc && sp_ipcns_pin (s, name, err) < 0)
+  if (sp_tmpfs_mount (s, &p, err) < 0 || (opts->ipc && sp_ipcns_pin (s, name, opts->size, err) < 0)
       || (opts->sockets[0] && sp_sockdir_mount (s, &p, err) < 0)
       || (sp_fault_point ("create:mounted"), sp_store_save (s, &p, err) < 0))
     {

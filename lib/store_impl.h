@@ -65,13 +65,17 @@ int sp_tmpfs_unmount (struct sp_store *s, const char *name, sp_error_t *err);
    plus SIZE). */
 int sp_quota_lock (struct sp_store *s, sp_error_t *err);
 int sp_quota_check (struct sp_store *s, const char *name, uint64_t size, sp_error_t *err);
-/* sockdir.c: the same states as a tmpfs (SP_TMPFS_*) */
+/* sockdir.c: the same states as a tmpfs (SP_TMPFS_*).  A socket directory
+   is a tmpfs of SP_SOCKDIR_BYTES, counted in max_total_size:
+   sp_sockdir_footprint is what a pipeline of options O counts for. */
+#define SP_SOCKDIR_BYTES (16ULL << 20)
+uint64_t sp_sockdir_footprint (const struct sp_pipeline_opts *o);
 int sp_sockdir_state (struct sp_store *s, const char *name);
 int sp_sockdir_mount (struct sp_store *s, const struct sp_pipeline *p, sp_error_t *err);
 int sp_sockdir_unmount (struct sp_store *s, const char *name, sp_error_t *err);
 
 /* ipcns.c */
-int sp_ipcns_pin (struct sp_store *s, const char *name, sp_error_t *err);
+int sp_ipcns_pin (struct sp_store *s, const char *name, uint64_t size, sp_error_t *err);
 int sp_ipcns_release (struct sp_store *s, const char *name, sp_error_t *err);
 bool sp_ipcns_pinned (struct sp_store *s, const char *name);
 

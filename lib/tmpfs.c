@@ -12,7 +12,7 @@
 #include <linux/magic.h>
 
 #include "cleanup.h"
-#include "store_impl.h"
+#include "ipc_limits.h"
 
 int
 sp_store_mountpoint (const struct sp_store *s, const char *name, char *buf, size_t len)
@@ -159,6 +159,16 @@ sp_store_used (struct sp_store *s, const char *name, uint64_t *used, sp_error_t 
   if (sfs.f_type != TMPFS_MAGIC)
     return 0;
   *used = (uint64_t) (sfs.f_blocks - sfs.f_bfree) * (uint64_t) sfs.f_bsize;
+  /* An ipc pipeline's SysV segments are its memory too (0 where they
+     cannot be read: a caller whose seccomp filter denies setns). */
+  if (sp_ipcns_pinned (s, name))
+    {
+      uint64_t sysv = 0;
+      sp_error_t ignored = NULL;
+      if (sp_ipcns_sysv_used (s, name, &sysv, &ignored) == 0)
+        *used += sysv;
+      sp_error_release (&ignored);
+    }
   return 0;
 }
 
