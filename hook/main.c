@@ -154,6 +154,12 @@ parse_args (int argc, char **argv, struct hook_opts *o)
       fprintf (stderr, "shmpipe-hook: --root must be an absolute path\n");
       return 2;
     }
+  /* The hook works from / (see main): a relative file would be another. */
+  if (o->config != NULL && o->config[0] != '/')
+    {
+      fprintf (stderr, "shmpipe-hook: --config must be an absolute path\n");
+      return 2;
+    }
   if (o->pipeline != NULL)
     {
       cleanup_error sp_error_t err = NULL;
@@ -437,6 +443,14 @@ main (int argc, char **argv)
 
   memset (&h, 0, sizeof (h));
   h.opts = &opts;
+  /* Runtimes start hooks in the bundle, whose rootfs is the container's:
+     no relative path, and no directory the container could reach, may be
+     our working directory (CVE-2025-23266, CVE-2024-21626). */
+  if (chdir ("/") < 0)
+    {
+      fprintf (stderr, "shmpipe-hook: chdir /: %s\n", strerror (errno));
+      return 1;
+    }
   r = parse_args (argc, argv, &opts);
   if (r != 0)
     return r == 1 ? 0 : 2;

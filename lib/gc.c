@@ -123,7 +123,7 @@ gc_one (struct sp_store *s, const char *name, sp_gc_report_fn fn, void *ctx, sp_
 static void
 sweep_temp_files (struct sp_store *s, sp_gc_report_fn fn, void *ctx)
 {
-  int fd = dup (s->state_fd);
+  int fd = fcntl (s->state_fd, F_DUPFD_CLOEXEC, 3);
   cleanup_dir DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
   struct dirent *de;
 

@@ -488,7 +488,7 @@ sp_store_list_dir (int dirfd, const char *suffix, char ***names, size_t *n, sp_e
   struct dirent *de;
   char **v = NULL;
   size_t count = 0, slen = strlen (suffix);
-  int fd = dup (dirfd);
+  int fd = fcntl (dirfd, F_DUPFD_CLOEXEC, 3);
 
   *names = NULL;
   *n = 0;
