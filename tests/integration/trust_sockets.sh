@@ -81,6 +81,23 @@ t_other_path_refused() {
 	sp_assert_eq from-a "$OUT"
 }
 
+# The runtime wrapper holds a member to its pipeline's options the same way.
+t_runtime_refuses_other_path() {
+	local b out
+	hk_ctl create pw --size 8m --sockets /run/a >/dev/null
+	sp_defer hk_ctl rm --force pw
+	b=$(sp_tmpdir bundle)
+	sp_runc_bundle "$b" -r "$ROOTFS" -a io.shmpipe.pipeline=pw -a io.shmpipe.sockets=/tmp -- /bin/true
+	sp_defer hk_quiet sp_runc delete -f "$(sp_id rw)"
+	# (to a file: a created container would hold a pipe open)
+	"$HK_BUILD/shmpipe-runtime" --shmpipe-root "$HK_ROOT" --shmpipe-config "$HK_CONFIG" \
+		--root "$SP_TMP/runc" create --bundle "$b" "$(sp_id rw)" </dev/null >"$SP_CASE_DIR/out" 2>&1 &&
+		sp_fail "created: $(cat "$SP_CASE_DIR/out")"
+	out=$(cat "$SP_CASE_DIR/out")
+	sp_assert_contains "$out" "pipeline pw: annotation io.shmpipe.sockets=/tmp differs from the existing pipeline's sockets=/run/a: refusing"
+	if sp_runc state "$(sp_id rw)" >/dev/null 2>&1; then sp_fail "a container was created anyway"; fi
+}
+
 # snapshot DIR : its listing with full mtimes, the directory's own included.
 snapshot() { ls -lA --time-style=full-iso "$1"; stat -c '%n %y %z %h' "$1"; }
 
@@ -118,5 +135,6 @@ PY
 
 sp_test "default config: io.shmpipe.sockets=/etc is refused (container_socket_prefixes), by components" t_prefix_refused
 sp_test "a member asking another socket path or size than its pipeline's is refused, naming the option" t_other_path_refused
+sp_test "the runtime wrapper refuses a member asking another socket path than its pipeline's" t_runtime_refuses_other_path
 sp_test "a host directory bound in on the way to a socket directory is left exactly as it was" t_host_bind_untouched
 sp_done
