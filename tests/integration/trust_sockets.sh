@@ -8,11 +8,12 @@
 #   - a member asking for another socket path (or size) than its existing
 #     pipeline's is refused with one line naming the option, and does not
 #     start; it is never given the pipeline's directory instead;
+#   - the runtime wrapper refuses such a member the same way;
 #   - a host directory bound into the container on the way to a socket
 #     directory is left exactly as it was (listing and mtimes): the hook
-#     creates no directory outside the container's own filesystems;
-#   - a symlink swapped in a loop on the sockets path while containers start
-#     never yields a mount outside the container.
+#     creates no directory outside the container's own filesystems.
+# (A symlink swapped in a loop on a socket directory's path while containers
+# start: security_race.sh.)
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/hook.sh"
