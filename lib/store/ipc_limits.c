@@ -89,7 +89,7 @@ sp_ipc_limits_write (const struct sp_ipc_limits_text *t)
 /* Runs FN in a child that joined NAME's pinned namespace; FN's 8 bytes of
    answer come back through a pipe.  */
 static int
-in_namespace (struct sp_store *s, const char *name, int (*fn) (void *ctx, uint64_t *out), void *ctx,
+in_namespace (int dirfd, const char *file, int (*fn) (void *ctx, uint64_t *out), void *ctx,
               uint64_t *out, sp_error_t *err)
 {
   cleanup_close int nsfd = -1;
@@ -103,7 +103,7 @@ in_namespace (struct sp_store *s, const char *name, int (*fn) (void *ctx, uint64
   int status;
   ssize_t n;
 
-  nsfd = openat (s->ipc_fd, SP_FNAME (name), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  nsfd = openat (dirfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (nsfd < 0)
     return sp_error_sys (err, errno, "open its IPC namespace");
   if (pipe2 (pipefd, O_CLOEXEC) < 0)
@@ -138,7 +138,7 @@ write_limits (void *ctx, uint64_t *out)
 }
 
 int
-sp_ipcns_set_limits (struct sp_store *s, const char *name, uint64_t size, sp_error_t *err)
+sp_ipcns_set_limits (int dirfd, const char *file, uint64_t size, sp_error_t *err)
 {
   struct sp_ipc_limits l;
   struct sp_ipc_limits_text t;
@@ -146,7 +146,7 @@ sp_ipcns_set_limits (struct sp_store *s, const char *name, uint64_t size, sp_err
 
   sp_ipc_limits_for (size, &l);
   sp_ipc_limits_text (&l, &t);
-  if (in_namespace (s, name, write_limits, &t, &ignored, err) < 0)
+  if (in_namespace (dirfd, file, write_limits, &t, &ignored, err) < 0)
     return sp_error_prefix (err, "SysV limits");
   return 0;
 }
@@ -165,8 +165,8 @@ sysv_bytes (void *ctx, uint64_t *out)
 }
 
 int
-sp_ipcns_sysv_used (struct sp_store *s, const char *name, uint64_t *bytes, sp_error_t *err)
+sp_ipcns_sysv_used (int dirfd, const char *file, uint64_t *bytes, sp_error_t *err)
 {
   *bytes = 0;
-  return in_namespace (s, name, sysv_bytes, NULL, bytes, err);
+  return in_namespace (dirfd, file, sysv_bytes, NULL, bytes, err);
 }

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "store_impl.h"
+#include "error.h"
 
 /* kernel.shmmax, shmall (pages), shmmni, msgmnb, msgmax, msgmni: SysV
    shared memory and message queues of the namespace stay within SIZE. */
@@ -27,17 +27,11 @@ int sp_ipc_limits_text (const struct sp_ipc_limits *l, struct sp_ipc_limits_text
    0, or the errno of the first write that failed. */
 int sp_ipc_limits_write (const struct sp_ipc_limits_text *t);
 
-/* Sets NAME's pinned namespace's limits for SIZE (create, resize, gc). */
-int sp_ipcns_set_limits (struct sp_store *s, const char *name, uint64_t size, sp_error_t *err);
+/* Sets the limits for SIZE of the namespace pinned on DIRFD/FILE (resize,
+   gc). */
+int sp_ipcns_set_limits (int dirfd, const char *file, uint64_t size, sp_error_t *err);
 
-/* Bytes of every SysV segment in NAME's pinned namespace. */
-int sp_ipcns_sysv_used (struct sp_store *s, const char *name, uint64_t *bytes, sp_error_t *err);
-
-/* resize.c: a resize killed between its remount and its record leaves
-   the two apart; gc calls this on P (loaded, its lock held).  The mount
-   goes back to the record (the resize never completed), or, when what is
-   in use no longer fits there, P takes the mount's values (the caller
-   saves it).  0: they agreed; 1: mount reset; 2: P changed; -1: error. */
-int sp_resize_repair (struct sp_store *s, struct sp_pipeline *p, sp_error_t *err);
+/* Bytes of every SysV segment in the namespace pinned on DIRFD/FILE. */
+int sp_ipcns_sysv_used (int dirfd, const char *file, uint64_t *bytes, sp_error_t *err);
 
 #endif
