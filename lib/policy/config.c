@@ -11,7 +11,6 @@
 #include "json.h"
 #include "macro.h"
 #include "pipeline_options.h"
-#include "request_check.h"
 #include "suggest.h"
 
 #define SP_DEFAULT_MAX_PIPELINES 4096
@@ -430,9 +429,6 @@ sp_config_check_container (const struct sp_config *cfg, const struct sp_pipeline
                           "lifetime=persistent is not allowed for containers (container_persistent "
                           "in %s)",
                           sp_config_file (cfg));
-  if ((given & sp_opt_bit (sp_opt_find ("sockets")))
-      && sp_request_check_sockets (cfg, o->sockets, err) < 0)
-    return -1;
   if (o->size > cfg->container_max_size)
     {
       sp_format_size (o->size, want, sizeof (want));

@@ -16,6 +16,7 @@
 #include "error.h"
 #include "fileutil.h"
 #include "json.h"
+#include "admission.h"
 #include "request_check.h"
 
 static char *
@@ -128,19 +129,19 @@ test_socket_prefixes (void **unused)
   struct sp_config cfg;
   sp_error_t err = NULL;
   const struct sp_opt_def *sockets = sp_opt_find ("sockets");
-  struct sp_pipeline_opts o = { .size = 1 << 20 };
+  struct sp_pipeline_opts o = { .size = 1 << 20 }, out;
   (void) unused;
 
   sp_config_defaults (&cfg);
   strcpy (o.sockets, "/etc");
-  assert_int_equal (sp_config_check_container (&cfg, &o, sp_opt_bit (sockets), &err), -1);
+  assert_int_equal (sp_admit (&cfg, SP_REQ_CONTAINER, &o, sp_opt_bit (sockets), &out, &err), -1);
   assert_non_null (strstr (err->msg, "io.shmpipe.sockets=/etc is not under an allowed path "
                                      "(/tmp, /run, /var/run: container_socket_prefixes in"));
   sp_error_release (&err);
   strcpy (o.sockets, "/run/app/sock");
-  assert_int_equal (sp_config_check_container (&cfg, &o, sp_opt_bit (sockets), &err), 0);
+  assert_int_equal (sp_admit (&cfg, SP_REQ_CONTAINER, &o, sp_opt_bit (sockets), &out, &err), 0);
   strcpy (o.sockets, "/tmpfoo");
-  assert_int_equal (sp_config_check_container (&cfg, &o, sp_opt_bit (sockets), &err), -1);
+  assert_int_equal (sp_admit (&cfg, SP_REQ_CONTAINER, &o, sp_opt_bit (sockets), &out, &err), -1);
   sp_error_release (&err);
 
   const char *conf = "{\"container_socket_prefixes\":[\"/srv/sock\"]}";
@@ -148,14 +149,14 @@ test_socket_prefixes (void **unused)
   assert_int_equal (sp_config_parse (conf, strlen (conf), &cfg, &err), 0);
   assert_int_equal (cfg.n_socket_prefixes, 1);
   strcpy (o.sockets, "/srv/sock/a");
-  assert_int_equal (sp_config_check_container (&cfg, &o, sp_opt_bit (sockets), &err), 0);
+  assert_int_equal (sp_admit (&cfg, SP_REQ_CONTAINER, &o, sp_opt_bit (sockets), &out, &err), 0);
   strcpy (o.sockets, "/tmp");
-  assert_int_equal (sp_config_check_container (&cfg, &o, sp_opt_bit (sockets), &err), -1);
+  assert_int_equal (sp_admit (&cfg, SP_REQ_CONTAINER, &o, sp_opt_bit (sockets), &out, &err), -1);
   sp_error_release (&err);
 
   conf = "{\"container_socket_prefixes\":[]}";
   assert_int_equal (sp_config_parse (conf, strlen (conf), &cfg, &err), 0);
-  assert_int_equal (sp_config_check_container (&cfg, &o, sp_opt_bit (sockets), &err), -1);
+  assert_int_equal (sp_admit (&cfg, SP_REQ_CONTAINER, &o, sp_opt_bit (sockets), &out, &err), -1);
   assert_non_null (strstr (err->msg, "(none: container_socket_prefixes"));
   sp_error_release (&err);
 
