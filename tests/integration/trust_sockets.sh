@@ -132,6 +132,20 @@ PY
 	start hb hc io.shmpipe.sockets=/run/made/sock -- 'grep -c " /run/made/sock " /proc/self/mountinfo' ||
 		sp_fail "a directory in the rootfs refused: $OUT"
 	sp_assert_eq 1 "$OUT"
+	# and one in a tmpfs the runtime made for the container alone
+	b=$(sp_tmpdir bundle)
+	hk_bundle "$b" createRuntime -r "$ROOTFS" -a io.shmpipe.pipeline=ht -a io.shmpipe.sockets=/run/rt/sock \
+		-- /bin/sh -c 'grep -c " /run/rt/sock " /proc/self/mountinfo'
+	"$SP_PYTHON" - "$b/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["mounts"].append({"destination": "/run/rt", "type": "tmpfs", "source": "tmpfs",
+                    "options": ["nosuid", "nodev", "size=1m"]})
+json.dump(c, open(sys.argv[1], "w"))
+PY
+	mkdir -p "$ROOTFS/run/rt"
+	OUT=$(hk_run runc "$(sp_id ht)" "$b" 2>&1) || sp_fail "a directory in the runtime's tmpfs refused: $OUT"
+	sp_assert_eq 1 "$OUT"
 }
 
 sp_test "default config: io.shmpipe.sockets=/etc is refused (container_socket_prefixes), by components" t_prefix_refused
