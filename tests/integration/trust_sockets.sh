@@ -123,8 +123,10 @@ c["mounts"].append({"destination": "/run/app", "type": "bind", "source": host,
 json.dump(c, open(path, "w"))
 PY
 	mkdir -p "$ROOTFS/run/app"
+	hk_mounts_snapshot "$SP_CASE_DIR/mounts"
 	OUT=$(hk_run runc "$(sp_id hb)" "$b" 2>&1) || true
 	sp_assert_eq "$before" "$(snapshot "$host")" "the host directory"
+	hk_assert_no_new_mounts "$SP_CASE_DIR/mounts"
 	sp_assert_not_contains "$OUT" STARTED
 	sp_assert_contains "$OUT" "shmpipe-hook: pipeline hb: container's /run/app/sock is missing, and the directory it would be made in is not the container's own"
 	! hk_exists hb || sp_fail "the pipeline was left"
