@@ -66,7 +66,8 @@ v_created (const struct row *r)
 
 static const struct family families[] = {
   { "shmpipe_pipeline_size_bytes", "Size of the pipeline's tmpfs.", v_size },
-  { "shmpipe_pipeline_used_bytes", "Bytes in use on the pipeline's tmpfs.", v_used },
+  { "shmpipe_pipeline_used_bytes", "Bytes in use on the pipeline's tmpfs and by its SysV segments.",
+    v_used },
   { "shmpipe_pipeline_inodes_used", "Inodes in use on the pipeline's tmpfs.", v_inodes_used },
   { "shmpipe_pipeline_inodes_total", "Inode cap of the pipeline's tmpfs.", v_inodes_total },
   { "shmpipe_pipeline_members", "Members recorded (containers, Docker mounts).", v_members },

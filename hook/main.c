@@ -19,6 +19,7 @@
 #include "fileutil.h"
 #include "hook.h"
 #include "privs.h"
+#include "request_check.h"
 #include "log.h"
 #include "oci.h"
 #include "definitions.h"
@@ -173,6 +174,12 @@ parse_args (int argc, char **argv, struct hook_opts *o)
       fprintf (stderr, "shmpipe-hook: --root must be an absolute path\n");
       return 2;
     }
+  /* The hook works from / (see main): a relative file would be another. */
+  if (o->config != NULL && o->config[0] != '/')
+    {
+      fprintf (stderr, "shmpipe-hook: --config must be an absolute path\n");
+      return 2;
+    }
   if (o->pipeline != NULL)
     {
       cleanup_error sp_error_t err = NULL;
@@ -260,6 +267,19 @@ mount_sockets (struct sp_store *store, struct hook_run *h, const char *rootfs, c
 }
 
 static int
+check_joined (struct sp_store *store, const struct hook_run *h, const struct sp_pipeline_opts *opts,
+              sp_error_t *err)
+{
+  cleanup_pipeline struct sp_pipeline p = { 0 };
+
+  if (h->req.given == 0)
+    return 0;
+  if (sp_store_get (store, h->req.pipeline, &p, err) < 0)
+    return -1;
+  return sp_request_check_existing (&p.opts, opts, h->req.given, err);
+}
+
+static int
 join (struct hook_run *h, sp_error_t *err)
 {
   cleanup_store struct sp_store store = SP_STORE_INIT;
@@ -287,7 +307,9 @@ join (struct hook_run *h, sp_error_t *err)
       /* A consumer that lands where its pipeline is not fails to start,
          rather than wait on an empty pipeline of its own.  */
       if (!sp_store_exists (&store, name))
-        return sp_error_make (err, ENOENT,
+        return sp_store_check_undefined (&store, name, err) < 0
+                   ? -1
+                   : sp_error_make (err, ENOENT,
                               "does not exist on this node, and the container only joins "
                               "(" SP_ANNOTATION_PREFIX "create=false)");
     }
@@ -298,17 +320,19 @@ join (struct hook_run *h, sp_error_t *err)
                ? -1
                : sp_error_make (err, ENOENT,
                                 "does not exist, and auto_create is off in the config");
-  else if (h->req.given != 0)
-    sp_log_debug ("container %s: pipeline %s exists: its option annotations do not apply", id,
-                  name);
 
   /* Joining twice (the hook at two stages) must not make a failure of the
-     second undo the first.  */
+     second undo the first.  A pipeline that exists is joined only as it
+     was made: asking for other options is refused, not ignored.  */
   {
     cleanup_pipeline struct sp_pipeline p = { 0 };
     sp_error_t ignored = NULL;
     if (sp_store_get (&store, name, &p, &ignored) == 0)
-      was_member = sp_pipeline_find_member (&p, id) >= 0;
+      {
+        was_member = sp_pipeline_find_member (&p, id) >= 0;
+        if (sp_request_check_existing (&p.opts, &opts, h->req.given, err) < 0)
+          return -1;
+      }
     sp_error_release (&ignored);
   }
 
@@ -323,7 +347,10 @@ join (struct hook_run *h, sp_error_t *err)
     return -1;
   /* Tests: a hook killed here leaves a recorded member and no mount. */
   sp_fault_point ("hook:joined");
-  clone_fd = sp_store_clone_mount (&store, name, err);
+  /* Another container may have made it between the check above and the
+     join: check again what was joined (it cannot change but by resize). */
+  r = created ? 0 : check_joined (&store, h, &opts, err);
+  clone_fd = r < 0 ? -1 : sp_store_clone_mount (&store, name, err);
   r = clone_fd < 0 ? -1 : sp_hook_mount_shm (clone_fd, (pid_t) h->state.pid, rootfs, &already, err);
   if (r == 0)
     r = mount_sockets (&store, h, rootfs, sockets, &sockets_already, err);
@@ -525,6 +552,14 @@ main (int argc, char **argv)
 
   memset (&h, 0, sizeof (h));
   h.opts = &opts;
+  /* Runtimes start hooks in the bundle, whose rootfs is the container's:
+     no relative path, and no directory the container could reach, may be
+     our working directory (CVE-2025-23266, CVE-2024-21626). */
+  if (chdir ("/") < 0)
+    {
+      fprintf (stderr, "shmpipe-hook: chdir /: %s\n", strerror (errno));
+      return 1;
+    }
   r = parse_args (argc, argv, &opts);
   if (r != 0)
     return r == 1 ? 0 : 2;

@@ -23,10 +23,13 @@
 #include <sys/mount.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/nsfs.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 
 #include "cleanup.h"
@@ -35,6 +38,8 @@
 #include "hook.h"
 
 #define RESOLVE_STRICT (RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
+/* A container's mountinfo lists every mount of the host before pivot_root. */
+#define MOUNTINFO_MAX (16 * 1024 * 1024)
 
 /* glibc 2.36 has no openat2 wrapper.  EAGAIN: a rename somewhere in the
    mount raced the kernel's ".." checks; trying again is what it asks for. */
@@ -56,10 +61,82 @@ same_inode (const struct stat *a, const struct stat *b)
   return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
-/* Opens directory NAME (one component) under PARENT, creating it when absent.
-   A symlink or anything but a directory is refused, never followed.  */
+/* What tells the container's own filesystems from the host's: the mount
+   of its rootfs, and the hook's own mountinfo (its mount namespace is the
+   runtime's, the host side of every bind). */
+struct own_fs
+{
+  uint64_t root_mnt;
+  int host_mountinfo;
+};
+
+/* Whether DEV is the device of a mount listed in the hook's own
+   namespace: 1 yes, 0 no, -1 on error. */
 static int
-open_or_create_dir (int parent, const char *name, const char *shown, mode_t mode, sp_error_t *err)
+host_mounts_dev (int host_mountinfo, dev_t dev, sp_error_t *err)
+{
+  cleanup_free char *buf = NULL;
+  char want[48];
+  char *line, *save = NULL;
+  size_t len;
+
+  if (lseek (host_mountinfo, 0, SEEK_SET) < 0)
+    return sp_error_sys (err, errno, "the hook's mountinfo");
+  if (sp_read_fd_capped (host_mountinfo, MOUNTINFO_MAX, "the hook's mountinfo", &buf, &len, err)
+      < 0)
+    return -1;
+  snprintf (want, sizeof (want), " %u:%u ", major (dev), minor (dev));
+  for (line = strtok_r (buf, "\n", &save); line != NULL; line = strtok_r (NULL, "\n", &save))
+    {
+      /* ID PARENT MAJ:MIN ...: the third field. */
+      char *f = strchr (line, ' ');
+      f = f != NULL ? strchr (f + 1, ' ') : NULL;
+      if (f != NULL && strncmp (f, want, strlen (want)) == 0)
+        return 1;
+    }
+  return 0;
+}
+
+/* Before anything is created in directory DIR: it must be on the
+   container's own filesystem, the rootfs's mount or a tmpfs the runtime made
+   for the container alone (mounted nowhere in the hook's namespace).  A
+   host directory bound into the container is neither: a directory made
+   there would stay on the host after the container is gone.  */
+static int
+check_own_fs (int dir, const struct own_fs *own, const char *shown, sp_error_t *err)
+{
+  struct statx stx;
+  struct statfs sfs;
+  int r;
+
+  if (statx (dir, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) < 0)
+    return sp_error_sys (err, errno, "container's %s: statx", shown);
+  if (!(stx.stx_mask & STATX_MNT_ID))
+    return sp_error_make (err, ENOSYS, "container's %s: statx gives no mount ID", shown);
+  if (stx.stx_mnt_id == own->root_mnt)
+    return 0;
+  if (fstatfs (dir, &sfs) < 0)
+    return sp_error_sys (err, errno, "container's %s: statfs", shown);
+  r = sfs.f_type == TMPFS_MAGIC ? host_mounts_dev (
+          own->host_mountinfo, makedev (stx.stx_dev_major, stx.stx_dev_minor), err)
+                                : 1;
+  if (r < 0)
+    return -1;
+  if (r > 0)
+    return sp_error_make (err, EPERM,
+                          "container's %s is missing, and the directory it would be made in is "
+                          "not the container's own (a host directory or filesystem bound into "
+                          "it): refusing to create anything there",
+                          shown);
+  return 0;
+}
+
+/* Opens directory NAME (one component) under PARENT, creating it when absent
+   and PARENT is the container's own.  A symlink or anything but a directory
+   is refused, never followed.  */
+static int
+open_or_create_dir (int parent, const char *name, const char *shown, mode_t mode,
+                    const struct own_fs *own, sp_error_t *err)
 {
   for (int tries = 0; tries < 4; tries++)
     {
@@ -69,6 +146,8 @@ open_or_create_dir (int parent, const char *name, const char *shown, mode_t mode
       switch (errno)
         {
         case ENOENT:
+          if (check_own_fs (parent, own, shown, err) < 0)
+            return -1;
           /* mkdirat never follows a symlink in the last component. */
           if (mkdirat (parent, name, mode) < 0 && errno != EEXIST)
             return sp_error_sys (err, errno, "container's %s: mkdir", shown);
@@ -88,9 +167,6 @@ open_or_create_dir (int parent, const char *name, const char *shown, mode_t mode
     }
   return sp_error_make (err, EAGAIN, "container's %s keeps changing: giving up", shown);
 }
-
-/* A container's mountinfo lists every mount of the host before pivot_root. */
-#define MOUNTINFO_MAX (16 * 1024 * 1024)
 
 /* statmount(2), Linux 6.8; Debian 12's headers predate it.  457 on every
    architecture (new system calls share one table). */
@@ -234,7 +310,7 @@ refuse_shared_target (int fd, int mountinfo, const char *shown, sp_error_t *err)
 /* Walks PATH (absolute, normalized) from CROOT one component at a time,
    creating what is missing; never through a symlink.  */
 static int
-open_target (int croot, const char *path, sp_error_t *err)
+open_target (int croot, const char *path, const struct own_fs *own, sp_error_t *err)
 {
   cleanup_close int dir = -1;
   char buf[PATH_MAX], shown[PATH_MAX];
@@ -252,7 +328,7 @@ open_target (int croot, const char *path, sp_error_t *err)
       int next;
 
       shown_len += (size_t) snprintf (shown + shown_len, sizeof (shown) - shown_len, "/%s", comp);
-      next = open_or_create_dir (dir, comp, shown, last ? 01777 : 0755, err);
+      next = open_or_create_dir (dir, comp, shown, last ? 01777 : 0755, own, err);
       if (next < 0)
         return -1;
       sp_close (&dir);
@@ -263,8 +339,8 @@ open_target (int croot, const char *path, sp_error_t *err)
 
 /* Inside the container's mount namespace: CROOT is its rootfs.  */
 static int
-attach (int clone_fd, const struct stat *st_clone, int croot, int mountinfo, const char *path,
-        bool *already, sp_error_t *err)
+attach (int clone_fd, const struct stat *st_clone, int croot, int mountinfo,
+        const struct own_fs *own, const char *path, bool *already, sp_error_t *err)
 {
   cleanup_close int target = -1;
   cleanup_close int check = -1;
@@ -272,7 +348,7 @@ attach (int clone_fd, const struct stat *st_clone, int croot, int mountinfo, con
   struct statvfs vfs;
   const unsigned long want = ST_NOSUID | ST_NODEV | ST_NOEXEC;
 
-  target = open_target (croot, path, err);
+  target = open_target (croot, path, own, err);
   if (target < 0)
     return -1;
   if (fstat (target, &st) < 0)
@@ -365,7 +441,10 @@ sp_hook_mount_at (int clone_fd_in, pid_t pid, const char *rootfs, const char *ta
   cleanup_close int host_rootfs = -1;
   cleanup_close int croot = -1;
   cleanup_close int mountinfo = -1;
+  cleanup_close int host_mountinfo = -1;
   struct stat st_self, st_ns, st_rootfs, st_clone;
+  struct statx stx_root;
+  struct own_fs own;
   struct mount_attr attr;
   char path[64];
   int r, saved;
@@ -414,6 +493,15 @@ sp_hook_mount_at (int clone_fd_in, pid_t pid, const char *rootfs, const char *ta
   croot = open_container_rootfs (proc_root, rootfs, &st_rootfs, err);
   if (croot < 0)
     return -1;
+  host_mountinfo = open ("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+  if (host_mountinfo < 0)
+    return sp_error_sys (err, errno, "open /proc/self/mountinfo");
+  if (statx (croot, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx_root) < 0)
+    return sp_error_sys (err, errno, "container's rootfs: statx");
+  if (!(stx_root.stx_mask & STATX_MNT_ID))
+    return sp_error_make (err, ENOSYS, "container's rootfs: statx gives no mount ID");
+  own.root_mnt = stx_root.stx_mnt_id;
+  own.host_mountinfo = host_mountinfo;
   /* Tests: killed holding the clone, before anything is attached. */
   sp_fault_point ("hook:cloned");
 
@@ -438,7 +526,7 @@ sp_hook_mount_at (int clone_fd_in, pid_t pid, const char *rootfs, const char *ta
     return sp_error_sys (err, errno, "enter the container's mount namespace");
   /* Tests: killed inside the container's mount namespace. */
   sp_fault_point ("hook:entered");
-  r = attach (clone_fd, &st_clone, croot, mountinfo, target, already, err);
+  r = attach (clone_fd, &st_clone, croot, mountinfo, &own, target, already, err);
   if (setns (self_ns, CLONE_NEWNS) < 0)
     {
       saved = errno;

@@ -19,6 +19,7 @@ struct job
 {
   struct sp_store *store;
   char *socket;
+  bool again; /* the pass after the grace */
 };
 
 static atomic_bool running;
@@ -61,6 +62,14 @@ reconcile_main (void *arg)
   else
     sp_log_info ("docker members checked with dockerd at %s (%d change%s)", job->socket, r,
                  r == 1 ? "" : "s");
+  /* Members recorded just before a restart are judged only once past the
+     grace (docker_members.h): once more then. */
+  if (r >= 0 && !job->again)
+    {
+      job->again = true;
+      sleep (SP_DOCKER_MEMBER_GRACE_S + 1);
+      return reconcile_main (job);
+    }
 out:
   free (job->socket);
   free (job);

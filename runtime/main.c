@@ -22,6 +22,7 @@
 #include "fileutil.h"
 #include "json.h"
 #include "oci.h"
+#include "request_check.h"
 #include "rewrite.h"
 #include "store.h"
 #include "version.h"
@@ -242,7 +243,9 @@ ensure_pipeline (struct sp_store *store, const struct sp_config *cfg,
   if (sp_admit (cfg, SP_REQ_CONTAINER, &req->opts, req->given, &o, err) < 0)
     return sp_error_wrap_pipeline (err, req->pipeline);
   if (sp_store_get (store, req->pipeline, p, &get_err) == 0)
-    return 0;
+    return sp_request_check_existing (&p->opts, &o, req->given, err) < 0
+               ? sp_error_wrap_pipeline (err, req->pipeline)
+               : 0;
   if (sp_error_status (get_err) == ENOENT && o.join_only)
     {
       sp_error_release (&get_err);
@@ -264,7 +267,11 @@ ensure_pipeline (struct sp_store *store, const struct sp_config *cfg,
       return -1;
     }
   sp_error_release (&get_err);
-  return sp_store_get (store, req->pipeline, p, err);
+  if (sp_store_get (store, req->pipeline, p, err) < 0)
+    return -1;
+  return sp_request_check_existing (&p->opts, &o, req->given, err) < 0
+             ? sp_error_wrap_pipeline (err, req->pipeline)
+             : 0;
 }
 
 /* Whether a join stage of CONFIG's hooks runs shmpipe-hook --cri. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cleanup.h"
 #include "docker_api.h"
@@ -116,11 +117,23 @@ cmp_str (const void *a, const void *b)
   return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
+/* A member younger than SP_DOCKER_MEMBER_GRACE_S is never judged: dockerd
+   calls Mount before the container that will use it exists or runs (its
+   copy of the image's directory into a new volume, under a random ID, with
+   no container at all; a start between Mount and "running"), and dropping
+   it then would empty, or remove, a pipeline about to be used. */
+static bool
+is_settled (const struct sp_member *m, time_t now)
+{
+  return m->joined <= (int64_t) now - SP_DOCKER_MEMBER_GRACE_S;
+}
+
 static int
 take_snapshot (struct sp_store *s, struct snapshot *snap, sp_error_t *err)
 {
   char **names = NULL;
   size_t n = 0;
+  time_t now = time (NULL);
 
   if (sp_store_list (s, &names, &n, err) < 0)
     return -1;
@@ -137,7 +150,7 @@ take_snapshot (struct sp_store *s, struct snapshot *snap, sp_error_t *err)
           continue;
         }
       for (size_t j = 0; j < p.n_members; j++)
-        if (is_docker_member (&p.members[j]))
+        if (is_docker_member (&p.members[j]) && is_settled (&p.members[j], now))
           {
             char key[SP_QNAME_MAX + SP_MEMBER_ID_MAX + 2];
             snprintf (key, sizeof (key), "%s\t%s", names[i], p.members[j].id);

@@ -9,6 +9,8 @@
 
 #include "store.h"
 
+#define SP_DOCKER_MEMBER_GRACE_S 60
+
 /* The socket the config names (docker_socket), NULL when disabled. */
 const char *sp_docker_socket (const struct sp_config *cfg);
 
@@ -17,7 +19,11 @@ const char *sp_docker_socket (const struct sp_config *cfg);
    paused or restarting containers holds its mount ID; an ephemeral
    pipeline left with no member is removed.  dockerd is asked with no lock
    held (dockerd calls the plugin, which takes them, while it starts a
-   container), and only members recorded before it was asked are dropped.
+   container), and only members recorded before it was asked, and at least
+   SP_DOCKER_MEMBER_GRACE_S before, are dropped: dockerd mounts a volume
+   before the container that uses it exists or runs (its copy of the
+   image's directory into a new volume, under a random ID), and those must
+   stay.
    *SKIPPED (with no error) when no dockerd answers at SOCKET.  Returns the
    number of changes. */
 int sp_store_reconcile_docker (struct sp_store *s, const char *socket, sp_gc_report_fn fn,

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "request_check.h"
+
 void
 sp_admission_defaults (const struct sp_config *cfg, enum sp_requester who,
                        struct sp_pipeline_opts *o)
@@ -23,7 +25,12 @@ sp_admit (const struct sp_config *cfg, enum sp_requester who,
   sp_admission_defaults (cfg, who, out);
   if (requested != NULL)
     sp_opts_overlay (out, requested, given);
-  if (who == SP_REQ_CONTAINER)
-    return sp_config_check_container (cfg, out, given, err);
+  if (who != SP_REQ_CONTAINER)
+    return 0;
+  if (sp_config_check_container (cfg, out, given, err) < 0)
+    return -1;
+  if ((given & sp_opt_bit (sp_opt_find ("sockets")))
+      && sp_request_check_sockets (cfg, out->sockets, err) < 0)
+    return -1;
   return 0;
 }

@@ -9,6 +9,7 @@
 #include "cleanup.h"
 #include "fileutil.h"
 #include "json.h"
+#include "macro.h"
 #include "pipeline_options.h"
 #include "suggest.h"
 
@@ -61,6 +62,12 @@ sp_config_defaults (struct sp_config *cfg)
       cfg->container_options |= sp_opt_bit (&sp_opt_defs[i]);
   cfg->container_max_size = 0; /* settled by sp_config_parse's end or finish_limits */
   cfg->container_persistent = false;
+  {
+    static const char *const prefixes[] = SP_DEFAULT_SOCKET_PREFIXES;
+    for (size_t i = 0; i < ARRAY_SIZE (prefixes); i++)
+      snprintf (cfg->socket_prefixes.path[i], SP_OPT_PATH_MAX, "%s", prefixes[i]);
+    cfg->socket_prefixes.n = ARRAY_SIZE (prefixes);
+  }
   finish_limits (cfg, false, false);
 }
 

@@ -19,6 +19,20 @@
 #define SP_DEFAULT_CDI_SPEC_DIR "/etc/cdi"
 #define SP_DEFAULT_CDI_HOOK "/usr/local/libexec/shmpipe/shmpipe-hook"
 #define SP_DEFAULT_DOCKER_SOCKET "/run/docker.sock"
+/* container_socket_prefixes: at most this many; by default /tmp, /run and
+   /var/run, where applications look for sockets and nothing of the image
+   lives that a socket directory over it could replace. */
+#define SP_SOCKET_PREFIXES_MAX 8
+/* A config list of container paths (container_socket_prefixes). */
+struct sp_path_list
+{
+  char path[SP_SOCKET_PREFIXES_MAX][SP_OPT_PATH_MAX];
+  size_t n;
+};
+#define SP_DEFAULT_SOCKET_PREFIXES                                                                 \
+  {                                                                                                \
+    "/tmp", "/run", "/var/run"                                                                     \
+  }
 
 struct sp_config
 {
@@ -44,6 +58,9 @@ struct sp_config
   sp_opt_mask container_options; /* the rows a container may set */
   uint64_t container_max_size;
   bool container_persistent;
+  /* Where a container's io.shmpipe.sockets may put a socket directory:
+     below one of these (by whole components). */
+  struct sp_path_list socket_prefixes;
   /* Day-2 operations (issue 15, part A). */
   char *docker_socket; /* dockerd's API for gc; NULL: the default, "": off */
 };
@@ -53,7 +70,8 @@ struct sp_config
    no CDI spec kept (cdi_spec_dir and cdi_hook NULL stand for the defaults);
    at most 4096 pipelines whose sizes sum to at most RAM; containers may set
    every container row but lifetime=persistent, with a size of at most 1 GiB
-   (or max_size when smaller). */
+   (or max_size when smaller), and a socket directory only below /tmp, /run
+   or /var/run. */
 void sp_config_defaults (struct sp_config *cfg);
 
 /* Parses config JSON over CFG (which holds defaults).  Unknown keys, wrong
@@ -94,6 +112,7 @@ enum sp_config_kind
   SP_CFG_LIFETIME,  /* enum sp_lifetime */
   SP_CFG_LOG_LEVEL, /* enum sp_log_level */
   SP_CFG_OPTIONS,   /* option names a container may set; sp_opt_mask */
+  SP_CFG_PATHS,     /* up to MAX normalized container paths; struct sp_path_list */
 };
 
 struct sp_config_key

@@ -61,6 +61,10 @@ const struct sp_config_key sp_config_keys[] = {
        "largest size of a pipeline a container's annotations make"),
   KEY ("container_persistent", SP_CFG_BOOL, container_persistent, 0, "false", NULL,
        "a container may ask for `io.shmpipe.lifetime=persistent`"),
+  KEY ("container_socket_prefixes", SP_CFG_PATHS, socket_prefixes, SP_SOCKET_PREFIXES_MAX,
+       "[\"/tmp\", \"/run\", \"/var/run\"]", "`[]`: none",
+       "where a container's `io.shmpipe.sockets` may put a socket directory: at or below one "
+       "of these, by whole path components"),
   KEY ("docker_socket", SP_CFG_SOCKET, docker_socket, 107, "\"" SP_DEFAULT_DOCKER_SOCKET "\"",
        "`\"\"`: never ask",
        "dockerd's API, which `gc` and the plugin ask which Docker members a live container "
@@ -113,7 +117,8 @@ get_container_options (yajl_val v, const char *key, sp_opt_mask *out, sp_error_t
       const struct sp_opt_def *d = YAJL_IS_STRING (e) ? sp_opt_find (YAJL_GET_STRING (e)) : NULL;
       char names[128];
 
-      if (d == NULL || !(d->flags & SP_OPT_F_CONTAINER))
+      /* create=false is always allowed: no option of the pipeline's to grant */
+      if (d == NULL || !(d->flags & SP_OPT_F_CONTAINER) || (d->flags & SP_OPT_F_REQUEST))
         {
           sp_opts_names (SP_OPT_F_CONTAINER, names, sizeof (names));
           return sp_error_make (err, EINVAL, "config: \"%s\" may list only %s", key, names);
@@ -134,6 +139,36 @@ set_path (char **out, const char *s, sp_error_t *err)
     return sp_error_sys (err, ENOMEM, "config");
   free (*out);
   *out = copy;
+  return 0;
+}
+
+/* ["/tmp", "/run"]: at most K->max normalized container paths below /
+   (not /proc, /sys or /dev), replacing the default list. */
+static int
+get_paths (yajl_val v, const struct sp_config_key *k, struct sp_path_list *out, sp_error_t *err)
+{
+  struct sp_path_list l = { .n = 0 };
+
+  if (!YAJL_IS_ARRAY (v) || v->u.array.len > k->max)
+    return sp_error_make (err, EINVAL, "config: \"%s\" must be an array of at most %llu paths",
+                          k->name, (unsigned long long) k->max);
+  for (size_t i = 0; i < v->u.array.len; i++, l.n++)
+    {
+      yajl_val e = v->u.array.values[i];
+
+      if (!YAJL_IS_STRING (e)
+          || sp_parse_container_path (YAJL_GET_STRING (e), "path", l.path[i], SP_OPT_PATH_MAX, err)
+                 < 0
+          || l.path[i][0] == '\0')
+        {
+          sp_error_release (err);
+          return sp_error_make (err, EINVAL,
+                                "config: \"%s\": each must be an absolute, normalized path "
+                                "below / (not /proc, /sys or /dev)",
+                                k->name);
+        }
+    }
+  *out = l;
   return 0;
 }
 
@@ -161,6 +196,8 @@ sp_config_key_parse (const struct sp_config_key *k, yajl_val v, struct sp_config
       return 0;
     case SP_CFG_OPTIONS:
       return get_container_options (v, k->name, FIELD (cfg, k, sp_opt_mask), err);
+    case SP_CFG_PATHS:
+      return get_paths (v, k, FIELD (cfg, k, struct sp_path_list), err);
     default:
       break;
     }
@@ -217,6 +254,7 @@ static const char *const kind_names[] = {
   [SP_CFG_LIFETIME] = "`\"persistent\"` or `\"ephemeral\"`",
   [SP_CFG_LOG_LEVEL] = "`\"error\"`, `\"warning\"`, `\"info\"` or `\"debug\"`",
   [SP_CFG_OPTIONS] = "array of option names",
+  [SP_CFG_PATHS] = "array of absolute paths",
 };
 
 void

@@ -447,7 +447,9 @@ sp_opts_names (unsigned flags, char *buf, size_t len)
 
   buf[0] = '\0';
   for (size_t i = 0; i < sp_opt_count && off < len; i++)
-    if ((sp_opt_defs[i].flags & flags) == flags)
+    if ((sp_opt_defs[i].flags & flags) == flags
+        /* a container's option to grant: a request row is no such thing */
+        && !(flags == SP_OPT_F_CONTAINER && (sp_opt_defs[i].flags & SP_OPT_F_REQUEST)))
       {
         int n = snprintf (buf + off, len - off, "%s%s", off ? ", " : "", sp_opt_defs[i].name);
         if (n < 0)

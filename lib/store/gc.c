@@ -10,7 +10,10 @@
 
 #include "cleanup.h"
 #include "definitions.h"
+#include "ipc_limits.h"
+#include "ipcns.h"
 #include "proc.h"
+#include "resize.h"
 #include "resources.h"
 #include "store.h"
 
@@ -50,6 +53,32 @@ repair_resources (struct sp_store *s, const struct sp_ref *ref, const struct sp_
         }
     }
   return changes;
+}
+
+/* A resize that did not complete; the SysV limits of an IPC namespace
+   pinned by a release that set none. */
+static int
+repair_resize (struct sp_store *s, const struct sp_ref *ref, struct sp_pipeline *p,
+               sp_gc_report_fn fn, void *ctx, sp_error_t *err)
+{
+  char what[128], size[32];
+  int r = sp_resize_repair (s, ref, p, err);
+
+  if (r < 0)
+    return -1;
+  if (r == 0 && p->opts.ipc && sp_ipcns_pinned (s->ipc_fd, ref->file)
+      && sp_ipcns_set_limits (s->ipc_fd, ref->file, p->opts.size, err) < 0)
+    return -1;
+  if (r == 0)
+    return 0;
+  sp_format_size (p->opts.size, size, sizeof (size));
+  snprintf (what, sizeof (what),
+            r == 1 ? "put its tmpfs back to its recorded size %s (a resize did not complete)"
+                   : "recorded its tmpfs's size %s (a resize did not complete; what is in use "
+                     "does not fit the old size)",
+            size);
+  report (fn, ctx, ref->name, what);
+  return 1;
 }
 
 static int
@@ -92,6 +121,10 @@ gc_one (struct sp_store *s, const struct sp_ref *ref, sp_gc_report_fn fn, void *
   if (r < 0)
     return -1;
   changes += r;
+  r = repair_resize (s, ref, &p, fn, ctx, err);
+  if (r < 0)
+    return -1;
+  changes += r;
   if (changes > 0 && sp_record_save (s, ref, &p, err) < 0)
     return -1;
   return changes;
@@ -102,7 +135,7 @@ gc_one (struct sp_store *s, const struct sp_ref *ref, sp_gc_report_fn fn, void *
 static void
 sweep_temp_files (int dirfd, sp_gc_report_fn fn, void *ctx)
 {
-  int fd = dirfd >= 0 ? dup (dirfd) : -1;
+  int fd = dirfd >= 0 ? fcntl (dirfd, F_DUPFD_CLOEXEC, 3) : -1;
   cleanup_dir DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
   struct dirent *de;
 

@@ -14,6 +14,7 @@
 #include <linux/magic.h>
 
 #include "cleanup.h"
+#include "ipc_limits.h"
 
 bool
 sp_ipcns_pinned (int dirfd, const char *file)
@@ -94,10 +95,14 @@ pin_of (int dirfd, const char *file, pid_t pid, sp_error_t *err)
   return 0;
 }
 
-/* A short-lived child makes the namespace: this process keeps its own. */
+/* A short-lived child makes the namespace, with SysV limits for SIZE
+   (ipc_limits.c) set before it is pinned: this process keeps its own. */
 int
-sp_ipcns_pin (int dirfd, const char *file, sp_error_t *err)
+sp_ipcns_pin (int dirfd, const char *file, uint64_t size, sp_error_t *err)
 {
+  struct sp_ipc_limits limits;
+  struct sp_ipc_limits_text text;
+  int limits_errno = 0;
   cleanup_close_pair int ready[2] = { -1, -1 };
   cleanup_close_pair int hold[2] = { -1, -1 };
   char c = 0;
@@ -106,6 +111,8 @@ sp_ipcns_pin (int dirfd, const char *file, sp_error_t *err)
 
   if (sp_ipcns_release (dirfd, file, err) < 0)
     return -1;
+  sp_ipc_limits_for (size, &limits);
+  sp_ipc_limits_text (&limits, &text);
   if (pipe2 (ready, O_CLOEXEC) < 0 || pipe2 (hold, O_CLOEXEC) < 0)
     return sp_error_sys (err, errno, "pipe");
   pid = fork ();
@@ -115,7 +122,11 @@ sp_ipcns_pin (int dirfd, const char *file, sp_error_t *err)
       close (ready[0]);
       close (hold[1]);
       c = unshare (CLONE_NEWIPC) == 0 ? 'y' : 'n';
-      if (write (ready[1], &c, 1) != 1)
+      limits_errno = c == 'y' ? sp_ipc_limits_write (&text) : 0;
+      if (limits_errno != 0)
+        c = 'l';
+      if (write (ready[1], &c, 1) != 1
+          || (c == 'l' && write (ready[1], &limits_errno, sizeof (limits_errno)) < 0))
         _exit (1);
       /* Wait until the parent has pinned the namespace (or gave up). */
       while (read (hold[0], &c, 1) < 0 && errno == EINTR)
@@ -126,7 +137,10 @@ sp_ipcns_pin (int dirfd, const char *file, sp_error_t *err)
   sp_close (&hold[0]);
   if (pid < 0)
     return sp_error_sys (err, errno, "fork");
-  if (read (ready[0], &c, 1) != 1 || c != 'y')
+  if (read (ready[0], &c, 1) == 1 && c == 'l'
+      && read (ready[0], &limits_errno, sizeof (limits_errno)) == sizeof (limits_errno))
+    sp_error_sys (err, limits_errno, "cannot set the SysV limits of its IPC namespace");
+  else if (c != 'y')
     sp_error_make (err, EPERM, "cannot create an IPC namespace");
   else
     r = pin_of (dirfd, file, pid, err);

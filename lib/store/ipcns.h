@@ -6,12 +6,14 @@
 #define SHMPIPE_IPCNS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "error.h"
 
 /* A new IPC namespace, pinned on DIRFD/FILE (a pin already there is
-   released first). */
-int sp_ipcns_pin (int dirfd, const char *file, sp_error_t *err);
+   released first), with SysV limits that keep it within SIZE
+   (ipc_limits.h). */
+int sp_ipcns_pin (int dirfd, const char *file, uint64_t size, sp_error_t *err);
 /* Unpins and removes DIRFD/FILE; nothing there is fine.  The namespace
    itself lives on while containers are in it. */
 int sp_ipcns_release (int dirfd, const char *file, sp_error_t *err);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "resources.h"
 #include "tmpfs.h"
 
 /* An flock on a descriptor of its own for the state directory: no lock file
@@ -27,11 +28,8 @@ sp_quota_lock (struct sp_store *s, sp_error_t *err)
   return sp_steal_fd (&fd);
 }
 
-/* What REF counts for in max_total_size: the size of its mounted tmpfs
-   (resize keeps the two equal), else its recorded size (a tmpfs that
-   vanished and that gc will remount). */
 static uint64_t
-counted_size (struct sp_store *s, const struct sp_ref *ref)
+tmpfs_size (struct sp_store *s, const struct sp_ref *ref)
 {
   cleanup_pipeline struct sp_pipeline p = { 0 };
   sp_error_t ignored = NULL;
@@ -46,6 +44,17 @@ counted_size (struct sp_store *s, const struct sp_ref *ref)
       return 0;
     }
   return p.opts.size;
+}
+
+/* What REF counts for in max_total_size: the size of its mounted tmpfs
+   (resize keeps the two equal), else its recorded size (a tmpfs that
+   vanished and that gc will remount); and its socket directory's when it
+   has one mounted. */
+static uint64_t
+counted_size (struct sp_store *s, const struct sp_ref *ref)
+{
+  return tmpfs_size (s, ref)
+         + (sp_tmpfs_state (s->sockets_fd, ref->file) == SP_TMPFS_MOUNTED ? SP_SOCKDIR_BYTES : 0);
 }
 
 int

@@ -210,7 +210,7 @@ sp_list_dir (int dirfd, const char *suffix, struct sp_ref **refs, size_t *n, sp_
   struct dirent *de;
   struct sp_ref *v = NULL;
   size_t count = 0, cap = 0, slen = strlen (suffix);
-  int fd = dup (dirfd);
+  int fd = fcntl (dirfd, F_DUPFD_CLOEXEC, 3);
 
   *refs = NULL;
   *n = 0;

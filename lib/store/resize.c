@@ -7,7 +7,11 @@
 #include "cleanup.h"
 #include "fault.h"
 #include "definitions.h"
+#include "ipc_limits.h"
+#include "ipcns.h"
 #include "quota.h"
+#include "resize.h"
+#include "resources.h"
 #include "store.h"
 #include "tmpfs.h"
 
@@ -107,7 +111,8 @@ store_change (struct sp_store *s, const char *name, const struct sp_pipeline_opt
   if (sp_store_check_opts (s, name, &p.opts, err) < 0)
     return -1;
   if (p.opts.size > old.size
-      && ((quota = sp_quota_lock (s, err)) < 0 || sp_quota_check (s, &ref, p.opts.size, err) < 0))
+      && ((quota = sp_quota_lock (s, err)) < 0
+          || sp_quota_check (s, &ref, sp_res_footprint (&p.opts), err) < 0))
     return -1;
   if (check_fits (s, &ref, &p.opts, err) < 0)
     return -1;
@@ -125,6 +130,15 @@ store_change (struct sp_store *s, const char *name, const struct sp_pipeline_opt
       return -1;
     }
   sp_fault_point ("resize:remounted");
+  /* SysV memory of its namespace follows the size (ipc_limits.c). */
+  if (p.opts.ipc && p.opts.size != old.size && sp_ipcns_pinned (s->ipc_fd, ref.file)
+      && sp_ipcns_set_limits (s->ipc_fd, ref.file, p.opts.size, err) < 0)
+    {
+      sp_error_t ignored = NULL;
+      reconfigure (s, &ref, &old, given, &ignored);
+      sp_error_release (&ignored);
+      return -1;
+    }
   if (sp_record_save (s, &ref, &p, err) < 0 || sp_def_sync (s, &ref, &p, err) < 0)
     {
       sp_error_t ignored = NULL;
@@ -146,4 +160,37 @@ sp_store_change (struct sp_store *s, const char *name, const struct sp_pipeline_
       return -1;
     }
   return 0;
+}
+
+int
+sp_resize_repair (struct sp_store *s, const struct sp_ref *ref, struct sp_pipeline *p,
+                  sp_error_t *err)
+{
+  const struct sp_opt_def *size = sp_opt_find ("size"), *inodes = sp_opt_find ("inodes");
+  sp_error_t ignored = NULL;
+  struct sp_tmpfs_usage u;
+  sp_opt_mask given = 0;
+  int r;
+
+  r = sp_tmpfs_usage (s->mnt_fd, ref->file, &u, err);
+  if (r <= 0)
+    return r;
+  if (u.size != p->opts.size)
+    given |= sp_opt_bit (size);
+  if (p->opts.inodes != 0 && u.inodes != p->opts.inodes)
+    given |= sp_opt_bit (inodes);
+  if (given == 0)
+    return 0;
+  /* The record holds: the resize never completed. */
+  r = reconfigure (s, ref, &p->opts, given, &ignored) == 0 ? 1 : 2;
+  sp_error_release (&ignored);
+  /* What is in use no longer fits the recorded size: the mount holds. */
+  if (r == 2 && (given & sp_opt_bit (size)))
+    p->opts.size = u.size;
+  if (r == 2 && (given & sp_opt_bit (inodes)))
+    p->opts.inodes = u.inodes;
+  if (p->opts.ipc && sp_ipcns_pinned (s->ipc_fd, ref->file)
+      && sp_ipcns_set_limits (s->ipc_fd, ref->file, p->opts.size, err) < 0)
+    return -1;
+  return r;
 }

@@ -38,7 +38,7 @@ sockets_make (int dirfd, const struct sp_ref *ref, const struct sp_pipeline *p, 
   snprintf (mode, sizeof (mode), "%o", (unsigned) p->opts.mode);
   snprintf (uid, sizeof (uid), "%u", p->opts.uid);
   snprintf (gid, sizeof (gid), "%u", p->opts.gid);
-  sp_tmpfs_opts_add (&opts, "size", "16m");
+  sp_tmpfs_opts_add (&opts, "size", "16m"); /* SP_SOCKDIR_BYTES */
   sp_tmpfs_opts_add (&opts, "nr_inodes", "4096");
   sp_tmpfs_opts_add (&opts, "mode", mode);
   sp_tmpfs_opts_add (&opts, "uid", uid);
@@ -59,8 +59,7 @@ sockets_release (int dirfd, const char *file, sp_error_t *err)
 static int
 ipc_make (int dirfd, const struct sp_ref *ref, const struct sp_pipeline *p, sp_error_t *err)
 {
-  (void) p;
-  return sp_ipcns_pin (dirfd, ref->file, err);
+  return sp_ipcns_pin (dirfd, ref->file, p->opts.size, err);
 }
 
 static int
@@ -83,9 +82,15 @@ wants_ipc (const struct sp_pipeline *p)
 }
 
 static bool
+wants_sockets_opts (const struct sp_pipeline_opts *o)
+{
+  return o->sockets[0] != '\0';
+}
+
+static bool
 wants_sockets (const struct sp_pipeline *p)
 {
-  return p->opts.sockets[0] != '\0';
+  return wants_sockets_opts (&p->opts);
 }
 
 /* SP_TMPFS_* are SP_RES_* values. */
@@ -135,6 +140,12 @@ const struct sp_resource sp_resources[SP_RES_COUNT] = {
       .orphaned = "removed a socket directory left without a record",
   },
 };
+
+uint64_t
+sp_res_footprint (const struct sp_pipeline_opts *o)
+{
+  return o->size + (wants_sockets_opts (o) ? SP_SOCKDIR_BYTES : 0);
+}
 
 int
 sp_res_dirfd (const struct sp_store *s, const struct sp_resource *r)

@@ -47,7 +47,7 @@ sp_store_create_locked (struct sp_store *s, const struct sp_ref *ref,
   struct sp_pipeline p;
   cleanup_close int quota = sp_quota_lock (s, err);
 
-  if (quota < 0 || sp_quota_check (s, ref, opts->size, err) < 0)
+  if (quota < 0 || sp_quota_check (s, ref, sp_res_footprint (opts), err) < 0)
     return -1;
   memset (&p, 0, sizeof (p));
   strcpy (p.name, ref->name);

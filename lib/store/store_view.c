@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "definitions.h"
+#include "ipc_limits.h"
+#include "ipcns.h"
 #include "resources.h"
 
 static int
@@ -99,6 +101,16 @@ sp_store_usage (struct sp_store *s, const char *name, struct sp_tmpfs_usage *u, 
     return -1;
   if (sp_tmpfs_usage (s->mnt_fd, ref.file, u, err) < 0)
     return sp_error_wrap_pipeline (err, name);
+  /* An ipc pipeline's SysV segments are its memory too (0 where they
+     cannot be read: a caller whose seccomp filter denies setns). */
+  if (sp_ipcns_pinned (s->ipc_fd, ref.file))
+    {
+      uint64_t sysv = 0;
+      sp_error_t ignored = NULL;
+      if (sp_ipcns_sysv_used (s->ipc_fd, ref.file, &sysv, &ignored) == 0)
+        u->used += sysv;
+      sp_error_release (&ignored);
+    }
   return 0;
 }
 

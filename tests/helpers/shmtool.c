@@ -250,6 +250,16 @@ cmd_sysv_write (const char *key, const char *text)
   return shmdt (p) < 0 ? die (key) : 0;
 }
 
+/* A segment of BYTES, left in place (SysV segments outlive their maker). */
+static int
+cmd_sysv_alloc (const char *key, const char *bytes)
+{
+  int id = shmget ((key_t) strtol (key, NULL, 0), (size_t) strtoull (bytes, NULL, 0),
+                   IPC_CREAT | 0666);
+
+  return id < 0 ? die (key) : 0;
+}
+
 static int
 cmd_sysv_read (const char *key)
 {
@@ -298,7 +308,8 @@ cmd_mq_recv (const char *name)
 static int
 usage (void)
 {
-  fputs ("usage: shmtool write NAME TEXT | read NAME | map NAME | ls | mountinfo | "
+  fputs ("usage: shmtool write NAME TEXT | read NAME | map NAME | ls | mountinfo | sysv-alloc KEY "
+         "BYTES | "
          "wait NAME TIMEOUT_S | sysv-write KEY TEXT | sysv-read KEY | "
          "mq-send NAME TEXT | mq-recv NAME\n",
          stderr);
@@ -324,6 +335,8 @@ main (int argc, char **argv)
     return cmd_wait (argv[2], argv[3]);
   if (strcmp (argv[1], "sysv-write") == 0 && argc == 4)
     return cmd_sysv_write (argv[2], argv[3]);
+  if (strcmp (argv[1], "sysv-alloc") == 0 && argc == 4)
+    return cmd_sysv_alloc (argv[2], argv[3]);
   if (strcmp (argv[1], "sysv-read") == 0 && argc == 3)
     return cmd_sysv_read (argv[2]);
   if (strcmp (argv[1], "mq-send") == 0 && argc == 4)

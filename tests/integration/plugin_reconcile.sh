@@ -31,6 +31,26 @@ kill_plugin() {
 	sp_wait_for 10 sh -c "! kill -0 $pid"
 }
 
+# age_members NAME [ID] : NAME's members (or member ID) recorded an hour
+# ago, past the grace in which Docker members are never judged (dockerd
+# mounts a volume before the container that uses it runs).  Under the
+# pipeline's lock, written as the store writes: a temp file renamed.
+age_members() {
+	flock "$SP_STORE/locks/$1.lock" "$SP_PYTHON" - "$SP_STORE/state/$1.json" "${2:-}" <<'PY'
+import datetime, json, os, sys
+path, only = sys.argv[1:3]
+r = json.load(open(path))
+fmt = "%Y-%m-%dT%H:%M:%SZ"
+for m in r["members"]:
+    if not only or m["id"] == only:
+        t = datetime.datetime.strptime(m["joined"], fmt) - datetime.timedelta(hours=1)
+        m["joined"] = t.strftime(fmt)
+with open(path + ".aged", "w") as f:
+    json.dump(r, f)
+os.rename(path + ".aged", path)
+PY
+}
+
 # reconciled N : the plugin's log has N "docker members checked" lines.
 reconciled() { [[ $(grep -c "docker members checked" "$SP_PLUGIN_LOG") -ge $1 ]]; }
 
@@ -60,6 +80,7 @@ t_dockerd_killed() {
 	sp_assert_eq 2 "$(sp_members ra)"
 	sp_docker exec "$c2" shmtool write k "written after the restart"
 
+	age_members ra
 	out=$(sp_ctl gc 2>&1)
 	sp_log "gc: $out"
 	sp_assert_eq "ra: dropped member $old (no live container of dockerd holds it)" "$out"
@@ -82,6 +103,7 @@ t_no_dockerd() {
 	cfg=$SP_CASE_DIR/config.json
 	sp_ctl create rb --size 1m >/dev/null
 	sp_ctl join rb --id docker:0123abcd >/dev/null
+	age_members rb
 	# Nothing answers at the socket: one line, exit 0, member kept.
 	printf '{"docker_socket": "%s"}\n' "$SP_CASE_DIR/none.sock" >"$cfg"
 	out=$("$SP_CTL_BIN" --root "$SP_STORE" --config "$cfg" gc 2>&1) || rc=$?
@@ -116,6 +138,8 @@ t_plugin_killed_in_mount() {
 	sp_wait_for 10 sh -c "! kill -0 $(sp_plugin_pid)"
 	sp_assert_eq 1 "$(sp_members rc)"
 	n=$(grep -c "docker members checked" "$SP_PLUGIN_LOG" || true)
+	# (restarted a while later: the member is past the grace)
+	age_members rc
 
 	sp_plugin_start
 	sp_wait_for 30 reconciled $((n + 1)) || sp_fail "the restarted plugin did not check its members"
@@ -130,6 +154,8 @@ t_plugin_killed_in_mount() {
 	sp_wait_for 30 reconciled $((n + 2)) || sp_fail "the restarted plugin did not check its members"
 	sp_assert_eq 1 "$(sp_members rc)"
 	sp_docker exec "$c4" shmtool write k v
+	age_members rc
+	sp_assert_eq "" "$(sp_ctl gc 2>&1)" "gc with a live container's member"
 
 	sp_docker rm -f "$c3" "$c4" >/dev/null
 	sp_assert_eq 0 "$(sp_members rc)"
@@ -151,6 +177,7 @@ t_live_restore() {
 	sp_dockerd_restart --live-restore
 	sp_assert_eq running "$(sp_docker inspect -f '{{.State.Status}}' "$c5")"
 	# gc and a restarted plugin both keep the survivor's member.
+	age_members rd
 	out=$(sp_ctl gc 2>&1)
 	sp_assert_eq "" "$out"
 	sp_assert_eq "$kept" "$(ids rd)"
@@ -168,5 +195,37 @@ t_live_restore() {
 	sp_docker volume rm rd >/dev/null
 }
 sp_test "live-restore: a container that survives dockerd's SIGKILL keeps its member" t_live_restore
+
+# dockerd's copy of an image's directory into a new volume: Mount under a
+# random ID before any container exists, then Unmount.  A gc or a plugin's
+# reconciliation in that window keeps the member (and so the pipeline, even
+# an ephemeral one); past the grace, one that never saw its Unmount goes.
+t_populate_window() {
+	local rid n out
+	sp_dockerd_start
+	sp_docker volume create -d "$D" -o lifetime=ephemeral re >/dev/null
+	rid=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+	sp_assert_match "$(sp_plugin_req /VolumeDriver.Mount "{\"Name\": \"re\", \"ID\": \"$rid\"}")" '^200 ' "Mount"
+	sp_assert_eq "docker:$rid" "$(ids re)"
+	out=$(sp_ctl gc 2>&1)
+	sp_assert_eq "" "$out" "gc in the window"
+	sp_assert_eq "docker:$rid" "$(ids re)" "after gc"
+	n=$(grep -c "docker members checked" "$SP_PLUGIN_LOG" || true)
+	kill_plugin
+	sp_plugin_start
+	sp_wait_for 30 reconciled $((n + 1)) || sp_fail "the restarted plugin did not check its members"
+	sp_assert_eq "docker:$rid" "$(ids re)" "after the plugin's check"
+	# the copy done: Unmount; the ephemeral pipeline goes with it
+	sp_assert_match "$(sp_plugin_req /VolumeDriver.Unmount "{\"Name\": \"re\", \"ID\": \"$rid\"}")" '^200 ' "Unmount"
+	[[ ! -e $SP_STORE/state/re.json ]] || sp_fail "the ephemeral pipeline outlived its last Unmount"
+	# a Mount whose Unmount never comes goes once past the grace
+	sp_docker volume rm re >/dev/null 2>&1 || true
+	sp_docker volume create -d "$D" rf >/dev/null
+	sp_plugin_req /VolumeDriver.Mount "{\"Name\": \"rf\", \"ID\": \"$rid\"}" >/dev/null
+	age_members rf
+	sp_assert_eq "rf: dropped member docker:$rid (no live container of dockerd holds it)" "$(sp_ctl gc 2>&1)"
+	sp_docker volume rm rf >/dev/null
+}
+sp_test "Docker's copy into a new volume (Mount under a random ID, no container yet): gc and the plugin keep the member" t_populate_window
 
 sp_done

@@ -134,6 +134,16 @@ value_text (const struct sp_config *cfg, const struct sp_config_key *k, char *bu
     case SP_CFG_OPTIONS:
       snprintf (buf, len, "%#x", (unsigned) *(const sp_opt_mask *) field);
       return;
+    case SP_CFG_PATHS:
+      {
+        const struct sp_path_list *l = (const struct sp_path_list *) field;
+        size_t o = 0;
+
+        buf[0] = '\0';
+        for (size_t i = 0; i < l->n && o < len; i++)
+          o += (size_t) snprintf (buf + o, len - o, "%s%s", i ? "," : "", l->path[i]);
+        return;
+      }
     }
   fail_msg ("%s: unknown kind", k->name);
 }
@@ -319,9 +329,15 @@ check_schema_type (const struct sp_config_key *k, yajl_val p)
       if (!enum_is (sp_json_get (p, "enum"), levels, 4))
         fail_msg ("schema: \"%s\" is not the enum of log levels", name);
       return;
+    case SP_CFG_PATHS:
+      if (type == NULL || strcmp (type, "array") != 0
+          || int_member (p, "maxItems") != (long long) k->max)
+        fail_msg ("schema: \"%s\" is not an array of at most %llu paths", name,
+                  (unsigned long long) k->max);
+      return;
     case SP_CFG_OPTIONS:
       for (size_t i = 0; i < sp_opt_count; i++)
-        if (sp_opt_defs[i].flags & SP_OPT_F_CONTAINER)
+        if ((sp_opt_defs[i].flags & SP_OPT_F_CONTAINER) && !(sp_opt_defs[i].flags & SP_OPT_F_REQUEST))
           container[n++] = sp_opt_defs[i].name;
       if (type == NULL || strcmp (type, "array") != 0
           || !enum_is (sp_json_get (sp_json_get (p, "items"), "enum"), container, n))
@@ -357,11 +373,6 @@ test_schema_matches (void **unused)
 
       if (p == NULL)
         fail_msg ("schema: no property \"%s\"", k->name);
-      /* Issue 21 settles what containers may set by default (and lets the
-         schema list every option they may be allowed); until then the code's
-         default and the schema's differ. */
-      if (k->kind == SP_CFG_OPTIONS)
-        continue;
       check_schema_type (k, p);
       def = sp_json_get (p, "default");
       if (k->def == NULL && def != NULL)
