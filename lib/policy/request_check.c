@@ -63,7 +63,8 @@ sp_request_check_existing (const struct sp_pipeline_opts *have, const struct sp_
       const struct sp_opt_def *d = &sp_opt_defs[i];
       char vh[SP_OPT_VALUE_MAX], vw[SP_OPT_VALUE_MAX];
 
-      if (!(given & sp_opt_bit (d)))
+      /* A request row (create=false) asks how to join: no pipeline has it. */
+      if (!(given & sp_opt_bit (d)) || (d->flags & SP_OPT_F_REQUEST))
         continue;
       if (d->kind == SP_OPT_NSLIST)
         {

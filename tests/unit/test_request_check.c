@@ -206,6 +206,12 @@ test_existing (void **unused)
   assert_non_null (strstr (err->msg, "io.shmpipe.size=16777216 differs"));
   sp_error_release (&err);
 
+  /* create=false asks how to join, it is none of the pipeline's options */
+  want = have;
+  given = 0;
+  assert_int_equal (sp_opts_set (&want, "create", "false", &given, &err), 0);
+  assert_int_equal (sp_request_check_existing (&have, &want, given, &err), 0);
+
   /* allow lists compare as sets */
   want = have;
   given = 0;
