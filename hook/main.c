@@ -24,7 +24,7 @@
 #include "version.h"
 
 static const char usage_text[]
-    = "Usage: shmpipe-hook [--root DIR] [--config FILE] [--pipeline NAME] [STAGE]\n"
+    = "Usage: shmpipe-hook [--root DIR] [--config FILE] [--pipeline NAME] [--cri] [STAGE]\n"
       "       shmpipe-hook --print-security | --help | --version\n"
       "\n"
       "OCI hook: reads the container state on stdin and its bundle's config.json.\n"
@@ -40,11 +40,14 @@ static const char usage_text[]
       "container_max_size and container_persistent (by default lifetime=persistent\n"
       "is refused), and a pipeline it makes to max_pipelines and max_total_size.\n"
       "\n"
-      "Kubernetes (the CRI's own annotations, containerd's or CRI-O's): a pod's\n"
-      "sandbox is left alone; an app container's NAME is NAMESPACE/NAME in its\n"
-      "pod's namespace, and it may name NAMESPACE/NAME of another namespace only\n"
-      "if that pipeline's allow-namespaces lists its own.  Containers that are no\n"
-      "pod use plain names only.\n"
+      "Kubernetes, with --cri only (the CRI's own annotations, containerd's or\n"
+      "CRI-O's): a pod's sandbox is left alone; an app container's NAME is\n"
+      "NAMESPACE/NAME in its pod's namespace, and it may name NAMESPACE/NAME of\n"
+      "another namespace only if that pipeline's allow-namespaces lists its own.\n"
+      "Containers that are no pod use plain names only.  Without --cri, a\n"
+      "container that asks for a pipeline and carries a CRI's key\n"
+      "(io.kubernetes.cri.*, io.kubernetes.pod.*, io.kubernetes.container.*) is\n"
+      "refused: anyone who runs runc or Podman can write those.\n"
       "\n"
       "STAGE: prestart or createRuntime (join the pipeline, mount /dev/shm and\n"
       "       the socket directory),\n"
@@ -55,6 +58,10 @@ static const char usage_text[]
       "  --root DIR         store root (env SHMPIPE_ROOT; default " SP_DEFAULT_ROOT ")\n"
       "  --config FILE      config file (env SHMPIPE_CONFIG; default " SP_DEFAULT_CONFIG ")\n"
       "  --pipeline NAME    the pipeline, whatever the container says (see above)\n"
+      "  --cri              this hook is run by a Kubernetes CRI's own configuration\n"
+      "                     (containerd's base runtime spec, CRI-O's own hooks dir):\n"
+      "                     trust its pod annotations.  Never in a hooks dir that\n"
+      "                     Podman reads\n"
       "  --debug            log to stderr at debug level instead of syslog\n"
       "  --print-security   drop privileges as for a real run, print the Cap*,\n"
       "                     NoNewPrivs and Seccomp lines of /proc/self/status, exit\n"
@@ -72,6 +79,7 @@ struct hook_opts
   const char *config;
   const char *pipeline; /* --pipeline, or NULL */
   const char *stage;
+  bool cri; /* --cri: the CRI's annotations are the CRI's */
   bool debug;
   bool print_security;
 };
@@ -102,10 +110,15 @@ static int
 parse_args (int argc, char **argv, struct hook_opts *o)
 {
   static const struct option longopts[] = {
-    { "root", required_argument, NULL, 'r' },     { "config", required_argument, NULL, 'c' },
-    { "pipeline", required_argument, NULL, 'p' }, { "debug", no_argument, NULL, 'd' },
-    { "print-security", no_argument, NULL, 'S' }, { "help", no_argument, NULL, 'h' },
-    { "version", no_argument, NULL, 'V' },        { NULL, 0, NULL, 0 },
+    { "root", required_argument, NULL, 'r' },
+    { "config", required_argument, NULL, 'c' },
+    { "pipeline", required_argument, NULL, 'p' },
+    { "debug", no_argument, NULL, 'd' },
+    { "cri", no_argument, NULL, 'K' },
+    { "print-security", no_argument, NULL, 'S' },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
   };
   const char *selftest = getenv ("SHMPIPE_HOOK_SELFTEST");
   int c;
@@ -123,6 +136,9 @@ parse_args (int argc, char **argv, struct hook_opts *o)
         break;
       case 'p':
         o->pipeline = optarg;
+        break;
+      case 'K':
+        o->cri = true;
         break;
       case 'd':
         o->debug = true;
@@ -479,7 +495,11 @@ main (int argc, char **argv)
       /* Not ours: touch nothing, not even the store. */
       return 0;
     }
-  if (sp_cri_identify (annotations, &h.cri, &err) < 0)
+  /* Who runs the hook says whether the CRI's keys are the CRI's: without
+     --cri they may be anyone's, and a pod that is not one is refused rather
+     than let into a plain-named pipeline.  */
+  if (opts.cri ? sp_cri_identify (annotations, &h.cri, &err) < 0
+               : sp_cri_refuse_keys (annotations, &err) < 0)
     {
       sp_error_wrap_pipeline (&err, h.req.pipeline);
       return fail (&h, err);

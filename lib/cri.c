@@ -47,6 +47,26 @@ get_agreed (yajl_val a, const char *k1, const char *k2, const char **out, sp_err
 }
 
 int
+sp_cri_refuse_keys (yajl_val a, sp_error_t *err)
+{
+  static const char *const prefixes[]
+      = { "io.kubernetes.cri.", "io.kubernetes.pod.", "io.kubernetes.container." };
+  char shown[72];
+
+  if (!YAJL_IS_OBJECT (a))
+    return 0;
+  for (size_t i = 0; i < a->u.object.len; i++)
+    for (size_t k = 0; k < sizeof (prefixes) / sizeof (prefixes[0]); k++)
+      if (strncmp (a->u.object.keys[i], prefixes[k], strlen (prefixes[k])) == 0)
+        return sp_error_make (err, EPERM,
+                              "annotation %s is a Kubernetes CRI's, and no CRI vouches for this "
+                              "container (only the CRI's configuration runs shmpipe-hook --cri): "
+                              "refused",
+                              sp_printable (a->u.object.keys[i], 64, shown, sizeof (shown)));
+  return 0;
+}
+
+int
 sp_cri_identify (yajl_val annotations, struct sp_cri_container *c, sp_error_t *err)
 {
   const char *type;

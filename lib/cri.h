@@ -2,7 +2,9 @@
    OCI annotations: whether it is a pod's sandbox or app container, and the
    pod's namespace, name and container name.  Pipelines are named per
    namespace from these, so only keys the CRI itself sets are read, and a
-   request whose keys disagree (one a pod forged) is refused. */
+   request whose keys disagree (one a pod forged) is refused.  Any caller of
+   runc, crun or Podman can write these keys too: they are read only when the
+   configuration that runs the hook is the CRI's (shmpipe-hook --cri). */
 #ifndef SHMPIPE_CRI_H
 #define SHMPIPE_CRI_H
 
@@ -32,6 +34,13 @@ struct sp_cri_container
   const char *pod;
   const char *container;
 };
+
+/* For a container that no CRI vouches for (the hook without --cri, the
+   runtime wrapper): fails, naming the key, when ANNOTATIONS carry a key by
+   which a CRI names a pod (io.kubernetes.cri.*, io.kubernetes.pod.*,
+   io.kubernetes.container.*).  Podman's own io.kubernetes.cri-o.* keys
+   (TTY, Created, its pods' ContainerType) name no pod and are let be. */
+int sp_cri_refuse_keys (yajl_val annotations, sp_error_t *err);
 
 /* Reads ANNOTATIONS (an object, or NULL: not a pod).  Fails when containerd's
    and CRI-O's keys for one thing disagree, a type is neither "sandbox" nor
