@@ -16,6 +16,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib/nodeinstall.sh"
 
 hk_setup
+# The hook finds this file's store through the config the installer gives it.
+printf '{"root": "%s"}\n' "$HK_ROOT" >"$HK_CONFIG"
 
 # The runtimes each state's effective config has, then its default.
 declare -A WANT_RUNTIMES=(
@@ -197,6 +199,7 @@ t_node() {
 	c2=$(cri_run "$p2" app)
 	cri_exec "$c1" sh -c 'echo installed >/dev/shm/x'
 	sp_assert_eq installed "$(cri_exec "$c2" cat /dev/shm/x)"
+	sp_assert_eq installed "$(cat "$HK_ROOT/mnt/team-a+frames/x")" "not in this file's store"
 
 	# Uninstall while a member runs: the config goes back at once, the hook
 	# stays until no container has it as its poststop hook.
