@@ -226,7 +226,7 @@ done
 sp_test "installer with --host-root: an absolute symlink is the host's; k3s's config found, its template made and removed" t_host_root
 sp_test "installer: a drop-in rewritten by its tool is the new original; an admin's later edit survives uninstall; shmpipe's config edited by the admin stays" t_edited_since
 sp_test "installer: a run stopped half-way is finished by the next; uninstall restores the original" t_half_done
-for s in plain nvidia k3s basespec; do
+for s in plain nvidia k3s symlink basespec; do
 	sp_test "node ($s, containerd running): restart confirmed by the CRI's Status, second run changes nothing, a pod without a pipeline has the same spec (hooks apart) and ulimit -n, two pods share, uninstall keeps the hook until its members stopped and restores every byte" t_node "$s"
 done
 sp_done
