@@ -11,6 +11,7 @@
 # NI_RENDER (k3s: the command that makes NI_RUN from the template).
 # States: none plain nvidia k3s symlink basespec.
 
+# shellcheck disable=SC2034 # NI_* are read by the tests that source this
 NI_STATES="none plain nvidia k3s symlink basespec"
 
 # The CRI section and runtimes of cri_containerd_config, as the last
