@@ -9,14 +9,9 @@
 # scraped by Prometheus' parser, SIGTERM in uninstall mode gives back every
 # byte of the config.
 set -euo pipefail
-. "$(dirname "$0")/lib/common.sh"
-. "$(dirname "$0")/lib/hook.sh"
-. "$(dirname "$0")/lib/cri.sh"
 . "$(dirname "$0")/lib/nodeinstall.sh"
 
-hk_setup
-# The hook finds this file's store through the config the installer gives it.
-printf '{"root": "%s"}\n' "$HK_ROOT" >"$HK_CONFIG"
+ni_setup
 
 # image_build : the base imported (once per dockerd), the image built from
 # a context of install/ and this build's binaries; prints its tag.

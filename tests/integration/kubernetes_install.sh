@@ -10,14 +10,9 @@
 # the CRI's Status, pods share, and a pod that names no pipeline gets the
 # OCI spec and open-file limit it had without shmpipe, apart from the hooks.
 set -euo pipefail
-. "$(dirname "$0")/lib/common.sh"
-. "$(dirname "$0")/lib/hook.sh"
-. "$(dirname "$0")/lib/cri.sh"
 . "$(dirname "$0")/lib/nodeinstall.sh"
 
-hk_setup
-# The hook finds this file's store through the config the installer gives it.
-printf '{"root": "%s"}\n' "$HK_ROOT" >"$HK_CONFIG"
+ni_setup
 
 # The runtimes each state's effective config has, then its default.
 declare -A WANT_RUNTIMES=(

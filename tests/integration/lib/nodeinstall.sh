@@ -3,13 +3,24 @@
 # shmpipe-node-install runs (for kubernetes_install.sh and
 # kubernetes_image.sh), a supervised private CRI containerd (restarted when
 # it exits, as systemd does), and the checks of what the installer left.
-# Source after lib/common.sh, lib/hook.sh and lib/cri.sh.
+# Sources lib/common.sh, lib/hook.sh and lib/cri.sh; call ni_setup first.
 #
 # ni_state STATE DIR : writes STATE's containerd config under DIR, for a
 # private containerd in DIR.  Sets NI_MAIN (the config the installer is
 # pointed at, or finds), NI_RUN (the file containerd is started with) and
 # NI_RENDER (k3s: the command that makes NI_RUN from the template).
 # States: none plain nvidia k3s symlink basespec.
+
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/hook.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/cri.sh"
+
+# ni_setup : the store and config of hk_setup; the hook finds the store
+# through the config the installer gives it, as on a node.
+ni_setup() {
+	hk_setup
+	printf '{"root": "%s"}\n' "$HK_ROOT" >"$HK_CONFIG"
+}
 
 # shellcheck disable=SC2034 # NI_* are read by the tests that source this
 NI_STATES="none plain nvidia k3s symlink basespec"
