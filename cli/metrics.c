@@ -11,8 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/magic.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 #include <microhttpd.h>
 
@@ -89,18 +87,6 @@ static const struct family families[] = {
     v_created },
 };
 
-/* Inodes in use: the tmpfs's own count (0 when it is not mounted). */
-static uint64_t
-inodes_used (struct sp_store *s, const char *name)
-{
-  cleanup_close int fd = openat (s->mnt_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  struct statfs sfs;
-
-  if (fd < 0 || fstatfs (fd, &sfs) < 0 || sfs.f_type != TMPFS_MAGIC)
-    return 0;
-  return (uint64_t) (sfs.f_files - sfs.f_ffree);
-}
-
 static void
 print_metrics (FILE *f, const struct row *rows, size_t n)
 {
@@ -165,6 +151,7 @@ load_rows (struct sp_store *s, struct row **out, size_t *nout, sp_error_t *err)
   for (size_t i = 0; i < n; i++)
     {
       sp_error_t one = NULL;
+      struct sp_tmpfs_usage u;
       if (sp_store_get (s, names[i], &rows[k].p, &one) < 0)
         {
           if (sp_error_status (one) == ENOENT)
@@ -175,9 +162,10 @@ load_rows (struct sp_store *s, struct row **out, size_t *nout, sp_error_t *err)
           *err = one;
           break;
         }
-      sp_store_used (s, names[i], &rows[k].used, &one);
+      sp_store_usage (s, names[i], &u, &one);
       sp_error_release (&one);
-      rows[k].inodes_used = inodes_used (s, names[i]);
+      rows[k].used = u.used;
+      rows[k].inodes_used = u.inodes_used;
       k++;
     }
   sp_store_free_names (names, n);
@@ -349,7 +337,7 @@ sp_cmd_metrics (struct sp_ctx *ctx, int argc, char **argv)
   };
   cleanup_error sp_error_t err = NULL;
   cleanup_free char *buf = NULL;
-  struct sp_store store;
+  cleanup_store struct sp_store store = SP_STORE_INIT;
   const char *output = NULL, *listen_addr = NULL;
   size_t len = 0;
   int c, r;
@@ -376,11 +364,7 @@ sp_cmd_metrics (struct sp_ctx *ctx, int argc, char **argv)
   if (sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0)
     return sp_cli_fail (&err);
   if (listen_addr != NULL)
-    {
-      r = listen_metrics (&store, listen_addr, &err);
-      sp_store_close (&store);
-      return r < 0 ? sp_cli_fail (&err) : 0;
-    }
+    return listen_metrics (&store, listen_addr, &err) < 0 ? sp_cli_fail (&err) : 0;
   r = render (&store, &buf, &len, &err);
   if (r == 0)
     {
@@ -389,6 +373,5 @@ sp_cmd_metrics (struct sp_ctx *ctx, int argc, char **argv)
       else if (fwrite (buf, 1, len, stdout) != len)
         r = sp_error_sys (&err, errno, "metrics: stdout");
     }
-  sp_store_close (&store);
   return r < 0 ? sp_cli_fail (&err) : 0;
 }

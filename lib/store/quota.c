@@ -1,20 +1,15 @@
-/* The store's quotas: max_pipelines and max_total_size (the sum of the
-   pipelines' sizes).  Every create, and every resize that grows a pipeline,
-   holds the quota lock from its check until its record is written, so two
-   creates of different names cannot both take the last place. */
+/* The store's quotas (quota.h). */
+#include "quota.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
-#include <linux/magic.h>
 
 #include "cleanup.h"
-#include "store_impl.h"
+#include "tmpfs.h"
 
 /* An flock on a descriptor of its own for the state directory: no lock file
    that gc would have to tell from a pipeline's. */
@@ -32,24 +27,20 @@ sp_quota_lock (struct sp_store *s, sp_error_t *err)
   return sp_steal_fd (&fd);
 }
 
-/* What NAME counts for in max_total_size: the size of its mounted tmpfs
-   (two system calls, cheaper than reading the record; resize keeps the two
-   equal), else its recorded size (a tmpfs that vanished and that gc will
-   remount).  Paths are fine here: mnt/ is the store's own, root's alone. */
+/* What REF counts for in max_total_size: the size of its mounted tmpfs
+   (resize keeps the two equal), else its recorded size (a tmpfs that
+   vanished and that gc will remount). */
 static uint64_t
-counted_size (struct sp_store *s, dev_t mnt_dev, const char *name)
+counted_size (struct sp_store *s, const struct sp_ref *ref)
 {
   cleanup_pipeline struct sp_pipeline p = { 0 };
   sp_error_t ignored = NULL;
-  struct statfs sfs;
-  struct stat dir;
-  char path[PATH_MAX];
+  struct sp_tmpfs_usage u;
 
-  if (fstatat (s->mnt_fd, name, &dir, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (dir.st_mode)
-      && dir.st_dev != mnt_dev && sp_store_mountpoint (s, name, path, sizeof (path)) == 0
-      && statfs (path, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC)
-    return (uint64_t) sfs.f_blocks * (uint64_t) sfs.f_bsize;
-  if (sp_store_load (s, name, &p, &ignored) != 1)
+  if (sp_tmpfs_usage (s->mnt_fd, ref->file, &u, &ignored) == 1)
+    return u.size;
+  sp_error_release (&ignored);
+  if (sp_record_load (s, ref, &p, &ignored) != 1)
     {
       sp_error_release (&ignored);
       return 0;
@@ -58,31 +49,28 @@ counted_size (struct sp_store *s, dev_t mnt_dev, const char *name)
 }
 
 int
-sp_quota_check (struct sp_store *s, const char *name, uint64_t size, sp_error_t *err)
+sp_quota_check (struct sp_store *s, const struct sp_ref *ref, uint64_t size, sp_error_t *err)
 {
-  char **names = NULL;
+  struct sp_ref *refs = NULL;
   size_t n = 0, others = 0;
   uint64_t total = 0;
   bool exists = false;
   char want[32], sum[32], max[32];
   const char *file = sp_config_file (s->cfg);
-  struct stat mnt;
 
-  if (fstat (s->mnt_fd, &mnt) < 0)
-    return sp_error_sys (err, errno, "stat mnt");
-  if (sp_store_list (s, &names, &n, err) < 0)
+  if (sp_list_dir (s->state_fd, SP_STATE_SUFFIX, &refs, &n, err) < 0)
     return -1;
   for (size_t i = 0; i < n; i++)
     {
-      if (strcmp (names[i], name) == 0)
+      if (strcmp (refs[i].name, ref->name) == 0)
         {
           exists = true;
           continue;
         }
       others++;
-      total += counted_size (s, mnt.st_dev, names[i]);
+      total += counted_size (s, &refs[i]);
     }
-  sp_store_free_names (names, n);
+  free (refs);
 
   if (!exists && others + 1 > s->cfg->max_pipelines)
     return sp_error_make (err, EDQUOT,
