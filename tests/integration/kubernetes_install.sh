@@ -147,6 +147,31 @@ t_half_done() {
 	sp_assert_eq "$orig" "$(ni_sums "$dir")"
 }
 
+# A node that shmpipe 0.2's installer set up (the previous release: a
+# backup beside the config it edited, or a drop-in holding a frozen copy of
+# the CRI section): the next run takes over its record, gives the config
+# back its own form, and uninstall restores the bytes from before 0.2.
+t_from_v02() {
+	local state=$1 dir old orig
+	git -C "$SP_REPO" rev-parse -q --verify v0.2.0 >/dev/null || sp_skip "no tag v0.2.0 in this checkout"
+	old=$(sp_tmpdir v02)
+	git -C "$SP_REPO" archive v0.2.0 install | tar -x -C "$old"
+	dir=$(sp_tmpdir node)
+	ni_state "$state" "$dir"
+	orig=$(ni_sums "$dir")
+	"$old/install/kubernetes/shmpipe-node-install" install --prefix "$dir/prefix" --from "$HK_BUILD" \
+		--containerd-config "$NI_MAIN" --shmpipe-config "$HK_CONFIG"
+	[[ -e $dir/config.toml.shmpipe-orig || -e $dir/conf.d/99-shmpipe.toml ]] || sp_fail "0.2 left no trace"
+	sp_assert_contains "$(ni_install "$dir" install --containerd-config "$NI_MAIN")" "migrated the record of shmpipe 0.2's installer"
+	sp_assert_eq "${WANT_RUNTIMES[$state]}" "$(ni_check_effective "$dir" "$NI_MAIN")"
+	[[ ! -e $dir/config.toml.shmpipe-orig && ! -e $dir/conf.d/99-shmpipe.toml ]] || sp_fail "0.2's backup or drop-in is left"
+	check_own_spec "$dir/prefix/share/shmpipe/base-runtime-spec.json" "$dir/prefix/libexec/shmpipe/shmpipe-hook"
+	sp_assert_contains "$(ni_install "$dir" install --containerd-config "$NI_MAIN")" "already installed, nothing changed"
+	ni_install "$dir" uninstall --containerd-config "$NI_MAIN" >/dev/null
+	sp_assert_eq "$orig" "$(ni_sums "$dir")"
+	[[ -z $(find "$dir/prefix" ! -type d 2>/dev/null) ]] || sp_fail "left: $(find "$dir/prefix" ! -type d)"
+}
+
 # STATE on a running, supervised containerd.
 t_node() {
 	local state=$1 dir orig sums pid out p p1 p2 c c1 c2 before restart=(--restart signal)
@@ -221,6 +246,8 @@ done
 sp_test "installer with --host-root: an absolute symlink is the host's; k3s's config found, its template made and removed" t_host_root
 sp_test "installer: a drop-in rewritten by its tool is the new original; an admin's later edit survives uninstall; shmpipe's config edited by the admin stays" t_edited_since
 sp_test "installer: a run stopped half-way is finished by the next; uninstall restores the original" t_half_done
+sp_test "installer over shmpipe 0.2's install (config edited, backup beside it): taken over, uninstall restores the bytes from before 0.2" t_from_v02 plain
+sp_test "installer over shmpipe 0.2's install (its drop-in with a frozen copy of NVIDIA's CRI section): the copy goes" t_from_v02 nvidia
 for s in plain nvidia k3s symlink basespec; do
 	sp_test "node ($s, containerd running): restart confirmed by the CRI's Status, second run changes nothing, a pod without a pipeline has the same spec (hooks apart) and ulimit -n, two pods share, uninstall keeps the hook until its members stopped and restores every byte" t_node "$s"
 done
