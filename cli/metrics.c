@@ -4,10 +4,14 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <microhttpd.h>
 
 #include "cleanup.h"
 #include "commands.h"
@@ -17,7 +21,12 @@ static const char metrics_help[]
     = "Print every pipeline's size, bytes used, inodes used and total, members and\n"
       "creation time, and the store's totals, in the Prometheus text format (0.0.4).\n"
       "Values are those `inspect` shows; a pipeline whose tmpfs is gone shows 0\n"
-      "used.\n";
+      "used.\n"
+      "\n"
+      "With --listen ADDR ([HOST]:PORT, e.g. :9464 or 127.0.0.1:9464), serve them\n"
+      "over HTTP at GET /metrics until SIGTERM or SIGINT, read fresh for each\n"
+      "request: one request at a time, at most 8 connections, 10 s each; nothing\n"
+      "is written.\n";
 
 struct row
 {
@@ -178,33 +187,159 @@ write_output (const char *path, const char *buf, size_t len, sp_error_t *err)
   return 0;
 }
 
+/* The store's metrics as text in *BUF (malloc'd), *LEN bytes. */
+static int
+render (struct sp_store *store, char **buf, size_t *len, sp_error_t *err)
+{
+  struct row *rows = NULL;
+  size_t n = 0;
+  FILE *f;
+  int r;
+
+  *buf = NULL;
+  r = load_rows (store, &rows, &n, err);
+  if (r == 0)
+    {
+      f = open_memstream (buf, len);
+      if (f == NULL)
+        r = sp_error_sys (err, errno, "metrics");
+      else
+        {
+          print_metrics (f, rows, n);
+          if (fclose (f) != 0)
+            r = sp_error_sys (err, errno, "metrics");
+        }
+    }
+  for (size_t i = 0; i < n; i++)
+    sp_pipeline_free (&rows[i].p);
+  free (rows);
+  return r;
+}
+
+static enum MHD_Result
+reply (struct MHD_Connection *conn, unsigned status, const char *type, char *body, size_t len)
+{
+  struct MHD_Response *resp = MHD_create_response_from_buffer (
+      len, body, body != NULL ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+  enum MHD_Result ret;
+
+  if (resp == NULL)
+    {
+      free (body);
+      return MHD_NO;
+    }
+  MHD_add_response_header (resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+  ret = MHD_queue_response (conn, status, resp);
+  MHD_destroy_response (resp);
+  return ret;
+}
+
+/* GET /metrics: rendered for each request; anything else refused. */
+static enum MHD_Result
+serve (void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+       const char *version, const char *upload, size_t *upload_size, void **state)
+{
+  static const char text[] = "text/plain; charset=utf-8";
+  cleanup_error sp_error_t err = NULL;
+  char *buf = NULL;
+  size_t len = 0;
+
+  (void) version;
+  (void) upload;
+  (void) state;
+  if (*upload_size != 0)
+    return MHD_NO; /* a body on a GET: drop the connection */
+  if (strcmp (method, MHD_HTTP_METHOD_GET) != 0 && strcmp (method, MHD_HTTP_METHOD_HEAD) != 0)
+    return reply (conn, MHD_HTTP_METHOD_NOT_ALLOWED, text, strdup ("only GET\n"), 9);
+  if (strcmp (url, "/metrics") != 0)
+    return reply (conn, MHD_HTTP_NOT_FOUND, text, strdup ("not found: try /metrics\n"), 24);
+  if (render (cls, &buf, &len, &err) < 0)
+    {
+      free (buf);
+      buf = NULL;
+      if (asprintf (&buf, "%s\n", err->msg) < 0)
+        return MHD_NO;
+      return reply (conn, MHD_HTTP_INTERNAL_SERVER_ERROR, text, buf, strlen (buf));
+    }
+  return reply (conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", buf, len);
+}
+
+/* ADDR as [HOST]:PORT (HOST may be [v6]); an empty HOST is every address. */
+static int
+parse_listen (const char *addr, struct addrinfo **out, sp_error_t *err)
+{
+  struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+  cleanup_free char *host = strdup (addr);
+  char *port, *h;
+  int r;
+
+  if (host == NULL)
+    return sp_error_sys (err, ENOMEM, "metrics");
+  port = strrchr (host, ':');
+  if (port == NULL || port[1] == '\0')
+    return sp_error_make (err, EINVAL, "metrics: --listen %.64s: want [HOST]:PORT", addr);
+  *port++ = '\0';
+  h = host;
+  if (*h == '[' && h[strlen (h) - 1] == ']')
+    {
+      h[strlen (h) - 1] = '\0';
+      h++;
+    }
+  r = getaddrinfo (*h ? h : NULL, port, &hints, out);
+  if (r != 0)
+    return sp_error_make (err, EINVAL, "metrics: --listen %.64s: %s", addr, gai_strerror (r));
+  return 0;
+}
+
+static int
+listen_metrics (struct sp_store *store, const char *addr, sp_error_t *err)
+{
+  struct addrinfo *ai = NULL;
+  struct MHD_Daemon *d;
+  sigset_t stop;
+  int sig;
+
+  if (parse_listen (addr, &ai, err) < 0)
+    return -1;
+  /* Blocked before the server's thread starts, so that it inherits the mask
+     and only sigwait below sees them. */
+  sigemptyset (&stop);
+  sigaddset (&stop, SIGTERM);
+  sigaddset (&stop, SIGINT);
+  pthread_sigmask (SIG_BLOCK, &stop, NULL);
+  d = MHD_start_daemon (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG
+                            | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+                        0, NULL, NULL, serve, store, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                        MHD_OPTION_CONNECTION_LIMIT, (unsigned) 8, MHD_OPTION_CONNECTION_TIMEOUT,
+                        (unsigned) 10, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 32768,
+                        MHD_OPTION_END);
+  freeaddrinfo (ai);
+  if (d == NULL)
+    return sp_error_make (err, EADDRINUSE, "metrics: cannot listen on %.64s", addr);
+  fprintf (stderr, "shmpipectl: serving metrics on %s/metrics\n", addr);
+  while (sigwait (&stop, &sig) != 0)
+    ;
+  MHD_stop_daemon (d);
+  return 0;
+}
+
 static int
 run_metrics (struct sp_ctx *ctx, const struct sp_cli_args *a)
 {
   cleanup_error sp_error_t err = NULL;
   cleanup_free char *buf = NULL;
   cleanup_store struct sp_store store = SP_STORE_INIT;
-  struct row *rows = NULL;
-  const char *output = sp_cli_value (a, 'o');
-  size_t n = 0, len = 0;
-  FILE *f;
+  const char *output = sp_cli_value (a, 'o'), *listen_addr = sp_cli_value (a, 'l');
+  size_t len = 0;
   int r;
 
+  if (output != NULL && listen_addr != NULL)
+    return sp_cli_usage ("metrics", "--output and --listen exclude each other");
   if (sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0)
     return sp_cli_fail (&err);
-  r = load_rows (&store, &rows, &n, &err);
-  if (r == 0)
-    {
-      f = open_memstream (&buf, &len);
-      if (f == NULL)
-        r = sp_error_sys (&err, errno, "metrics");
-      else
-        {
-          print_metrics (f, rows, n);
-          if (fclose (f) != 0)
-            r = sp_error_sys (&err, errno, "metrics");
-        }
-    }
+  if (listen_addr != NULL)
+    return listen_metrics (&store, listen_addr, &err) < 0 ? sp_cli_fail (&err) : 0;
+  r = render (&store, &buf, &len, &err);
   if (r == 0)
     {
       if (output != NULL)
@@ -212,9 +347,6 @@ run_metrics (struct sp_ctx *ctx, const struct sp_cli_args *a)
       else if (fwrite (buf, 1, len, stdout) != len)
         r = sp_error_sys (&err, errno, "metrics: stdout");
     }
-  for (size_t i = 0; i < n; i++)
-    sp_pipeline_free (&rows[i].p);
-  free (rows);
   return r < 0 ? sp_cli_fail (&err) : 0;
 }
 
@@ -222,12 +354,13 @@ static const struct sp_cli_opt metrics_opts[] = {
   { "output", "FILE", 'o', 'o',
     "write FILE atomically instead (a temp file and a rename in its "
     "directory), as node_exporter's textfile collector wants" },
+  { "listen", "ADDR", 'l', 0, "serve them over HTTP at [HOST]:PORT/metrics until SIGTERM" },
   { NULL, NULL, 0, 0, NULL },
 };
 
 const struct sp_command sp_cmd_metrics = {
   .name = "metrics",
-  .synopsis = "[--output FILE]",
+  .synopsis = "[--output FILE | --listen ADDR]",
   .summary = "the store in Prometheus' text format",
   .help = metrics_help,
   .opts = metrics_opts,

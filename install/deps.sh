@@ -23,6 +23,9 @@ packages=(
 	# the Kubernetes tests' CRI client (gRPC, the CRI v1 subset compiled at test
 	# time) and the node installer (containerd's TOML config, edited in place)
 	python3-grpcio python3-protobuf protobuf-compiler python3-tomlkit
+	# the node image's test (capsh: the capabilities a container may have
+	# here) and the manifest's (kubectl kustomize's YAML, read back)
+	libcap2-bin python3-yaml
 	# middleware examples and tests (issue 14): iceoryx and GStreamer shm
 	iceoryx libiceoryx-binding-c-dev gstreamer1.0-tools gstreamer1.0-plugins-bad
 )
@@ -38,5 +41,9 @@ echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q "${missing[@]}"
+# kubernetes_manifest.sh needs kubectl with kustomize v5 (kubectl >= 1.27,
+# from Kubernetes' own apt repository): Debian 12's kubernetes-client (1.20)
+# is too old for kustomize components.
+command -v kubectl >/dev/null || echo "deps: no kubectl (>= 1.27): kubernetes_manifest.sh will fail" >&2
 # The docker.io and containerd packages start system daemons; tests run their
 # own private ones, so the system ones are left as the admin had them.

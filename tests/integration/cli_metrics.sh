@@ -93,4 +93,27 @@ t_output() {
 }
 sp_test "--output writes the file atomically for the textfile collector" t_output
 
+# --listen: the same text over HTTP, fresh per request; only GET /metrics;
+# SIGTERM ends it with status 0.
+t_listen() {
+	local port pid
+	port=$((20000 + RANDOM % 20000))
+	"$CTL" metrics --listen "127.0.0.1:$port" 2>"$SP_CASE_DIR/err" &
+	pid=$!
+	sp_defer kill "$pid"
+	sp_wait_for 10 curl -sf "http://127.0.0.1:$port/metrics" || sp_fail "not serving: $(cat "$SP_CASE_DIR/err")"
+	curl -sf "http://127.0.0.1:$port/metrics" >"$SP_CASE_DIR/m.prom"
+	check "$SP_CASE_DIR/m.prom"
+	"$CTL" join frames --id ctr-late >/dev/null
+	curl -sf "http://127.0.0.1:$port/metrics" >"$SP_CASE_DIR/m.prom"
+	check "$SP_CASE_DIR/m.prom"
+	sp_assert_eq 404 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/")"
+	sp_assert_eq 405 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$port/metrics")"
+	kill -TERM "$pid"
+	wait "$pid" || sp_fail "exit status $? on SIGTERM"
+	sp_assert_contains "$("$CTL" metrics --listen nonsense 2>&1 || true)" "--listen nonsense: want [HOST]:PORT"
+	sp_assert_fails "$CTL" metrics --listen :1 --output /dev/null
+}
+sp_test "--listen serves GET /metrics (parsed by prometheus_client, fresh per request), 404/405 otherwise, stops on SIGTERM" t_listen
+
 sp_done

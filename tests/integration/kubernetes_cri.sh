@@ -225,82 +225,6 @@ t_sandbox_and_plain() {
 	return 0
 }
 
-# The installer against a private containerd: install (no restart unless
-# asked), pods share, install again changes nothing, uninstall restores the
-# config byte for byte.  VARIANT: edit (no imports) or drop-in (imports).
-t_installer() {
-	local variant=$1 dir pid out sums p1 p2 c1 c2
-	dir=$(sp_tmpdir cri)
-	cri_containerd_config "$dir" >"$dir/config.toml"
-	if [[ $variant == drop-in ]]; then
-		mkdir -p "$dir/conf.d"
-		sed -i "1a imports = [\"$dir/conf.d/*.toml\"]" "$dir/config.toml"
-	fi
-	cp -p "$dir/config.toml" "$dir/original.toml"
-	cri_containerd_up "$dir"
-	pid=$(cat "$dir/containerd.pid")
-	cri_import_image
-
-	if [[ $variant == edit ]]; then
-		# The same installer for a host without Kubernetes.
-		out=$("$SP_REPO/install/install.sh" --containerd --prefix "$dir/prefix" --from "$HK_BUILD" \
-			--containerd-config "$dir/config.toml" --shmpipe-config "$HK_CONFIG")
-	else
-		out=$(cri_install "$dir")
-	fi
-	sp_assert_contains "$out" "wrote $dir/prefix/libexec/shmpipe/shmpipe-hook"
-	sp_assert_eq "$pid" "$(cat "$dir/containerd.pid")" "not restarted unless asked"
-	kill -0 "$pid" || sp_fail "containerd died"
-	if [[ $variant == drop-in ]]; then
-		cmp "$dir/original.toml" "$dir/config.toml" || sp_fail "drop-in mode edited the main config"
-		sp_assert_file "$dir/conf.d/99-shmpipe.toml"
-	else
-		sp_assert_file "$dir/config.toml.shmpipe-orig"
-		cmp "$dir/original.toml" "$dir/config.toml.shmpipe-orig" || sp_fail "the backup is not the original"
-	fi
-	cri_containerd_down "$dir"
-	cri_containerd_up "$dir"
-
-	p1=$(cri_runp team-a one io.shmpipe.pipeline=frames)
-	p2=$(cri_runp team-a two io.shmpipe.pipeline=frames)
-	c1=$(cri_run "$p1" app)
-	c2=$(cri_run "$p2" app)
-	cri_exec "$c1" sh -c 'echo installed >/dev/shm/x'
-	sp_assert_eq installed "$(cri_exec "$c2" cat /dev/shm/x)"
-
-	sums=$(cd "$dir" && find . -path ./root -prune -o -path ./state -prune -o -type f \
-		! -name '*.log' ! -name containerd.pid -print0 | sort -z | xargs -0 sha256sum)
-	out=$(cri_install "$dir")
-	sp_assert_eq "shmpipe-node-install: already installed, nothing changed" "$out"
-	sp_assert_eq "$sums" "$(cd "$dir" && find . -path ./root -prune -o -path ./state -prune -o -type f \
-		! -name '*.log' ! -name containerd.pid -print0 | sort -z | xargs -0 sha256sum)" \
-		"install again changed a file"
-
-	cri_stopp "$p1"
-	cri_stopp "$p2"
-	cri_uninstall "$dir" >/dev/null
-	cmp "$dir/original.toml" "$dir/config.toml" || sp_fail "uninstall did not restore the config"
-	sp_assert_eq "$(stat -c %a "$dir/original.toml")" "$(stat -c %a "$dir/config.toml")"
-	[[ ! -e $dir/config.toml.shmpipe-orig && ! -e $dir/conf.d/99-shmpipe.toml ]] ||
-		sp_fail "uninstall left its backup or drop-in"
-	[[ -z $(find "$dir/prefix" -type f) ]] || sp_fail "uninstall left files: $(find "$dir/prefix" -type f)"
-	: "$c1"
-}
-
-# A runtime that has a base spec of its own: refused, nothing written.
-t_installer_refuses() {
-	local dir out
-	dir=$(sp_tmpdir cri)
-	cri_containerd_config "$dir" >"$dir/config.toml"
-	sed -i '/^  runtime_type = "io.containerd.runc.v2"/a \  base_runtime_spec = "/etc/other-spec.json"' "$dir/config.toml"
-	cp -p "$dir/config.toml" "$dir/original.toml"
-	out=$(cri_install "$dir" 2>&1) && sp_fail "install succeeded: $out"
-	sp_assert_eq 1 "$(wc -l <<<"$out")" "one line"
-	sp_assert_contains "$out" "already has base_runtime_spec /etc/other-spec.json"
-	cmp "$dir/original.toml" "$dir/config.toml" || sp_fail "the config was changed"
-	[[ ! -e $dir/prefix ]] || sp_fail "files were installed: $(find "$dir/prefix")"
-}
-
 sp_test "CRI: two team-a pods naming frames share a segment; a team-b pod naming frames gets its own and sees neither; a plain pod sees none" t_pods_share
 sp_test "CRI: a team-b pod naming team-a/frames is refused with the rule (at StartContainer), then admitted once allowed (shmpipectl create --allow-namespace)" t_cross_namespace cli
 sp_test "CRI: ... admitted once allowed (the owning pod's annotation io.shmpipe.allow-namespaces)" t_cross_namespace annotation
@@ -309,7 +233,5 @@ sp_test "hook --cri: a CRI sandbox (containerd's or CRI-O's annotations) is no m
 sp_test "CRI: a two-container pod: both containers share; inspect and ls list exactly the app containers with pod and container names" t_two_containers
 sp_test "CRI: StopPodSandbox/RemovePodSandbox leave no members; ephemeral pipeline gone with its last pod" t_lifecycle
 sp_test "CRI: containerd, shim and pod SIGKILLed: gc drops the member and the pipeline" t_containerd_killed
-sp_test "installer (install.sh --containerd, edit + backup): install, pods share, install again changes nothing, uninstall restores byte for byte" t_installer edit
-sp_test "installer (drop-in, config has imports): same" t_installer drop-in
-sp_test "installer: a runtime with a base spec of its own is refused, nothing written" t_installer_refuses
+# The installer itself: kubernetes_install.sh.
 sp_done

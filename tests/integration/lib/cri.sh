@@ -212,10 +212,11 @@ EOF
 
 # cri_runp NAMESPACE NAME [KEY=VALUE...] : RunPodSandbox; prints the pod id.
 # Its config is kept for CreateContainer (the kubelet sends it again).
+# CRI_HANDLER, when set, is the pod's runtime handler (RuntimeClass).
 cri_runp() {
 	local conf out id
 	conf=$(cri_pod_config "$@")
-	out=$(cri RunPodSandbox "{\"config\": $conf}")
+	out=$(cri RunPodSandbox "{\"config\": $conf${CRI_HANDLER:+, \"runtime_handler\": \"$CRI_HANDLER\"}}")
 	id=$(cri_field "$out" pod_sandbox_id)
 	[[ -n $id ]] || sp_fail "RunPodSandbox gave no id: $out"
 	mkdir -p "$SP_TMP/cri-pods"
