@@ -11,6 +11,7 @@
 # OCI spec and open-file limit it had without shmpipe, apart from the hooks.
 set -euo pipefail
 . "$(dirname "$0")/lib/nodeinstall.sh"
+. "$(dirname "$0")/lib/releases.sh"
 
 ni_setup
 
@@ -166,10 +167,11 @@ t_half_done() {
 # the CRI section): the next run takes over its record, gives the config
 # back its own form, and uninstall restores the bytes from before 0.2.
 t_from_v02() {
-	local state=$1 dir old orig
-	git -C "$SP_REPO" rev-parse -q --verify v0.2.0 >/dev/null || sp_skip "no tag v0.2.0 in this checkout"
+	local state=$1 dir old orig commit
+	commit=$(sp_release_commit v0.2.0 1365ad0) ||
+		sp_skip "release v0.2.0: neither its tag nor commit 1365ad0 is in this clone"
 	old=$(sp_tmpdir v02)
-	git -C "$SP_REPO" archive v0.2.0 install | tar -x -C "$old"
+	git -C "$SP_REPO" archive "$commit" install | tar -x -C "$old"
 	dir=$(sp_tmpdir node)
 	ni_state "$state" "$dir"
 	orig=$(ni_sums "$dir")
