@@ -5,6 +5,7 @@
 #include "cleanup.h"
 #include "commands.h"
 #include "definitions.h"
+#include "restore.h"
 
 static const char restore_help[]
     = "Make every persistent pipeline again that a reboot took: its definition\n"

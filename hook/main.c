@@ -310,8 +310,8 @@ join (struct hook_run *h, sp_error_t *err)
         return sp_store_check_undefined (&store, name, err) < 0
                    ? -1
                    : sp_error_make (err, ENOENT,
-                              "does not exist on this node, and the container only joins "
-                              "(" SP_ANNOTATION_PREFIX "create=false)");
+                                    "does not exist on this node, and the container only joins "
+                                    "(" SP_ANNOTATION_PREFIX "create=false)");
     }
   else if (h->cfg.auto_create)
     create = &opts;

@@ -26,6 +26,10 @@
 
 #define SP_DEFAULT_DEFINITIONS "/var/lib/shmpipe/pipelines"
 #define SP_DEFINITIONS_ENV "SHMPIPE_DEFINITIONS"
+/* ROOT/restored, in the store's memory part: written by each restore, it
+   says that one ran since boot, and names the pipelines it could not make
+   (one a line). */
+#define SP_RESTORED_FILE "restored"
 
 /* The definitions directory of the store at ROOT (see above). */
 int sp_definitions_path (const char *root, char *buf, size_t len, sp_error_t *err);
@@ -59,19 +63,6 @@ int sp_def_missing (struct sp_store *s, const struct sp_ref *ref, sp_error_t *er
 /* 0 when REF (without a record) may be created, else sp_def_missing's
    refusal. */
 int sp_def_check_undefined (struct sp_store *s, const struct sp_ref *ref, sp_error_t *err);
-
-/* Makes every defined pipeline that has no record again (empty, with its
-   options, created time and allow list), and writes the missing
-   definitions of persistent records (made by an older release).
-   Idempotent; live pipelines are left as they are.  Reports like gc;
-   returns the number of changes, -1 when a pipeline could not be
-   restored (the others still are). */
-int sp_store_restore (struct sp_store *s, sp_gc_report_fn report, void *ctx, sp_error_t *err);
-
-/* store.c: makes REF with OPTS (no record yet, REF's lock held; CREATED
-   0: now), as a create does, minus the check of definitions. */
-int sp_store_create_locked (struct sp_store *s, const struct sp_ref *ref,
-                            const struct sp_pipeline_opts *opts, int64_t created, sp_error_t *err);
 
 /* sp_def_check_undefined for NAME as users give it (the error names the
    pipeline). */

@@ -10,6 +10,7 @@
 
 #include "cleanup.h"
 #include "definitions.h"
+#include "restore.h"
 #include "ipc_limits.h"
 #include "ipcns.h"
 #include "proc.h"

@@ -127,4 +127,9 @@ typedef void (*sp_gc_report_fn) (void *ctx, const char *name, const char *what, 
    are still done; the call then fails.  Returns the number of changes. */
 int sp_store_gc (struct sp_store *s, sp_gc_report_fn report, void *ctx, sp_error_t *err);
 
+/* store.c: makes REF with OPTS (no record yet, REF's lock held; CREATED
+   0: now), as a create does, minus the check of definitions. */
+int sp_store_create_locked (struct sp_store *s, const struct sp_ref *ref,
+                            const struct sp_pipeline_opts *opts, int64_t created, sp_error_t *err);
+
 #endif

@@ -21,6 +21,7 @@
 #include "admission.h"
 #include "config.h"
 #include "definitions.h"
+#include "restore.h"
 #include "error.h"
 #include "fileutil.h"
 #include "state.h"
