@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "cleanup.h"
 #include "proc.h"
 #include "store_impl.h"
+#include "totals.h"
 
 static void
 report (sp_gc_report_fn fn, void *ctx, const char *name, const char *what)
@@ -97,11 +99,12 @@ gc_one (struct sp_store *s, const char *name, sp_gc_report_fn fn, void *ctx, sp_
   return changes;
 }
 
-/* ".NAME.json.tmp.PID.SEQ" of sp_write_file_atomic, when PID is gone. */
+/* ".NAME.tmp.PID.SEQ" of sp_write_file_atomic in DIRFD (records in state/,
+   the totals in the root), when PID is gone. */
 static void
-sweep_temp_files (struct sp_store *s, sp_gc_report_fn fn, void *ctx)
+sweep_temp_files (int dirfd, sp_gc_report_fn fn, void *ctx)
 {
-  int fd = dup (s->state_fd);
+  int fd = dup (dirfd);
   cleanup_dir DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
   struct dirent *de;
 
@@ -123,7 +126,7 @@ sweep_temp_files (struct sp_store *s, sp_gc_report_fn fn, void *ctx)
       pid = strtol (tmp + 5, &end, 10);
       if (pid <= 0 || *end != '.' || sp_proc_alive ((pid_t) pid, 0))
         continue;
-      if (unlinkat (s->state_fd, de->d_name, 0) == 0)
+      if (unlinkat (dirfd, de->d_name, 0) == 0)
         report (fn, ctx, de->d_name, "removed a temp file left by a dead writer");
     }
 }
@@ -206,6 +209,26 @@ sweep_locks (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
   return *err != NULL ? -1 : total;
 }
 
+/* The quota totals recounted from the records: 1 when they were wrong
+   (changed behind the store's back, or by an earlier release). */
+static int
+recount_totals (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
+{
+  uint64_t pipelines, bytes;
+  bool rebuilt;
+  char what[128], size[32];
+
+  if (sp_totals_read (s, true, &pipelines, &bytes, &rebuilt, err) < 0)
+    return -1;
+  if (!rebuilt)
+    return 0;
+  sp_format_size (bytes, size, sizeof (size));
+  snprintf (what, sizeof (what), "rebuilt the quota totals: %" PRIu64 " pipeline%s, %s", pipelines,
+            pipelines == 1 ? "" : "s", size);
+  report (fn, ctx, "(store)", what);
+  return 1;
+}
+
 int
 sp_store_gc (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
 {
@@ -232,7 +255,8 @@ sp_store_gc (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
     }
   sp_store_free_names (names, n);
 
-  sweep_temp_files (s, fn, ctx);
+  sweep_temp_files (s->state_fd, fn, ctx);
+  sweep_temp_files (s->root_fd, fn, ctx);
   for (int pass = 0; pass < 3; pass++)
     {
       int r = sweep_orphans (s, pass, fn, ctx, err);
@@ -242,7 +266,7 @@ sp_store_gc (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
     }
   {
     int r = sweep_locks (s, fn, ctx, err);
-    if (r < 0)
+    if (r < 0 || (r = recount_totals (s, fn, ctx, err)) < 0)
       return -1;
     total += r;
   }

@@ -7,6 +7,7 @@
 #include "cleanup.h"
 #include "fault.h"
 #include "store_impl.h"
+#include "totals.h"
 
 static int
 check_changeable (sp_opt_mask given, sp_error_t *err)
@@ -51,7 +52,7 @@ store_change (struct sp_store *s, const char *name, const struct sp_pipeline_opt
               sp_opt_mask given, sp_error_t *err)
 {
   cleanup_close int lock = -1;
-  cleanup_close int quota = -1;
+  cleanup_totals struct sp_totals totals = SP_TOTALS_INIT;
   cleanup_pipeline struct sp_pipeline p = { 0 };
   struct sp_pipeline_opts old;
   int r;
@@ -68,8 +69,8 @@ store_change (struct sp_store *s, const char *name, const struct sp_pipeline_opt
   sp_opts_overlay (&p.opts, requested, given);
   if (sp_store_check_opts (s, name, &p.opts, err) < 0)
     return -1;
-  if (p.opts.size > old.size
-      && ((quota = sp_quota_lock (s, err)) < 0 || sp_quota_check (s, name, p.opts.size, err) < 0))
+  if (sp_totals_begin (s, name, &totals, err) < 0
+      || (p.opts.size > old.size && sp_quota_check (s, &totals, false, p.opts.size, err) < 0))
     return -1;
   if (check_fits (s, name, &p.opts, err) < 0)
     return -1;

@@ -23,6 +23,7 @@
 #include "names.h"
 #include "proc.h"
 #include "store_impl.h"
+#include "totals.h"
 
 /* Takes NAME's lock.  A remover unlinks the lock file while holding it, so a
    waiter that got a lock on an unlinked file retries on the new one. */
@@ -151,7 +152,10 @@ int
 sp_store_destroy_locked (struct sp_store *s, const char *name, sp_error_t *err)
 {
   char file[SP_QNAME_MAX + sizeof (SP_STATE_SUFFIX)];
+  cleanup_totals struct sp_totals totals = SP_TOTALS_INIT;
 
+  if (sp_totals_begin (s, name, &totals, err) < 0)
+    return -1;
   state_file (name, file, sizeof (file));
   if (unlinkat (s->state_fd, file, 0) < 0 && errno != ENOENT)
     return sp_error_sys (err, errno, "remove record");
@@ -178,9 +182,10 @@ create_locked (struct sp_store *s, const char *name, const struct sp_pipeline_op
 {
   struct sp_pipeline p;
   sp_error_t ignored = NULL;
-  cleanup_close int quota = sp_quota_lock (s, err);
+  cleanup_totals struct sp_totals totals = SP_TOTALS_INIT;
 
-  if (quota < 0 || sp_quota_check (s, name, opts->size, err) < 0)
+  if (sp_totals_begin (s, name, &totals, err) < 0
+      || sp_quota_check (s, &totals, true, opts->size, err) < 0)
     return -1;
   memset (&p, 0, sizeof (p));
   strcpy (p.name, name);

@@ -59,12 +59,14 @@ int sp_tmpfs_usage (struct sp_store *s, const char *name, uint64_t *bytes, uint6
 /* Unmounts (detached: live users keep their mappings), removes mnt/NAME. */
 int sp_tmpfs_unmount (struct sp_store *s, const char *name, sp_error_t *err);
 
-/* quota.c: the lock every create and growing resize holds (taken after
-   NAME's own), and the check of NAME at SIZE against max_pipelines (when
-   NAME has no record yet) and max_total_size (the other pipelines' sizes
-   plus SIZE). */
+/* quota.c: the lock every create, resize and remove holds (taken after
+   NAME's own, by sp_totals_begin), and the check of a pipeline at SIZE
+   against max_pipelines (when NEW_PIPELINE) and max_total_size, given the
+   totals T of the other pipelines. */
+struct sp_totals;
 int sp_quota_lock (struct sp_store *s, sp_error_t *err);
-int sp_quota_check (struct sp_store *s, const char *name, uint64_t size, sp_error_t *err);
+int sp_quota_check (struct sp_store *s, const struct sp_totals *t, bool new_pipeline, uint64_t size,
+                    sp_error_t *err);
 /* sockdir.c: the same states as a tmpfs (SP_TMPFS_*) */
 int sp_sockdir_state (struct sp_store *s, const char *name);
 int sp_sockdir_mount (struct sp_store *s, const struct sp_pipeline *p, sp_error_t *err);
