@@ -18,10 +18,11 @@ HANDOFF=$SP_BUILD_DIR/bench/handoff
 LIFECYCLE=$SP_BUILD_DIR/bench/lifecycle
 QUICK=${SHMPIPE_BENCH_QUICK:-0}
 if ((QUICK)); then
-	P1_REPS=2 P1_TARGET_MS=40 P2_PAIRS=6 P3_ROUNDS=3 P4_REPS=2 P5_REPS=8 P5_PLUGIN_REPS=20 P5_LEVELS="1 100"
+	P1_REPS=2 P1_TARGET_MS=40 P2_PAIRS=6 P3_ROUNDS=3 P4_REPS=2 P5_REPS=8 P5_PLUGIN_REPS=20 P5_CMD_REPS=5 P5_SCAN_REPS=2 P5_LEVELS="1 100"
 	P6_REPS=2 P6_SAMPLES=30
 else
-	P1_REPS=7 P1_TARGET_MS=150 P2_PAIRS=40 P3_ROUNDS=15 P4_REPS=5 P5_REPS=30 P5_PLUGIN_REPS=200 P5_LEVELS="1 100 1000"
+	P1_REPS=7 P1_TARGET_MS=150 P2_PAIRS=40 P3_ROUNDS=15 P4_REPS=5 P5_REPS=100 P5_PLUGIN_REPS=200 P5_CMD_REPS=30 P5_SCAN_REPS=5
+	P5_LEVELS="1 100 1000 4096"
 	P6_REPS=5 P6_SAMPLES=200
 fi
 
@@ -184,45 +185,16 @@ p4() {
 }
 
 # ---------------------------------------------------------------------------
-# 5. Join/leave and Mount/Unmount with 1, 100, 1000 pipelines; memory.
+# 5. Every command with 1, 100, 1,000, 4,096 pipelines; memory (scale.sh, in
+# a mount namespace of its own).
 p5() {
-	local sock pid level have=0 i
 	need_hook p5
 	status p5 "failed: see the log"
-	[[ -x $PLUGIN ]] || echo "plugin not-run: no $PLUGIN" >>"$RAW/p5.txt"
-	local store5=$RUN_DIR/scale
-	local cfg5=$SP_TMP/config5.json
-	sed "s|\"root\": \"[^\"]*\"|\"root\": \"$store5\"|" "$CONFIG" >"$cfg5"
-	sp_defer sp_umount_under "$store5"
-	: >"$RAW/p5.txt"
-	pid=""
-	if [[ -x $PLUGIN ]]; then
-		sock=$SP_TMP/p5-plugin.sock
-		"$PLUGIN" --socket "$sock" --root "$store5" --config "$cfg5" --log-level warning \
-			>"$SP_TMP/p5-plugin.log" 2>&1 &
-		pid=$!
-		sp_defer kill "$pid"
-		sp_wait_for 10 test -S "$sock" || sp_fail "the plugin did not come up"
-		sleep 0.5
-		echo "plugin idle-start $("$LIFECYCLE" rss "$pid")" >>"$RAW/p5.txt"
-	fi
-	for level in $P5_LEVELS; do
-		for ((i = have; i < level; i++)); do
-			"$CTL" --root "$store5" --config "$cfg5" create "$(printf 'bench-scale-%04d' "$i")" --size 1m >/dev/null
-		done
-		have=$level
-		"$LIFECYCLE" hook --hook "$HOOK" --root "$store5" --pipeline bench-scale-0000 --reps "$P5_REPS" |
-			sed "s/^/n=$level hook-/" >>"$RAW/p5.txt"
-		if [[ -n $pid ]]; then
-			"$LIFECYCLE" plugin --socket "$sock" --name bench-scale-0000 --reps "$P5_PLUGIN_REPS" |
-				sed "s/^/n=$level plugin-/" >>"$RAW/p5.txt"
-		fi
-		echo "n=$level present $(ls "$store5/state" | wc -l)" >>"$RAW/p5.txt"
-	done
-	if [[ -n $pid ]]; then
-		sleep 0.5
-		echo "plugin idle-end $("$LIFECYCLE" rss "$pid")" >>"$RAW/p5.txt"
-	fi
+	mkdir -p "$SP_TMP/scale"
+	CTL=$CTL HOOK=$HOOK PLUGIN=$PLUGIN LIFECYCLE=$LIFECYCLE RUN_DIR=$SP_TMP/scale \
+		SOCK=$SP_TMP/p5-plugin.sock LEVELS=$P5_LEVELS REPS_HOOK=$P5_REPS \
+		REPS_PLUGIN=$P5_PLUGIN_REPS REPS_CMD=$P5_CMD_REPS REPS_SCAN=$P5_SCAN_REPS \
+		unshare -m --propagation private bash "$SP_REPO/tests/bench/scale.sh" "$RAW/p5.txt"
 	rm -f "$RAW/p5.status"
 }
 
@@ -297,7 +269,7 @@ part 1 && sp_test "1. hand-off between two runc containers (6 methods x 2 sizes)
 part 2 && sp_test "2. runc run with and without the hook" p2
 part 3 && sp_test "3. docker run: shmpipe volume, tmpfs volume, none" p3
 part 4 && sp_test "4. first touch, huge=never vs within_size" p4
-part 5 && sp_test "5. scale: 1/100/1000 pipelines; memory" p5
+part 5 && sp_test "5. scale: every command at 1/100/1000/4096 pipelines; memory" p5
 part 6 && sp_test "6. a 6 MB sample through iceoryx between two containers (vs part 1's ring)" p6
 echo "end $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RAW/meta.txt"
 sp_done

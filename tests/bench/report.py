@@ -261,6 +261,24 @@ def part4(raw, t):
             fmt_x(n / h), med(faults[(size, "within_size")]), huge_kb // 1024), "≥ 4× faster", met(n / h >= 4))
 
 
+def p99(xs):
+    """The 99th percentile (nearest rank)."""
+    if not xs:
+        return float("nan")
+    ys = sorted(xs)
+    return ys[min(len(ys) - 1, max(0, -(-99 * len(ys) // 100) - 1))]
+
+
+SCALE_FLAT = [("create", "`shmpipectl create` + `rm` of one more pipeline", False),
+              ("inspect", "`shmpipectl inspect` of one pipeline", False),
+              ("doctor", "`shmpipectl doctor` (no engine in the bench's namespace)", False),
+              ("hook-join", "hook join (createRuntime, spawn to exit)", True),
+              ("hook-leave", "hook leave (poststop, spawn to exit)", True),
+              ("plugin-mount", "plugin `VolumeDriver.Mount` (connect to reply)", True),
+              ("plugin-unmount", "plugin `VolumeDriver.Unmount` (connect to reply)", True)]
+SCALE_SCAN = [("ls", "`shmpipectl ls`"), ("metrics", "`shmpipectl metrics`"), ("gc", "`shmpipectl gc`")]
+
+
 def part5(raw, t):
     st = status(raw, "p5")
     text = read(raw, "p5.txt")
@@ -289,19 +307,37 @@ def part5(raw, t):
                 rss_hook.append(int(f[3]))
             elif f[1] == "hook-exec-true":
                 rss_true.append(int(f[3]))
-    names = {"hook-join": "hook join (createRuntime)", "hook-leave": "hook leave (poststop)",
-             "plugin-mount": "plugin Mount", "plugin-unmount": "plugin Unmount"}
-    base = levels[0] if levels else None
-    for op in ("hook-join", "hook-leave", "plugin-mount", "plugin-unmount"):
+    if not levels:
+        t.skip("5", "Scale and memory", "no measurements")
+        return
+    base, top = levels[0], levels[-1]
+    at = " / ".join("{:,}".format(lv) for lv in levels)
+    for op, what, tail in SCALE_FLAT:
         if not v.get((base, op)):
             if op.startswith("plugin") and plugin_missing:
-                t.skip("5", names[op], plugin_missing)
+                t.skip("5", what, plugin_missing)
                 plugin_missing = None
             continue
-        vals = ["%d: %s" % (lv, fmt_us(med(v[(lv, op)]))) for lv in levels]
+        vals = ", ".join("%s: %s" % ("{:,}".format(lv), fmt_us(med(v[(lv, op)]))) for lv in levels)
+        if tail:
+            vals += "; p99 " + ", ".join(fmt_us(p99(v[(lv, op)])) for lv in levels)
         worst = max(med(v[(lv, op)]) / med(v[(base, op)]) for lv in levels)
-        t.add("5", "%s with 1 / 100 / 1000 pipelines" % names[op], ", ".join(vals),
-              "worst %s of 1 pipeline" % fmt_x(worst), "flat: ≤ 1.5×", met(worst <= 1.5))
+        t.add("5", "%s with %s pipelines (%d runs each)" % (what, at, len(v[(base, op)])), vals,
+              "worst %s of %d pipeline%s" % (fmt_x(worst), base, "" if base == 1 else "s"),
+              "flat: ≤ 1.5×", met(worst <= 1.5))
+    # Commands that must look at every pipeline: what each one adds, from
+    # the smallest store to each larger one; linear when the last level's
+    # cost per pipeline is no more than the one before it (1.5× slack).
+    for op, what in SCALE_SCAN:
+        if not v.get((base, op)) or len(levels) < 3:
+            continue
+        per = {lv: (med(v[(lv, op)]) - med(v[(base, op)])) / (lv - base) for lv in levels[1:]}
+        prev = levels[-2]
+        vals = ", ".join("%s: %s" % ("{:,}".format(lv), fmt_us(med(v[(lv, op)]))) for lv in levels)
+        t.add("5", "%s with %s pipelines (%d runs each)" % (what, at, len(v[(base, op)])), vals,
+              "per pipeline: %s" % ", ".join("%s at %s" % (fmt_us(per[lv]), "{:,}".format(lv)) for lv in levels[-2:]),
+              "linear: per pipeline at %s ≤ 1.5× at %s" % ("{:,}".format(top), "{:,}".format(prev)),
+              met(per[top] <= 1.5 * max(per[prev], 1e-9)))
     if rss_hook:
         peak = max(rss_hook)
         t.add("5", "Hook peak RSS (max over %d runs, wait4 ru_maxrss)" % len(rss_hook), "%.2f MiB" % (peak / 1024),
