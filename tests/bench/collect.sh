@@ -91,9 +91,11 @@ p1() {
 }
 
 # ---------------------------------------------------------------------------
-# 2. What the hook adds to `runc run` of a trivial container.
+# 2. What the hook adds to `runc run` of a trivial container, against its
+# floor: the same bundle with two no-op hooks (any OCI hook is a process
+# spawned at createRuntime and at poststop).
 p2() {
-	local rootfs plain hooked i v t0 t1 order
+	local rootfs plain noop hooked i k v t0 t1 kinds
 	need_hook p2
 	status p2 "failed: see the log"
 	rootfs=$(sp_tmpdir rootfs)
@@ -102,15 +104,18 @@ p2() {
 	sp_defer "$CTL" --root "$STORE" --config "$CONFIG" rm --force bench-start
 	plain=$(sp_tmpdir bundle)
 	sp_runc_bundle "$plain" -r "$rootfs" -- /bin/true
+	noop=$(sp_tmpdir bundle)
+	sp_runc_bundle "$noop" -r "$rootfs" -H "createRuntime=$(type -P true)" -H "poststop=$(type -P true)" -- /bin/true
 	hooked=$(sp_tmpdir bundle)
 	sp_runc_bundle "$hooked" -r "$rootfs" -a io.shmpipe.pipeline=bench-start "${HOOK_FLAGS[@]}" -- /bin/true
 	: >"$RAW/p2.txt"
-	# alternated, the order flipped every pair; 3 warm-up pairs not recorded
+	# interleaved, the order rotated every round; 3 warm-up rounds not recorded
+	kinds=(plain noop hook)
 	for ((i = -3; i < P2_PAIRS; i++)); do
-		order="plain hook"
-		((i % 2)) && order="hook plain"
-		for v in $order; do
+		for ((k = 0; k < 3; k++)); do
+			v=${kinds[$(((i + 3 + k) % 3))]}
 			local b=$plain
+			[[ $v == noop ]] && b=$noop
 			[[ $v == hook ]] && b=$hooked
 			t0=$EPOCHREALTIME
 			sp_runc run --bundle "$b" "$(sp_id "p2-$v")" </dev/null >/dev/null
@@ -266,7 +271,7 @@ PY
 # SHMPIPE_BENCH_PARTS="1 6": only these parts (default all).
 part() { [[ " ${SHMPIPE_BENCH_PARTS:-1 2 3 4 5 6} " == *" $1 "* ]]; }
 part 1 && sp_test "1. hand-off between two runc containers (6 methods x 2 sizes)" p1
-part 2 && sp_test "2. runc run with and without the hook" p2
+part 2 && sp_test "2. runc run: no hook, two no-op hooks, the shmpipe hook" p2
 part 3 && sp_test "3. docker run: shmpipe volume, tmpfs volume, none" p3
 part 4 && sp_test "4. first touch, huge=never vs within_size" p4
 part 5 && sp_test "5. scale: every command at 1/100/1000/4096 pipelines; memory" p5
