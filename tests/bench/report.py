@@ -149,51 +149,45 @@ def part1(raw, t):
     return nreps, len(verified), extra
 
 
-def ring_medians(raw):
-    """Part 1's ring, us per frame by (mode, size), for comparisons."""
-    runs = defaultdict(list)
-    for line in (read(raw, "p1.txt") or "").splitlines():
-        if line.startswith("RESULT ") and " method=ring " in line:
-            kv = dict(x.split("=", 1) for x in line.split()[1:])
-            if kv["mode"] != "verify":
-                runs[(kv["mode"], int(kv["size"]))].append(int(kv["ns"]) / int(kv["frames"]) / 1e3)
-    return {k: med(v) for k, v in runs.items()}
-
-
 def part6(raw, t):
     st = status(raw, "p6")
     text = read(raw, "p6.txt")
     if st or not text:
-        t.skip("6", "6 MB sample through iceoryx between two containers", st or "not run")
+        t.skip("6", "iceoryx: host processes vs three containers of a pipeline", st or "not run")
         return
-    runs = defaultdict(list)
+    runs = defaultdict(list)  # (side, mode) -> [us per sample]
+    lat = defaultdict(list)  # side -> [us]
     for line in text.splitlines():
-        if line.startswith("RESULT "):
-            kv = dict(x.split("=", 1) for x in line.split()[1:])
+        f = line.split()
+        if f[0] == "RESULT":
+            kv = dict(x.split("=", 1) for x in f[1:])
             # the subscriber times first to last sample: frames - 1 intervals
-            runs[(kv["mode"], int(kv["size"]))].append(int(kv["ns"]) / (int(kv["frames"]) - 1) / 1e3)
-    ring = ring_medians(raw)
-    for mode in ("handoff", "e2e"):
-        for (m, size), v in sorted(runs.items()):
-            if m != mode:
-                continue
-            us = med(v)
-            label = "%s %s sample, iceoryx (RouDi + publisher + subscriber, 3 containers, socket dir /tmp)%s" % (
-                "Hand-off" if mode == "handoff" else "End to end", fmt_size(size), " ✓" if mode == "e2e" else "")
-            r = ring.get((mode, size))
-            cmp_ = "%s the ring (part 1, %s)" % (fmt_x(us / r), fmt_us(r)) if r else "ring: part 1 not run"
-            if mode == "e2e":
-                # memcpy fill and memcmp check here, part 1's own per-byte
-                # loops there: the ratio would compare the loops
-                cmp_ = "not compared (other per-byte work than part 1)"
-            t.add("6", label, "%s/sample (%s samples/s, %d runs)" % (
-                fmt_us(us), "{:,.0f}".format(1e6 / us) if us else "n/a", len(v)), cmp_)
-
-
-def paired(a, b):
-    """Median of the differences a[i] - b[i] of runs made side by side."""
-    n = min(len(a), len(b))
-    return med([a[i] - b[i] for i in range(n)]), n
+            runs[(kv["side"], kv["mode"])].append(int(kv["ns"]) / (int(kv["frames"]) - 1) / 1e3)
+        elif f[0] == "LATENCY":
+            kv = dict(x.split("=", 1) for x in f[1:4])
+            lat[kv["side"]] += [int(x) / 1e3 for x in f[4:]]
+    side_text = {"host": "host processes (host's /dev/shm and /tmp, a cgroup each)",
+                 "containers": "3 runc containers of a pipeline (socket dir /tmp)"}
+    for mode, what in (("handoff", "Hand-off"), ("e2e", "End to end ✓")):
+        h, c = runs.get(("host", mode)), runs.get(("containers", mode))
+        if not h or not c:
+            continue
+        mh, mc = med(h), med(c)
+        for side, v, m in (("host", h, mh), ("containers", c, mc)):
+            row = "%s of a 6.2 MB sample through iceoryx, %s (%d runs)" % (what, side_text[side], len(v))
+            value = "%s/sample (%s samples/s)" % (fmt_us(m), "{:,.0f}".format(1e6 / m) if m else "n/a")
+            if side == "host":
+                t.add("6", row, value, "1× (baseline)")
+            else:
+                t.add("6", row, value, "%s host" % fmt_x(mc / mh), "≤ 1.02× host", met(mc / mh <= 1.02))
+    if lat.get("host") and lat.get("containers"):
+        h, c = lat["host"], lat["containers"]
+        t.add("6", "Latency of a 6.2 MB sample (publish to take, paced 1 ms apart), host processes (%d samples)" % len(h),
+              "median %s, p99 %s" % (fmt_us(med(h)), fmt_us(p99(h))), "1× (baseline)")
+        t.add("6", "… 3 runc containers of a pipeline (%d samples)" % len(c),
+              "median %s, p99 %s" % (fmt_us(med(c)), fmt_us(p99(c))),
+              "median %s host, p99 %s host" % (fmt_x(med(c) / med(h)), fmt_x(p99(c) / p99(h))),
+              "median ≤ 1.02× host", met(med(c) / med(h) <= 1.02))
 
 
 def part2(raw, t):
