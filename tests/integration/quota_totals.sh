@@ -146,20 +146,19 @@ t_changed_behind() {
 	sp_assert_not_contains "$out" "quota totals"
 }
 
-for point in totals:pending create:mounted state:written totals:settled; do
-	sp_test "create killed at $point: totals exact" crash create "$point"
-done
-for point in join:locked join:created join:recorded; do
-	sp_test "join --create killed at $point: totals exact" crash join "$point"
-done
-for point in totals:pending resize:remounted state:written totals:settled; do
-	sp_test "resize killed at $point: totals exact" crash resize "$point"
-done
-for point in totals:pending destroy:unrecorded totals:settled; do
-	sp_test "rm killed at $point: totals exact" crash rm "$point"
-done
-for point in leave:destroying destroy:unrecorded; do
-	sp_test "last leave killed at $point: totals exact" crash leave "$point"
+# Each operation at each of its fault points, in the order it reaches them.
+cases=(
+	"create totals:pending create:mounted state:written totals:settled"
+	"join join:locked join:created join:recorded"
+	"resize totals:pending resize:remounted state:written totals:settled"
+	"rm totals:pending destroy:unrecorded totals:settled"
+	"leave leave:destroying destroy:unrecorded"
+)
+for c in "${cases[@]}"; do
+	read -r op points <<<"$c"
+	for point in $points; do
+		sp_test "$op killed at $point: totals exact" crash "$op" "$point"
+	done
 done
 sp_test "racing creates, removes, resizes, joins (some killed): quotas hold, totals exact" t_race
 sp_test "a pipeline made uncounted (another release): recounted before the check; gc fixes wrong numbers" t_changed_behind
