@@ -8,7 +8,10 @@ SANITIZE ?=
 HOOK_STATIC ?= 1
 
 PKGS := yajl libcap libseccomp
-CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Ilib
+# lib/ in layers, each calling only the ones before it: base (utilities),
+# policy (options, config, admission), store, engines (OCI, CRI, Docker, CDI).
+LIB_DIRS := lib/base lib/policy lib/store lib/engines
+CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 $(addprefix -I,$(LIB_DIRS))
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wformat=2 -Wshadow -fstack-protector-strong -fPIE \
           -fno-strict-aliasing $(shell pkg-config --cflags $(PKGS))
@@ -19,7 +22,7 @@ CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-rec
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRC := $(wildcard lib/*.c)
+LIB_SRC := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cli/*.c))
 HOOK_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard hook/*.c))
@@ -69,6 +72,7 @@ $(BUILD)/obj/%.o: %.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libshmpipe.a: $(LIB_OBJ)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/shmpipectl: $(CLI_OBJ) $(BUILD)/libshmpipe.a
@@ -149,7 +153,7 @@ deps:
 	./install/deps.sh
 
 format:
-	clang-format -i lib/*.[ch] cli/*.[ch] $(wildcard hook/*.[ch] plugin/*.[ch] runtime/*.[ch] tests/unit/*.c tests/helpers/*.c tests/fuzz/*.[ch])
+	clang-format -i lib/*/*.[ch] cli/*.[ch] $(wildcard hook/*.[ch] plugin/*.[ch] runtime/*.[ch] tests/unit/*.c tests/helpers/*.c tests/fuzz/*.[ch])
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/shmpipe

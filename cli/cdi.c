@@ -19,10 +19,40 @@ static const char cdi_help[]
       "atomically and only when its content changes; the same pipelines give\n"
       "the same bytes.  With \"cdi\": true in the config, create, rm, the Docker\n"
       "plugin and gc refresh it themselves.\n"
+      "A pipeline of a Kubernetes namespace (NAMESPACE/NAME) has no device: only\n"
+      "that namespace's pods join it, through the CRI.  Nor has a pipeline whose\n"
+      "name ends in '_', '.' or '-' (a CDI device name ends with a letter or\n"
+      "digit).  Each persistent one left out is named on stderr.\n"
       "\n"
       "Options:\n"
       "  --dir DIR   write DIR/" SP_CDI_SPEC_FILE " instead\n"
       "  --stdout    print the spec, write nothing\n";
+
+/* The persistent pipelines the spec leaves out, and why. */
+static void
+say_left_out (struct sp_store *s)
+{
+  char **names = NULL;
+  size_t n = 0;
+  sp_error_t ignored = NULL;
+
+  if (sp_store_list (s, &names, &n, &ignored) < 0)
+    {
+      sp_error_release (&ignored);
+      return;
+    }
+  for (size_t i = 0; i < n; i++)
+    {
+      cleanup_pipeline struct sp_pipeline p = { 0 };
+      const char *why = sp_cdi_left_out (names[i]);
+
+      if (why != NULL && sp_store_get (s, names[i], &p, &ignored) == 0
+          && p.opts.lifetime == SP_LIFETIME_PERSISTENT)
+        fprintf (stderr, "shmpipectl: cdi: pipeline %s has no device: %s\n", names[i], why);
+      sp_error_release (&ignored);
+    }
+  sp_store_free_names (names, n);
+}
 
 int
 sp_cmd_cdi (struct sp_ctx *ctx, int argc, char **argv)
@@ -35,7 +65,7 @@ sp_cmd_cdi (struct sp_ctx *ctx, int argc, char **argv)
   };
   cleanup_error sp_error_t err = NULL;
   cleanup_free char *spec = NULL;
-  struct sp_store store;
+  cleanup_store struct sp_store store = SP_STORE_INIT;
   const char *dir = NULL;
   bool to_stdout = false;
   int c, r;
@@ -72,6 +102,8 @@ sp_cmd_cdi (struct sp_ctx *ctx, int argc, char **argv)
     }
   else
     r = sp_cdi_write (&store, dir, NULL, 0, &err);
-  sp_store_close (&store);
-  return r < 0 ? sp_cli_fail (&err) : 0;
+  if (r < 0)
+    return sp_cli_fail (&err);
+  say_left_out (&store);
+  return 0;
 }

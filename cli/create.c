@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admission.h"
 #include "cdi.h"
 #include "commands.h"
 #include "names.h"
@@ -56,7 +57,7 @@ sp_cmd_create (struct sp_ctx *ctx, int argc, char **argv)
   opts[sp_opt_count] = (struct option){ "help", no_argument, NULL, 'h' };
   opts[sp_opt_count + 1] = (struct option){ NULL, 0, NULL, 0 };
 
-  sp_store_default_opts (&(struct sp_store){ .cfg = ctx->cfg }, SP_LIFETIME_PERSISTENT, &o);
+  sp_admission_defaults (ctx->cfg, SP_REQ_HOST, &o);
   opterr = 0;
   while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
     {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admission.h"
 #include "commands.h"
 #include "names.h"
 #include "options.h"
@@ -33,7 +34,7 @@ member_cmd (struct sp_ctx *ctx, int argc, char **argv, bool join)
   };
   const char *cmd = join ? "join" : "leave";
   cleanup_error sp_error_t err = NULL;
-  struct sp_store store;
+  cleanup_store struct sp_store store = SP_STORE_INIT;
   struct sp_pipeline_opts create_opts;
   const char *id = NULL;
   uint32_t pid = 0;
@@ -71,12 +72,11 @@ member_cmd (struct sp_ctx *ctx, int argc, char **argv, bool join)
     return sp_cli_usage (cmd, "invalid member id (want 1-%d of [A-Za-z0-9_.:-])", SP_MEMBER_ID_MAX);
   if (sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0)
     return sp_cli_fail (&err);
-  sp_store_default_opts (&store, ctx->cfg->auto_lifetime, &create_opts);
+  sp_admission_defaults (ctx->cfg, SP_REQ_CONTAINER, &create_opts);
   if (join)
     r = sp_store_join (&store, argv[optind], id, pid, create ? &create_opts : NULL, NULL, &err);
   else
     r = sp_store_leave (&store, argv[optind], id, NULL, &err);
-  sp_store_close (&store);
   return r < 0 ? sp_cli_fail (&err) : 0;
 }
 

@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/magic.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -80,18 +78,6 @@ static const struct family families[] = {
     v_created },
 };
 
-/* Inodes in use: the tmpfs's own count (0 when it is not mounted). */
-static uint64_t
-inodes_used (struct sp_store *s, const char *name)
-{
-  cleanup_close int fd = openat (s->mnt_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  struct statfs sfs;
-
-  if (fd < 0 || fstatfs (fd, &sfs) < 0 || sfs.f_type != TMPFS_MAGIC)
-    return 0;
-  return (uint64_t) (sfs.f_files - sfs.f_ffree);
-}
-
 static void
 print_metrics (FILE *f, const struct row *rows, size_t n)
 {
@@ -156,6 +142,7 @@ load_rows (struct sp_store *s, struct row **out, size_t *nout, sp_error_t *err)
   for (size_t i = 0; i < n; i++)
     {
       sp_error_t one = NULL;
+      struct sp_tmpfs_usage u;
       if (sp_store_get (s, names[i], &rows[k].p, &one) < 0)
         {
           if (sp_error_status (one) == ENOENT)
@@ -166,9 +153,10 @@ load_rows (struct sp_store *s, struct row **out, size_t *nout, sp_error_t *err)
           *err = one;
           break;
         }
-      sp_store_used (s, names[i], &rows[k].used, &one);
+      sp_store_usage (s, names[i], &u, &one);
       sp_error_release (&one);
-      rows[k].inodes_used = inodes_used (s, names[i]);
+      rows[k].used = u.used;
+      rows[k].inodes_used = u.inodes_used;
       k++;
     }
   sp_store_free_names (names, n);
@@ -203,7 +191,7 @@ sp_cmd_metrics (struct sp_ctx *ctx, int argc, char **argv)
   };
   cleanup_error sp_error_t err = NULL;
   cleanup_free char *buf = NULL;
-  struct sp_store store;
+  cleanup_store struct sp_store store = SP_STORE_INIT;
   struct row *rows = NULL;
   const char *output = NULL;
   size_t n = 0, len = 0;
@@ -249,6 +237,5 @@ sp_cmd_metrics (struct sp_ctx *ctx, int argc, char **argv)
   for (size_t i = 0; i < n; i++)
     sp_pipeline_free (&rows[i].p);
   free (rows);
-  sp_store_close (&store);
   return r < 0 ? sp_cli_fail (&err) : 0;
 }

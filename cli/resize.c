@@ -67,7 +67,7 @@ sp_cmd_resize (struct sp_ctx *ctx, int argc, char **argv)
     return sp_cli_usage ("resize", "want exactly one NAME");
   if (given == 0)
     return sp_cli_usage ("resize", "give --size or --inodes");
-  if (sp_name_check (argv[optind], &err) < 0
+  if (sp_qname_check (argv[optind], &err) < 0
       || sp_store_open (&store, ctx->cfg, ctx->root, &err) < 0
       || sp_store_change (&store, argv[optind], &o, given, &err) < 0)
     return sp_cli_fail (&err);

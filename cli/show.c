@@ -1,11 +1,8 @@
 /* shmpipectl ls and inspect */
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/statfs.h>
 
 #include "cleanup.h"
 #include "commands.h"
@@ -80,19 +77,15 @@ ls_json (struct sp_store *s, char **names, size_t n, sp_error_t *err)
 
 /* "  nearly full: 95% of size" or "" */
 static void
-fullness_note (struct sp_store *s, const char *name, char *buf, size_t len)
+fullness_note (const struct sp_tmpfs_usage *u, char *buf, size_t len)
 {
-  cleanup_close int fd = openat (s->mnt_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  struct statfs sfs;
   unsigned bytes = 0, inodes = 0;
 
   buf[0] = '\0';
-  if (fd < 0 || fstatfs (fd, &sfs) < 0 || sfs.f_type != TMPFS_MAGIC)
-    return;
-  if (sfs.f_blocks > 0)
-    bytes = (unsigned) ((sfs.f_blocks - sfs.f_bfree) * 100 / sfs.f_blocks);
-  if (sfs.f_files > 0)
-    inodes = (unsigned) ((sfs.f_files - sfs.f_ffree) * 100 / sfs.f_files);
+  if (u->size > 0)
+    bytes = (unsigned) (u->used * 100 / u->size);
+  if (u->inodes > 0)
+    inodes = (unsigned) (u->inodes_used * 100 / u->inodes);
   if (bytes >= NEARLY_FULL_PERCENT && bytes >= inodes)
     snprintf (buf, len, "  nearly full: %u%% of size", bytes);
   else if (inodes >= NEARLY_FULL_PERCENT)
@@ -108,7 +101,7 @@ ls_table (struct sp_store *s, char **names, size_t n, sp_error_t *err)
       cleanup_pipeline struct sp_pipeline p = { 0 };
       sp_error_t gone = NULL;
       char size[16], used_s[16], created[32], note[48];
-      uint64_t used = 0;
+      struct sp_tmpfs_usage u;
 
       if (sp_store_get (s, names[i], &p, &gone) < 0)
         {
@@ -120,12 +113,13 @@ ls_table (struct sp_store *s, char **names, size_t n, sp_error_t *err)
           sp_error_release (&gone);
           continue;
         }
-      sp_store_used (s, p.name, &used, &gone);
+      /* A tmpfs that vanished reads as 0 bytes used; gc repairs it. */
+      sp_store_usage (s, p.name, &u, &gone);
       sp_error_release (&gone);
       sp_format_size (p.opts.size, size, sizeof (size));
-      sp_format_size (used, used_s, sizeof (used_s));
+      sp_format_size (u.used, used_s, sizeof (used_s));
       sp_format_time (p.created, created, sizeof (created));
-      fullness_note (s, p.name, note, sizeof (note));
+      fullness_note (&u, note, sizeof (note));
       printf ("%-24s %8s %8s %7zu %-10s %s%s\n", p.name, size, used_s, p.n_members,
               sp_lifetime_name (p.opts.lifetime), created, note);
       for (size_t m = 0; m < p.n_members; m++)
@@ -146,7 +140,7 @@ sp_cmd_ls (struct sp_ctx *ctx, int argc, char **argv)
     { NULL, 0, NULL, 0 },
   };
   cleanup_error sp_error_t err = NULL;
-  struct sp_store store;
+  cleanup_store struct sp_store store = SP_STORE_INIT;
   char **names = NULL;
   size_t n = 0;
   bool json = false;
@@ -173,7 +167,6 @@ sp_cmd_ls (struct sp_ctx *ctx, int argc, char **argv)
   else
     r = json ? ls_json (&store, names, n, &err) : ls_table (&store, names, n, &err);
   sp_store_free_names (names, n);
-  sp_store_close (&store);
   return r < 0 ? sp_cli_fail (&err) : 0;
 }
 
@@ -187,7 +180,7 @@ sp_cmd_inspect (struct sp_ctx *ctx, int argc, char **argv)
   cleanup_error sp_error_t err = NULL;
   cleanup_pipeline struct sp_pipeline p = { 0 };
   cleanup_yajl_gen yajl_gen g = NULL;
-  struct sp_store store;
+  cleanup_store struct sp_store store = SP_STORE_INIT;
   int c, r;
 
   while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
@@ -212,6 +205,5 @@ sp_cmd_inspect (struct sp_ctx *ctx, int argc, char **argv)
       sp_store_gen_info (&store, g, &p);
       r = print_gen (g, &err);
     }
-  sp_store_close (&store);
   return r < 0 ? sp_cli_fail (&err) : 0;
 }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "cleanup.h"
 #include "config.h"
 #include "cri.h"
@@ -243,7 +244,7 @@ static int
 join (struct hook_run *h, sp_error_t *err)
 {
   cleanup_store struct sp_store store = SP_STORE_INIT;
-  struct sp_pipeline_opts defaults, opts;
+  struct sp_pipeline_opts opts;
   const struct sp_pipeline_opts *create = NULL;
   const char *name = h->req.pipeline, *id = h->state.id;
   char rootfs[PATH_MAX];
@@ -260,11 +261,7 @@ join (struct hook_run *h, sp_error_t *err)
   if (sp_store_open (&store, &h->cfg, h->opts->root, err) < 0)
     return -1;
 
-  sp_store_default_opts (&store, h->cfg.auto_lifetime, &defaults);
-  sp_oci_request_opts (&h->req, &defaults, &opts);
-  /* What a container may ask for holds whether or not the pipeline exists:
-     the same annotations must not pass or fail by who came first. */
-  if (sp_config_check_container (&h->cfg, &opts, h->req.given, err) < 0)
+  if (sp_admit (&h->cfg, SP_REQ_CONTAINER, &h->req.opts, h->req.given, &opts, err) < 0)
     return -1;
   if (h->cfg.auto_create)
     create = &opts;

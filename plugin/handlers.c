@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admission.h"
 #include "cdi.h"
 #include "cleanup.h"
 #include "json.h"
@@ -115,6 +116,13 @@ get_name (yajl_val req, const char **name, sp_error_t *err)
 {
   if (get_required_string (req, "Name", name, err) < 0)
     return -1;
+  /* Docker has no Kubernetes namespaces: a qualified name would be a
+     volume that no pod's pipeline may be. */
+  if (strchr (*name, '/') != NULL && sp_qname_valid (*name, strlen (*name)))
+    return sp_error_make (err, EINVAL,
+                          "volume %s: a NAMESPACE/NAME pipeline belongs to Kubernetes pods; the "
+                          "Docker plugin serves plain names",
+                          *name);
   return sp_name_check (*name, err);
 }
 
@@ -204,11 +212,12 @@ parse_opts (struct sp_store *s, yajl_val req, struct sp_pipeline_opts *o, size_t
             sp_error_t *err)
 {
   yajl_val opts = sp_json_get (req, "Opts");
+  struct sp_pipeline_opts requested = { 0 };
+  sp_opt_mask given = 0;
 
-  sp_store_default_opts (s, SP_LIFETIME_PERSISTENT, o);
   *n = 0;
   if (opts == NULL || YAJL_IS_NULL (opts))
-    return 0;
+    return sp_admit (s->cfg, SP_REQ_VOLUME, NULL, 0, o, err);
   if (!YAJL_IS_OBJECT (opts))
     return sp_error_make (err, EINVAL, "invalid request: \"Opts\" must be an object of strings");
   for (size_t i = 0; i < opts->u.object.len; i++)
@@ -223,11 +232,11 @@ parse_opts (struct sp_store *s, yajl_val req, struct sp_pipeline_opts *o, size_t
           return sp_error_make (err, EINVAL, "option \"%s\" given twice", shown);
       if (!YAJL_IS_STRING (v))
         return sp_error_make (err, EINVAL, "option \"%s\": the value must be a string", shown);
-      if (sp_opts_set (o, key, YAJL_GET_STRING (v), NULL, err) < 0)
+      if (sp_opts_set (&requested, key, YAJL_GET_STRING (v), &given, err) < 0)
         return -1;
     }
   *n = opts->u.object.len;
-  return 0;
+  return sp_admit (s->cfg, SP_REQ_VOLUME, &requested, given, o, err);
 }
 
 static void

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "cleanup.h"
 #include "config.h"
 #include "errlog.h"
@@ -231,14 +232,10 @@ static int
 ensure_pipeline (struct sp_store *store, const struct sp_config *cfg,
                  const struct sp_oci_request *req, struct sp_pipeline *p, sp_error_t *err)
 {
-  struct sp_pipeline_opts defaults, o;
+  struct sp_pipeline_opts o;
   sp_error_t get_err = NULL;
 
-  /* What a container may ask for holds whether or not the pipeline exists:
-     the same annotations must not pass or fail by who came first. */
-  sp_store_default_opts (store, cfg->auto_lifetime, &defaults);
-  sp_oci_request_opts (req, &defaults, &o);
-  if (sp_config_check_container (cfg, &o, req->given, err) < 0)
+  if (sp_admit (cfg, SP_REQ_CONTAINER, &req->opts, req->given, &o, err) < 0)
     return sp_error_wrap_pipeline (err, req->pipeline);
   if (sp_store_get (store, req->pipeline, p, &get_err) == 0)
     return 0;

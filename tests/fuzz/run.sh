@@ -12,9 +12,9 @@ seconds=${FUZZ_SECONDS:-60}
 targets=${FUZZ_TARGETS:-"state config oci options rewrite plugin"}
 mkdir -p "$out"
 cflags=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE
-	-Wall -Wextra -Werror -I"$repo/lib" -I"$repo/runtime" -I"$repo/plugin" $(pkg-config --cflags yajl libmicrohttpd))
+	-Wall -Wextra -Werror -I"$repo/lib/base" -I"$repo/lib/policy" -I"$repo/lib/store" -I"$repo/lib/engines" -I"$repo/runtime" -I"$repo/plugin" $(pkg-config --cflags yajl libmicrohttpd))
 libs=($(pkg-config --libs yajl libcap libseccomp libmicrohttpd))
-lib_src=("$repo"/lib/*.c)
+lib_src=("$repo"/lib/*/*.c)
 
 # seed DIR PREFIX FILE... : copy FILEs into DIR, each behind a selector byte.
 seed() {

@@ -60,9 +60,16 @@ t_create() {
 	hk_ctl create frames --size 4m >/dev/null
 	hk_ctl create other --size 4m >/dev/null
 	hk_ctl create scratch --size 4m --lifetime ephemeral >/dev/null
+	# A namespaced pipeline (a pod's) and a name CDI does not take: left out,
+	# and said so; they stay for the next cases, so Podman loads the spec
+	# with them in the store.
+	hk_ctl create team-a/frames --size 4m >/dev/null
+	hk_ctl create edge- --size 4m >/dev/null
 	sp_assert_eq "$(printf 'frames\nother')" "$(cdi_devices)" "devices (persistent pipelines only)"
 	sp_assert_eq 644 "$(stat -c %a "$CDI_SPEC")" "spec mode"
 	"${SCHEMA_CHECK[@]}" "$CDI_SPEC"
+	sp_assert_contains "$(hk_ctl cdi 2>&1)" "pipeline team-a/frames has no device: a Kubernetes namespace's pipeline is for its pods"
+	sp_assert_contains "$(hk_ctl cdi 2>&1)" "pipeline edge- has no device: a CDI device name ends with a letter or digit"
 	hk_ctl rm scratch
 }
 
@@ -176,11 +183,13 @@ t_broken() {
 
 t_restored() {
 	hk_ctl rm other
+	hk_ctl rm team-a/frames
+	hk_ctl rm edge-
 	cdi_restore
 	sp_assert_eq "$(cat "$CDI_SAVED/manifest")" "$(cdi_manifest)" "/etc/cdi as found"
 }
 
-sp_test "cdi: create adds persistent pipelines to $CDI_SPEC, which validates" t_create
+sp_test "cdi: create adds persistent pipelines to $CDI_SPEC, which validates; team-a/frames and edge- are left out, and said so" t_create
 sp_test "cdi: podman --device $KIND=frames: two containers share a segment, members while they run, none after" t_share
 sp_test "cdi: a container given another pipeline's device sees neither frames nor the host's /dev/shm" t_other
 sp_test "cdi: an annotation or env naming another pipeline than the device's is refused" t_disagree

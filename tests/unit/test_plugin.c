@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "admission.h"
 #include "handlers.h"
 #include "json.h"
 #include "log.h"
@@ -166,7 +167,7 @@ group_setup (void **state)
     }
   /* Whether this process can mount a tmpfs at all (root in a container
      without CAP_SYS_ADMIN cannot). */
-  sp_store_default_opts (&store, SP_LIFETIME_PERSISTENT, &o);
+  sp_admission_defaults (store.cfg, SP_REQ_HOST, &o);
   if (geteuid () == 0 && sp_store_create (&store, "probe", &o, SP_CREATE_EXCL, NULL, &err) == 0)
     {
       can_mount = true;
@@ -345,7 +346,7 @@ test_bad_name (void **state)
 {
   static const char *const bad[]
       = { "",         "../etc",
-          "a/b",      "-lead",
+          "A/b",      "-lead",
           ".hidden",  "sp ace",
           "x\\u00e9", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
   static const char *const endpoints[]
@@ -357,6 +358,10 @@ test_bad_name (void **state)
     for (size_t j = 0; j < sizeof (endpoints) / sizeof (endpoints[0]); j++)
       expect_err (endpoints[j], body_for ("{\"Name\":\"%s\",\"ID\":\"abc\"}", bad[i]), 200,
                   "invalid pipeline name");
+  /* A Kubernetes namespace's pipeline: one line saying why. */
+  for (size_t j = 0; j < sizeof (endpoints) / sizeof (endpoints[0]); j++)
+    expect_err (endpoints[j], "{\"Name\":\"team-a/frames\",\"ID\":\"abc\"}", 200,
+                "belongs to Kubernetes pods; the Docker plugin serves plain names");
 }
 
 static void
@@ -748,7 +753,8 @@ test_list (void **state)
   need_mount ();
   ok ("/VolumeDriver.Create", "{\"Name\":\"lst-a\"}");
   /* Made by shmpipectl or the hook: listed all the same. */
-  sp_store_default_opts (&store, SP_LIFETIME_EPHEMERAL, &o);
+  sp_admission_defaults (store.cfg, SP_REQ_HOST, &o);
+  o.lifetime = SP_LIFETIME_EPHEMERAL;
   assert_int_equal (sp_store_create (&store, "lst-b", &o, SP_CREATE_EXCL, NULL, &err), 0);
   call_ok ("/VolumeDriver.List", "{}", &r);
   vols = sp_json_get (r.json, "Volumes");

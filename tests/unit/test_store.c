@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "config.h"
 #include "error.h"
 #include "fileutil.h"
@@ -74,7 +75,8 @@ static struct sp_pipeline_opts
 opts (struct fixture *f, enum sp_lifetime lifetime)
 {
   struct sp_pipeline_opts o;
-  sp_store_default_opts (&f->store, lifetime, &o);
+  sp_admission_defaults (&f->cfg, SP_REQ_HOST, &o);
+  o.lifetime = lifetime;
   o.size = 1 << 20;
   return o;
 }

@@ -4,8 +4,15 @@
 
 #include <stdbool.h>
 
-#include "config.h"
+enum sp_log_level
+{
+  SP_LOG_ERROR = 0,
+  SP_LOG_WARNING,
+  SP_LOG_INFO,
+  SP_LOG_DEBUG,
+};
 
+const char *sp_log_level_name (enum sp_log_level l);
 void sp_log_init (const char *ident, bool use_syslog, enum sp_log_level level);
 void sp_log_set_level (enum sp_log_level level);
 void sp_log (enum sp_log_level level, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));

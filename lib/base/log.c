@@ -4,6 +4,14 @@
 #include <stdio.h>
 #include <syslog.h>
 
+static const char *const log_names[] = { "error", "warning", "info", "debug" };
+
+const char *
+sp_log_level_name (enum sp_log_level l)
+{
+  return (unsigned) l < 4 ? log_names[l] : "info";
+}
+
 static const char *log_ident = "shmpipe";
 static bool log_syslog;
 static enum sp_log_level log_level = SP_LOG_INFO;

@@ -328,14 +328,6 @@ sp_oci_get_request (yajl_val annotations, yajl_val env, struct sp_oci_request *r
   return get_options (annotations, req, err) < 0 ? -1 : 1;
 }
 
-void
-sp_oci_request_opts (const struct sp_oci_request *req, const struct sp_pipeline_opts *defaults,
-                     struct sp_pipeline_opts *out)
-{
-  *out = *defaults;
-  sp_opts_overlay (out, &req->opts, req->given);
-}
-
 static const char *const stage_names[] = {
   [SP_OCI_STAGE_NONE] = "",
   [SP_OCI_STAGE_PRESTART] = "prestart",

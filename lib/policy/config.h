@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "log.h"
 #include "options.h"
 #include "pipeline_options.h"
 
@@ -16,14 +17,6 @@
 #define SP_DEFAULT_CDI_SPEC_DIR "/etc/cdi"
 #define SP_DEFAULT_CDI_HOOK "/usr/local/libexec/shmpipe/shmpipe-hook"
 #define SP_DEFAULT_DOCKER_SOCKET "/run/docker.sock"
-
-enum sp_log_level
-{
-  SP_LOG_ERROR = 0,
-  SP_LOG_WARNING,
-  SP_LOG_INFO,
-  SP_LOG_DEBUG,
-};
 
 struct sp_config
 {
@@ -80,7 +73,5 @@ const char *sp_config_file (const struct sp_config *cfg);
    the error names the annotation, the key and the file. */
 int sp_config_check_container (const struct sp_config *cfg, const struct sp_pipeline_opts *o,
                                sp_opt_mask given, sp_error_t *err);
-
-const char *sp_log_level_name (enum sp_log_level l);
 
 #endif

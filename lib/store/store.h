@@ -1,10 +1,8 @@
-/* The store of pipelines on the host, shared by every binary.
-
-   ROOT/state/NAME.json  the pipeline's record (written by temp file + rename)
-   ROOT/locks/NAME.lock  flock()ed around every change of NAME
-   ROOT/mnt/NAME         the pipeline's tmpfs (nosuid,nodev,noexec)
-   ROOT/ipc/NAME         its IPC namespace, pinned by a bind mount (--ipc)
-   ROOT/sockets/NAME     its socket directory, a small tmpfs (--sockets PATH) */
+/* The store of pipelines on the host, shared by every binary: its entry
+   points.  Each takes a pipeline's name as users give it (NAME or
+   NS/NAME), makes the pipeline's reference from it once (struct sp_ref,
+   records.h) and hands that down; the layout of the store is in records.h,
+   the architecture in docs/architecture.md. */
 #ifndef SHMPIPE_STORE_H
 #define SHMPIPE_STORE_H
 
@@ -14,25 +12,9 @@
 
 #include "config.h"
 #include "error.h"
+#include "records.h"
 #include "state.h"
-
-struct sp_store
-{
-  char *root;
-  int root_fd;
-  int state_fd;
-  int locks_fd;
-  int mnt_fd;
-  int ipc_fd;
-  int sockets_fd;
-  const struct sp_config *cfg;
-};
-
-/* A store that owns nothing yet: what sp_store_close may always be given. */
-#define SP_STORE_INIT                                                                              \
-  {                                                                                                \
-    .root_fd = -1, .state_fd = -1, .locks_fd = -1, .mnt_fd = -1, .ipc_fd = -1, .sockets_fd = -1    \
-  }
+#include "tmpfs.h"
 
 /* The store root in force: ROOT when given, else $SHMPIPE_ROOT, else the
    config's root, else SP_DEFAULT_ROOT. */
@@ -46,11 +28,6 @@ void sp_store_close (struct sp_store *s);
 void sp_store_closep (struct sp_store *s);
 /* A store closed at the end of its scope (start it as SP_STORE_INIT). */
 #define cleanup_store __attribute__ ((cleanup (sp_store_closep)))
-
-/* Options for a new pipeline from the config's defaults (size, mode, inodes),
-   uid/gid 0, huge never, lifetime LIFETIME. */
-void sp_store_default_opts (const struct sp_store *s, enum sp_lifetime lifetime,
-                            struct sp_pipeline_opts *o);
 
 /* Checks OPTS against the config's limits; the error names the config key
    and file to change. */
@@ -115,12 +92,15 @@ bool sp_store_exists (struct sp_store *s, const char *name);
 int sp_store_list (struct sp_store *s, char ***names, size_t *n, sp_error_t *err);
 void sp_store_free_names (char **names, size_t n);
 
-/* Bytes in use on NAME's tmpfs. */
-int sp_store_used (struct sp_store *s, const char *name, uint64_t *used, sp_error_t *err);
-/* ROOT/mnt/NAME */
+/* What NAME's tmpfs holds (all zero when it is not mounted: gc repairs
+   that). */
+int sp_store_usage (struct sp_store *s, const char *name, struct sp_tmpfs_usage *u,
+                    sp_error_t *err);
+/* ROOT/mnt/FILE: where NAME's tmpfs is mounted on the host; -1 for an
+   invalid NAME. */
 int sp_store_mountpoint (const struct sp_store *s, const char *name, char *buf, size_t len);
 
-/* ROOT/ipc/NAME: the pinned IPC namespace of a pipeline created with ipc. */
+/* ROOT/ipc/FILE: the pinned IPC namespace of a pipeline created with ipc. */
 int sp_store_ipc_path (const struct sp_store *s, const char *name, char *buf, size_t len);
 
 /* The object `shmpipectl inspect` prints for P (adds mountpoint, bytes used
@@ -131,7 +111,7 @@ void sp_store_gen_info (struct sp_store *s, yajl_gen g, const struct sp_pipeline
    the pipeline's own tmpfs, ready for move_mount.  Returns the fd. */
 int sp_store_clone_mount (struct sp_store *s, const char *name, sp_error_t *err);
 
-/* ROOT/sockets/NAME: the socket directory of a pipeline created with sockets. */
+/* ROOT/sockets/FILE: the socket directory of a pipeline created with sockets. */
 int sp_store_sockets_path (const struct sp_store *s, const char *name, char *buf, size_t len);
 /* A detached clone of NAME's socket directory, checked to be its own tmpfs,
    ready for move_mount.  Returns the fd. */

@@ -17,6 +17,13 @@
 #define SP_CDI_SPEC_FILE "shmpipe.json"
 #define SP_CDI_HOOK_TIMEOUT 10
 
+/* Why pipeline NAME has no device in the spec, or NULL when it has one
+   (when persistent): a CDI device name is [A-Za-z0-9] then
+   [A-Za-z0-9_.:-], ending with a letter or digit, and a pipeline of a
+   Kubernetes namespace (NS/NAME) is joined only by that namespace's pods,
+   whose identity the CRI gives, never by a container CDI serves. */
+const char *sp_cdi_left_out (const char *name);
+
 /* The spec for S's persistent pipelines, sorted by name: the same store
    gives the same bytes.  The hook is the config's cdi_hook; its arguments
    carry the store root and, when one was given, the config file.  */

@@ -11,7 +11,7 @@
 
 #include "cleanup.h"
 #include "fileutil.h"
-#include "store_impl.h"
+#include "quota.h"
 
 #define TOTALS_FILE "totals"
 #define TOTALS_MAX_BYTES 512
@@ -36,26 +36,26 @@ page_round (uint64_t size)
   return (size + page - 1) / page * page;
 }
 
-/* What NAME counts for: a record is a pipeline of its size; a damaged one
+/* What REF counts for: a record is a pipeline of its size; a damaged one
    still takes a place, at no size. */
 static void
-count_one (struct sp_store *s, const char *name, uint64_t *pipelines, uint64_t *bytes)
+count_one (struct sp_store *s, const struct sp_ref *ref, uint64_t *pipelines, uint64_t *bytes)
 {
   cleanup_pipeline struct sp_pipeline p = { 0 };
   sp_error_t ignored = NULL;
-  int r = sp_store_load (s, name, &p, &ignored);
+  int r = sp_record_load (s, ref, &p, &ignored);
 
   sp_error_release (&ignored);
-  *pipelines = r == 1 || (r < 0 && sp_store_exists (s, name));
+  *pipelines = r == 1 || (r < 0 && sp_record_exists (s, ref));
   *bytes = r == 1 ? page_round (p.opts.size) : 0;
 }
 
 static void
-add_one (struct sp_store *s, const char *name, struct totals_file *f)
+add_one (struct sp_store *s, const struct sp_ref *ref, struct totals_file *f)
 {
   uint64_t n, b;
 
-  count_one (s, name, &n, &b);
+  count_one (s, ref, &n, &b);
   f->pipelines += n;
   f->bytes += b;
 }
@@ -76,15 +76,15 @@ mnt_stamp (struct sp_store *s, struct timespec *ts)
 static int
 recount (struct sp_store *s, struct totals_file *f, sp_error_t *err)
 {
-  char **names = NULL;
+  struct sp_ref *refs = NULL;
   size_t n = 0;
 
   memset (f, 0, sizeof (*f));
-  if (sp_store_list (s, &names, &n, err) < 0)
+  if (sp_list_dir (s->state_fd, SP_STATE_SUFFIX, &refs, &n, err) < 0)
     return sp_error_prefix (err, "quota totals");
   for (size_t i = 0; i < n; i++)
-    add_one (s, names[i], f);
-  sp_store_free_names (names, n);
+    add_one (s, &refs[i], f);
+  free (refs);
   return 0;
 }
 
@@ -167,14 +167,22 @@ load_settled (struct sp_store *s, struct totals_file *f, bool *stale)
   *stale = mnt_stamp (s, &now) < 0 || now.tv_sec != f->mnt.tv_sec || now.tv_nsec != f->mnt.tv_nsec;
   if (f->pending[0] != '\0')
     {
-      add_one (s, f->pending, f);
+      struct sp_ref ref;
+      sp_error_t ignored = NULL;
+
+      if (sp_ref_make (&ref, f->pending, &ignored) < 0)
+        {
+          sp_error_release (&ignored);
+          return 0;
+        }
+      add_one (s, &ref, f);
       f->pending[0] = '\0';
     }
   return 1;
 }
 
 int
-sp_totals_begin (struct sp_store *s, const char *name, struct sp_totals *t, sp_error_t *err)
+sp_totals_begin (struct sp_store *s, const struct sp_ref *ref, struct sp_totals *t, sp_error_t *err)
 {
   struct totals_file f;
   uint64_t n, b;
@@ -184,7 +192,7 @@ sp_totals_begin (struct sp_store *s, const char *name, struct sp_totals *t, sp_e
   if (t->lock < 0)
     return -1;
   t->store = s;
-  count_one (s, name, &n, &b);
+  count_one (s, ref, &n, &b);
   if (!load_settled (s, &f, &stale) || stale || f.pipelines < n || f.bytes < b)
     {
       if (recount (s, &f, err) < 0)
@@ -195,11 +203,11 @@ sp_totals_begin (struct sp_store *s, const char *name, struct sp_totals *t, sp_e
     }
   f.pipelines -= n;
   f.bytes -= b;
-  snprintf (f.pending, sizeof (f.pending), "%s", name);
+  snprintf (f.pending, sizeof (f.pending), "%s", ref->name);
   save (s, &f, "totals:pending");
   t->pipelines = f.pipelines;
   t->bytes = f.bytes;
-  snprintf (t->name, sizeof (t->name), "%s", name);
+  t->ref = *ref;
   return 0;
 }
 
@@ -210,7 +218,7 @@ sp_totals_end (struct sp_totals *t)
 
   if (t->lock < 0)
     return;
-  add_one (t->store, t->name, &f);
+  add_one (t->store, &t->ref, &f);
   save (t->store, &f, "totals:settled");
   sp_close (&t->lock);
 }

@@ -13,14 +13,6 @@
 #include "pipeline_options.h"
 #include "suggest.h"
 
-static const char *const log_names[] = { "error", "warning", "info", "debug" };
-
-const char *
-sp_log_level_name (enum sp_log_level l)
-{
-  return (unsigned) l < 4 ? log_names[l] : "info";
-}
-
 #define SP_DEFAULT_MAX_PIPELINES 4096
 #define SP_DEFAULT_CONTAINER_MAX_SIZE (1ULL << 30)
 
@@ -277,7 +269,7 @@ sp_config_parse (const char *buf, size_t len, struct sp_config *cfg, sp_error_t 
           size_t j;
           if (get_string (v, key, &s, err) < 0)
             return -1;
-          for (j = 0; j < 4 && strcmp (s, log_names[j]) != 0; j++)
+          for (j = 0; j < 4 && strcmp (s, sp_log_level_name ((enum sp_log_level) j)) != 0; j++)
             ;
           if (j == 4)
             return sp_error_make (

@@ -8,7 +8,7 @@
 
 #include "cleanup.h"
 #include "docker_api.h"
-#include "store_impl.h"
+#include "resources.h"
 
 #define DOCKER_MEMBER_PREFIX "docker:"
 
@@ -31,7 +31,7 @@ is_docker_member (const struct sp_member *m)
 static bool
 is_volume_here (struct sp_store *s, const struct sp_strset *vols, const char *name)
 {
-  char mp[PATH_MAX], key[PATH_MAX + SP_NAME_MAX + 2];
+  char mp[PATH_MAX], key[PATH_MAX + SP_QNAME_MAX + 2];
 
   if (sp_store_mountpoint (s, name, mp, sizeof (mp)) < 0)
     return false;
@@ -47,12 +47,12 @@ drop_stale (struct sp_store *s, const char *name, const struct sp_strset *stale,
 {
   cleanup_close int lock = -1;
   cleanup_pipeline struct sp_pipeline p = { 0 };
+  struct sp_ref ref;
   int changes = 0, r;
 
-  lock = sp_store_lock (s, name, err);
-  if (lock < 0)
+  if (sp_ref_make (&ref, name, err) < 0)
     return -1;
-  r = sp_store_load (s, name, &p, err);
+  r = sp_record_lock_load (s, &ref, &lock, &p, err);
   if (r <= 0)
     return r;
   for (size_t i = 0; i < p.n_members;)
@@ -72,13 +72,13 @@ drop_stale (struct sp_store *s, const char *name, const struct sp_strset *stale,
     return 0;
   if (sp_pipeline_is_spent (&p))
     {
-      if (sp_store_destroy_locked (s, name, err) < 0)
+      if (sp_res_destroy (s, &ref, err) < 0)
         return -1;
       if (fn != NULL)
         fn (ctx, name, "removed (ephemeral, no members left)", false);
       return changes + 1;
     }
-  return sp_store_save (s, &p, err) < 0 ? -1 : changes;
+  return sp_record_save (s, &ref, &p, err) < 0 ? -1 : changes;
 }
 
 /* Pipelines with docker: members, and those members, as recorded now. */
@@ -131,7 +131,7 @@ take_snapshot (struct sp_store *s, struct snapshot *snap, sp_error_t *err)
       bool any = false;
 
       /* A damaged record is gc's to report. */
-      if (sp_store_load (s, names[i], &p, &ignored) <= 0)
+      if (sp_store_get (s, names[i], &p, &ignored) < 0)
         {
           sp_error_release (&ignored);
           continue;
@@ -139,7 +139,7 @@ take_snapshot (struct sp_store *s, struct snapshot *snap, sp_error_t *err)
       for (size_t j = 0; j < p.n_members; j++)
         if (is_docker_member (&p.members[j]))
           {
-            char key[SP_NAME_MAX + SP_MEMBER_ID_MAX + 2];
+            char key[SP_QNAME_MAX + SP_MEMBER_ID_MAX + 2];
             snprintf (key, sizeof (key), "%s\t%s", names[i], p.members[j].id);
             if (strset_push (&snap->ids, key, err) < 0)
               goto fail;

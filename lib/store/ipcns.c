@@ -1,9 +1,9 @@
 /* A pipeline's own IPC namespace (SysV shm, semaphores, POSIX message
-   queues), pinned on ROOT/ipc/NAME by a bind mount of its nsfs file, as
-   `ip netns add` does for network namespaces. */
+   queues), pinned by a bind mount of its nsfs file. */
+#include "ipcns.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <sys/mount.h>
@@ -14,48 +14,46 @@
 #include <linux/magic.h>
 
 #include "cleanup.h"
-#include "store_impl.h"
-
-int
-sp_store_ipc_path (const struct sp_store *s, const char *name, char *buf, size_t len)
-{
-  int n = snprintf (buf, len, "%s/ipc/%s", s->root, SP_FNAME (name));
-  return (n < 0 || (size_t) n >= len) ? -1 : 0;
-}
 
 bool
-sp_ipcns_pinned (struct sp_store *s, const char *name)
+sp_ipcns_pinned (int dirfd, const char *file)
 {
   struct statfs sfs;
-  cleanup_close int fd = openat (s->ipc_fd, SP_FNAME (name), O_PATH | O_CLOEXEC | O_NOFOLLOW);
+  cleanup_close int fd = openat (dirfd, file, O_PATH | O_CLOEXEC | O_NOFOLLOW);
 
   return fd >= 0 && fstatfs (fd, &sfs) == 0 && sfs.f_type == NSFS_MAGIC;
 }
 
-/* The namespace itself lives on while containers are in it. */
-int
-sp_ipcns_release (struct sp_store *s, const char *name, sp_error_t *err)
+bool
+sp_ipcns_present (int dirfd, const char *file)
 {
-  char path[PATH_MAX];
   struct stat st;
 
-  if (fstatat (s->ipc_fd, SP_FNAME (name), &st, AT_SYMLINK_NOFOLLOW) < 0)
+  return fstatat (dirfd, file, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+int
+sp_ipcns_release (int dirfd, const char *file, sp_error_t *err)
+{
+  char path[64 + 256];
+  struct stat st;
+
+  if (fstatat (dirfd, file, &st, AT_SYMLINK_NOFOLLOW) < 0)
     return errno == ENOENT ? 0 : sp_error_sys (err, errno, "stat IPC namespace");
-  if (sp_store_ipc_path (s, name, path, sizeof (path)) < 0)
-    return sp_error_sys (err, ENAMETOOLONG, "IPC namespace path");
+  snprintf (path, sizeof (path), "/proc/self/fd/%d/%s", dirfd, file);
   /* EINVAL: not a mount point (a pin that never completed). */
   while (umount2 (path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
     ;
   if (errno != EINVAL && errno != ENOENT)
-    return sp_error_sys (err, errno, "unmount %s", path);
-  if (unlinkat (s->ipc_fd, SP_FNAME (name), 0) < 0 && errno != ENOENT)
-    return sp_error_sys (err, errno, "remove %s", path);
+    return sp_error_sys (err, errno, "unmount IPC namespace %s", file);
+  if (unlinkat (dirfd, file, 0) < 0 && errno != ENOENT)
+    return sp_error_sys (err, errno, "remove IPC namespace %s", file);
   return 0;
 }
 
-/* Binds the IPC namespace of PID on ipc/NAME. */
+/* Binds the IPC namespace of PID on DIRFD/FILE. */
 static int
-pin_of (struct sp_store *s, const char *name, pid_t pid, sp_error_t *err)
+pin_of (int dirfd, const char *file, pid_t pid, sp_error_t *err)
 {
   cleanup_close int nsfd = -1;
   cleanup_close int target = -1;
@@ -65,8 +63,7 @@ pin_of (struct sp_store *s, const char *name, pid_t pid, sp_error_t *err)
   nsfd = open (ns_path, O_RDONLY | O_CLOEXEC);
   if (nsfd < 0)
     return sp_error_sys (err, errno, "open %s", ns_path);
-  target = openat (s->ipc_fd, SP_FNAME (name), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                   0444);
+  target = openat (dirfd, file, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444);
   if (target < 0)
     return sp_error_sys (err, errno, "create IPC namespace file");
   snprintf (ns_path, sizeof (ns_path), "/proc/self/fd/%d", nsfd);
@@ -75,7 +72,7 @@ pin_of (struct sp_store *s, const char *name, pid_t pid, sp_error_t *err)
   if (mount (ns_path, target_path, "none", MS_BIND, NULL) < 0)
     {
       sp_error_sys (err, errno, "pin IPC namespace");
-      unlinkat (s->ipc_fd, SP_FNAME (name), 0);
+      unlinkat (dirfd, file, 0);
       return -1;
     }
   return 0;
@@ -83,7 +80,7 @@ pin_of (struct sp_store *s, const char *name, pid_t pid, sp_error_t *err)
 
 /* A short-lived child makes the namespace: this process keeps its own. */
 int
-sp_ipcns_pin (struct sp_store *s, const char *name, sp_error_t *err)
+sp_ipcns_pin (int dirfd, const char *file, sp_error_t *err)
 {
   cleanup_close_pair int ready[2] = { -1, -1 };
   cleanup_close_pair int hold[2] = { -1, -1 };
@@ -91,7 +88,7 @@ sp_ipcns_pin (struct sp_store *s, const char *name, sp_error_t *err)
   pid_t pid;
   int r = -1, status;
 
-  if (sp_ipcns_release (s, name, err) < 0)
+  if (sp_ipcns_release (dirfd, file, err) < 0)
     return -1;
   if (pipe2 (ready, O_CLOEXEC) < 0 || pipe2 (hold, O_CLOEXEC) < 0)
     return sp_error_sys (err, errno, "pipe");
@@ -116,7 +113,7 @@ sp_ipcns_pin (struct sp_store *s, const char *name, sp_error_t *err)
   if (read (ready[0], &c, 1) != 1 || c != 'y')
     sp_error_make (err, EPERM, "cannot create an IPC namespace");
   else
-    r = pin_of (s, name, pid, err);
+    r = pin_of (dirfd, file, pid, err);
   /* Lets the child go. */
   sp_close (&hold[1]);
   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)

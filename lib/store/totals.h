@@ -4,11 +4,12 @@
 
    ROOT/totals holds how many records the store has and the sum of their
    sizes (each rounded up to a page, as tmpfs counts it).  Every change of a
-   record's existence or size is bracketed by sp_totals_begin and
-   sp_totals_end under the quota lock: begin takes NAME out of the totals
-   and writes NAME down as pending, end puts NAME back as its record now
-   says.  A crash in between leaves NAME pending, and the next begin settles
-   it from NAME's record, so the totals stay exact without waiting for gc.
+   record's existence or size (create, resize, sp_res_destroy) is bracketed
+   by sp_totals_begin and sp_totals_end under the quota lock: begin takes
+   the pipeline out of the totals and writes it down as pending, end puts
+   it back as its record now says.  A crash in between leaves it pending,
+   and the next begin settles it from its record, so the totals stay exact
+   without waiting for gc.
    A missing or unreadable file, or one older than the last create or
    remove (another release changed the store), is rebuilt from the records;
    gc rebuilds it too. */
@@ -18,16 +19,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "names.h"
-#include "store.h"
+#include "records.h"
 
 struct sp_totals
 {
   struct sp_store *store;
   int lock;           /* the quota lock, held from begin to end */
-  uint64_t pipelines; /* records other than NAME's */
+  uint64_t pipelines; /* records other than REF's */
   uint64_t bytes;     /* their sizes */
-  char name[SP_QNAME_MAX + 1];
+  struct sp_ref ref;
 };
 
 #define SP_TOTALS_INIT                                                                             \
@@ -35,9 +35,10 @@ struct sp_totals
     .lock = -1                                                                                     \
   }
 
-/* Takes the quota lock and the totals of every pipeline but NAME into T. */
-int sp_totals_begin (struct sp_store *s, const char *name, struct sp_totals *t, sp_error_t *err);
-/* Counts NAME again as its record now is and releases the lock (no-op when
+/* Takes the quota lock and the totals of every pipeline but REF into T. */
+int sp_totals_begin (struct sp_store *s, const struct sp_ref *ref, struct sp_totals *t,
+                     sp_error_t *err);
+/* Counts REF again as its record now is and releases the lock (no-op when
    T was not begun).  It cannot fail: a file it cannot write is removed, to
    be rebuilt. */
 void sp_totals_end (struct sp_totals *t);

@@ -1,5 +1,5 @@
 /* Opening the store (its root, directories and ownership check), and the
-   config's defaults and limits for new pipelines. */
+   config's limits for new pipelines. */
 #include "store.h"
 
 #include <errno.h>
@@ -14,7 +14,7 @@
 #include "cleanup.h"
 #include "fileutil.h"
 #include "macro.h"
-#include "store_impl.h"
+#include "resources.h"
 
 static int
 open_subdir (int root_fd, const char *root, const char *sub, mode_t mode, sp_error_t *err)
@@ -71,15 +71,13 @@ sp_store_open (struct sp_store *s, const struct sp_config *cfg, const char *root
   s->locks_fd = open_subdir (s->root_fd, root, "locks", 0700, err);
   if (s->locks_fd < 0)
     return -1;
-  s->mnt_fd = open_subdir (s->root_fd, root, "mnt", 0755, err);
-  if (s->mnt_fd < 0)
-    return -1;
-  s->ipc_fd = open_subdir (s->root_fd, root, "ipc", 0755, err);
-  if (s->ipc_fd < 0)
-    return -1;
-  s->sockets_fd = open_subdir (s->root_fd, root, "sockets", 0755, err);
-  if (s->sockets_fd < 0)
-    return -1;
+  for (size_t i = 0; i < SP_RES_COUNT; i++)
+    {
+      int *fd = (int *) ((char *) s + sp_resources[i].dir_fd);
+      *fd = open_subdir (s->root_fd, root, sp_resources[i].subdir, 0755, err);
+      if (*fd < 0)
+        return -1;
+    }
   return 0;
 }
 
@@ -98,18 +96,6 @@ void
 sp_store_closep (struct sp_store *s)
 {
   sp_store_close (s);
-}
-
-void
-sp_store_default_opts (const struct sp_store *s, enum sp_lifetime lifetime,
-                       struct sp_pipeline_opts *o)
-{
-  memset (o, 0, sizeof (*o));
-  o->size = s->cfg->default_size;
-  o->mode = s->cfg->default_mode;
-  o->inodes = s->cfg->max_inodes;
-  o->huge = SP_HUGE_NEVER;
-  o->lifetime = lifetime;
 }
 
 int

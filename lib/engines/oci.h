@@ -66,11 +66,6 @@ struct sp_oci_request
   sp_opt_mask given;
 };
 
-/* The options for a pipeline REQ creates: the config's defaults
-   (DEFAULTS) with what the container asked for laid over them. */
-void sp_oci_request_opts (const struct sp_oci_request *req, const struct sp_pipeline_opts *defaults,
-                          struct sp_pipeline_opts *out);
-
 /* Looks for io.shmpipe.pipeline in ANNOTATIONS, else SHMPIPE_PIPELINE=NAME in
    ENV (an array of "KEY=VALUE"); either may be NULL.  Returns 1 with REQ
    filled, 0 when the container asks for nothing, -1 on a hostile or invalid

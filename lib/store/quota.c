@@ -1,8 +1,6 @@
-/* The store's quotas: max_pipelines and max_total_size (the sum of the
-   pipelines' sizes).  Every create, resize and remove holds the quota lock
-   from its check until its record is written (sp_totals_begin to
-   sp_totals_end), so two creates of different names cannot both take the
-   last place, and the check reads running totals instead of the store. */
+/* The store's quotas (quota.h). */
+#include "quota.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -10,7 +8,6 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "store_impl.h"
 #include "totals.h"
 
 /* An flock on a descriptor of its own for the state directory: no lock file

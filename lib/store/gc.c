@@ -11,7 +11,8 @@
 
 #include "cleanup.h"
 #include "proc.h"
-#include "store_impl.h"
+#include "resources.h"
+#include "store.h"
 #include "totals.h"
 
 static void
@@ -21,14 +22,46 @@ report (sp_gc_report_fn fn, void *ctx, const char *name, const char *what)
     fn (ctx, name, what, false);
 }
 
+/* Each resource P wants, repaired when it went missing. */
 static int
-gc_one (struct sp_store *s, const char *name, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
+repair_resources (struct sp_store *s, const struct sp_ref *ref, const struct sp_pipeline *p,
+                  sp_gc_report_fn fn, void *ctx, sp_error_t *err)
+{
+  int changes = 0;
+
+  for (size_t i = 0; i < SP_RES_COUNT; i++)
+    {
+      const struct sp_resource *r = &sp_resources[i];
+      int dirfd = sp_res_dirfd (s, r), st;
+
+      if (!r->wanted (p))
+        continue;
+      st = r->state (dirfd, ref->file);
+      if (st < 0)
+        return sp_error_sys (err, errno, "cannot check its %s", r->place);
+      if (st == SP_RES_OTHER)
+        return sp_error_make (err, EBUSY, "something other than its %s is mounted on its %s",
+                              r->what, r->place);
+      if (st == SP_RES_ABSENT)
+        {
+          if (r->repair (dirfd, ref, p, err) < 0)
+            return -1;
+          report (fn, ctx, ref->name, r->repaired);
+          changes++;
+        }
+    }
+  return changes;
+}
+
+static int
+gc_one (struct sp_store *s, const struct sp_ref *ref, sp_gc_report_fn fn, void *ctx,
+        sp_error_t *err)
 {
   cleanup_close int lock = -1;
   cleanup_pipeline struct sp_pipeline p = { 0 };
   int changes = 0, r;
 
-  r = sp_store_lock_load (s, name, &lock, &p, err);
+  r = sp_record_lock_load (s, ref, &lock, &p, err);
   if (r <= 0)
     return r;
   for (size_t i = 0; i < p.n_members;)
@@ -39,7 +72,7 @@ gc_one (struct sp_store *s, const char *name, sp_gc_report_fn fn, void *ctx, sp_
           char what[SP_MEMBER_ID_MAX + 64];
           snprintf (what, sizeof (what), "dropped member %s (pid %lld is gone)", m->id,
                     (long long) m->pid);
-          report (fn, ctx, name, what);
+          report (fn, ctx, ref->name, what);
           sp_pipeline_remove_member (&p, i);
           changes++;
         }
@@ -48,59 +81,22 @@ gc_one (struct sp_store *s, const char *name, sp_gc_report_fn fn, void *ctx, sp_
     }
   if (sp_pipeline_is_spent (&p))
     {
-      if (sp_store_destroy_locked (s, name, err) < 0)
+      if (sp_res_destroy (s, ref, err) < 0)
         return -1;
-      report (fn, ctx, name, "removed (ephemeral, no members left)");
+      report (fn, ctx, ref->name, "removed (ephemeral, no members left)");
       return changes + 1;
     }
-  r = sp_tmpfs_state (s, name);
+  r = repair_resources (s, ref, &p, fn, ctx, err);
   if (r < 0)
-    return sp_error_sys (err, errno, "cannot check its mountpoint");
-  if (r == SP_TMPFS_OTHER)
-    return sp_error_make (err, EBUSY,
-                          "something other than its tmpfs is mounted on its mountpoint");
-  if (r == SP_TMPFS_ABSENT)
-    {
-      /* The tmpfs went away under us (reboot of a persistent root, a manual
-         umount): its content is lost, the pipeline and its options are not.
-         Only the tmpfs is made again: members keep their IPC namespace. */
-      if (sp_tmpfs_mount (s, &p, err) < 0)
-        return -1;
-      report (fn, ctx, name, "remounted its missing tmpfs (content was lost)");
-      changes++;
-    }
-  if (p.opts.ipc && !sp_ipcns_pinned (s, name))
-    {
-      if (sp_ipcns_pin (s, name, err) < 0)
-        return -1;
-      report (fn, ctx, name, "pinned a new IPC namespace in place of its missing one");
-      changes++;
-    }
-  if (p.opts.sockets[0])
-    {
-      r = sp_sockdir_state (s, name);
-      if (r < 0)
-        return sp_error_sys (err, errno, "cannot check its socket directory");
-      if (r == SP_TMPFS_OTHER)
-        return sp_error_make (err, EBUSY,
-                              "something other than its socket directory is mounted there");
-      if (r == SP_TMPFS_ABSENT)
-        {
-          /* New members get a fresh one; sockets bound in the old one (the
-             live members' view) are gone with it. */
-          if (sp_sockdir_mount (s, &p, err) < 0)
-            return -1;
-          report (fn, ctx, name, "remounted its missing socket directory");
-          changes++;
-        }
-    }
-  if (changes > 0 && sp_store_save (s, &p, err) < 0)
+    return -1;
+  changes += r;
+  if (changes > 0 && sp_record_save (s, ref, &p, err) < 0)
     return -1;
   return changes;
 }
 
 /* ".NAME.tmp.PID.SEQ" of sp_write_file_atomic in DIRFD (records in state/,
-   the totals in the root), when PID is gone. */
+   the quota totals in the root), when PID is gone. */
 static void
 sweep_temp_files (int dirfd, sp_gc_report_fn fn, void *ctx)
 {
@@ -131,42 +127,33 @@ sweep_temp_files (int dirfd, sp_gc_report_fn fn, void *ctx)
     }
 }
 
-/* Mountpoints (PASS 0), IPC pins (PASS 1) and socket directories (PASS 2)
-   without a record: a create that died half-way, a remove that died after
-   dropping the record. */
+/* Resources of row R without a record: a create that died half-way, a
+   remove that died after dropping the record. */
 static int
-sweep_orphans (struct sp_store *s, int pass, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
+sweep_orphans (struct sp_store *s, const struct sp_resource *r, sp_gc_report_fn fn, void *ctx,
+               sp_error_t *err)
 {
-  char **names = NULL;
+  struct sp_ref *refs = NULL;
   size_t n = 0;
-  int total = 0;
+  int total = 0, dirfd = sp_res_dirfd (s, r);
 
-  static const char *const what[] = { "removed a tmpfs left without a record",
-                                      "released an IPC namespace left without a record",
-                                      "removed a socket directory left without a record" };
-  int dirs[] = { s->mnt_fd, s->ipc_fd, s->sockets_fd };
-
-  if (sp_store_list_dir (dirs[pass], "", &names, &n, err) < 0)
+  if (sp_list_dir (dirfd, "", &refs, &n, err) < 0)
     return -1;
   for (size_t i = 0; i < n; i++)
     {
-      cleanup_close int lock = sp_store_lock (s, names[i], err);
-      if (lock >= 0 && sp_store_exists (s, names[i]))
+      cleanup_close int lock = sp_lock_take (s, &refs[i], err);
+      if (lock >= 0 && sp_record_exists (s, &refs[i]))
         continue;
-      if (lock < 0
-          || (pass == 0   ? sp_tmpfs_unmount (s, names[i], err)
-              : pass == 1 ? sp_ipcns_release (s, names[i], err)
-                          : sp_sockdir_unmount (s, names[i], err))
-                 < 0)
+      if (lock < 0 || r->release (dirfd, refs[i].file, err) < 0)
         {
-          sp_error_wrap_pipeline (err, names[i]);
+          sp_error_wrap_pipeline (err, refs[i].name);
           break;
         }
-      report (fn, ctx, names[i], what[pass]);
-      sp_store_unlink_lock (s, names[i]);
+      report (fn, ctx, refs[i].name, r->orphaned);
+      sp_res_drop_unused_lock (s, &refs[i]);
       total++;
     }
-  sp_store_free_names (names, n);
+  free (refs);
   return *err != NULL ? -1 : total;
 }
 
@@ -177,35 +164,32 @@ sweep_orphans (struct sp_store *s, int pass, sp_gc_report_fn fn, void *ctx, sp_e
 static int
 sweep_locks (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
 {
-  char **names = NULL;
+  struct sp_ref *refs = NULL;
   size_t n = 0;
   int total = 0;
 
-  if (sp_store_list_dir (s->locks_fd, SP_LOCK_SUFFIX, &names, &n, err) < 0)
+  if (sp_list_dir (s->locks_fd, SP_LOCK_SUFFIX, &refs, &n, err) < 0)
     return -1;
   for (size_t i = 0; i < n; i++)
     {
-      struct stat st;
-      char file[SP_NAME_MAX + sizeof (SP_LOCK_SUFFIX)];
       cleanup_close int lock = -1;
 
-      if (sp_store_exists (s, names[i]))
+      if (sp_record_exists (s, &refs[i]))
         continue;
-      lock = sp_store_lock (s, names[i], err);
+      lock = sp_lock_take (s, &refs[i], err);
       if (lock < 0)
         {
-          sp_error_wrap_pipeline (err, names[i]);
+          sp_error_wrap_pipeline (err, refs[i].name);
           break;
         }
-      sp_store_drop_unused_lock (s, names[i]);
-      snprintf (file, sizeof (file), "%s" SP_LOCK_SUFFIX, names[i]);
-      if (fstatat (s->locks_fd, file, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+      sp_res_drop_unused_lock (s, &refs[i]);
+      if (!sp_lock_exists (s, &refs[i]))
         {
-          report (fn, ctx, names[i], "removed a lock file of no pipeline");
+          report (fn, ctx, refs[i].name, "removed a lock file of no pipeline");
           total++;
         }
     }
-  sp_store_free_names (names, n);
+  free (refs);
   return *err != NULL ? -1 : total;
 }
 
@@ -232,34 +216,34 @@ recount_totals (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *e
 int
 sp_store_gc (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
 {
-  char **names = NULL;
+  struct sp_ref *refs = NULL;
   size_t n = 0;
   int total = 0, failed = 0;
 
-  if (sp_store_list (s, &names, &n, err) < 0)
+  if (sp_list_dir (s->state_fd, SP_STATE_SUFFIX, &refs, &n, err) < 0)
     return -1;
   /* One pipeline that cannot be repaired does not stop the others. */
   for (size_t i = 0; i < n; i++)
     {
       sp_error_t one = NULL;
-      int r = gc_one (s, names[i], fn, ctx, &one);
+      int r = gc_one (s, &refs[i], fn, ctx, &one);
       if (r < 0)
         {
           if (fn != NULL)
-            fn (ctx, names[i], one->msg, true);
+            fn (ctx, refs[i].name, one->msg, true);
           sp_error_release (&one);
           failed++;
         }
       else
         total += r;
     }
-  sp_store_free_names (names, n);
+  free (refs);
 
   sweep_temp_files (s->state_fd, fn, ctx);
   sweep_temp_files (s->root_fd, fn, ctx);
-  for (int pass = 0; pass < 3; pass++)
+  for (size_t i = 0; i < SP_RES_COUNT; i++)
     {
-      int r = sweep_orphans (s, pass, fn, ctx, err);
+      int r = sweep_orphans (s, &sp_resources[i], fn, ctx, err);
       if (r < 0)
         return -1;
       total += r;

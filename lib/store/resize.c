@@ -6,8 +6,10 @@
 
 #include "cleanup.h"
 #include "fault.h"
-#include "store_impl.h"
+#include "quota.h"
 #include "totals.h"
+#include "store.h"
+#include "tmpfs.h"
 
 static int
 check_changeable (sp_opt_mask given, sp_error_t *err)
@@ -28,13 +30,17 @@ check_changeable (sp_opt_mask given, sp_error_t *err)
 
 /* What is in use must fit: the kernel refuses too, but only with EINVAL. */
 static int
-check_fits (struct sp_store *s, const char *name, const struct sp_pipeline_opts *o, sp_error_t *err)
+check_fits (struct sp_store *s, const struct sp_ref *ref, const struct sp_pipeline_opts *o,
+            sp_error_t *err)
 {
+  struct sp_tmpfs_usage u;
   uint64_t bytes, inodes;
   char want[32], used[32];
 
-  if (sp_tmpfs_usage (s, name, &bytes, &inodes, err) < 0)
+  if (sp_tmpfs_usage (s->mnt_fd, ref->file, &u, err) < 0)
     return -1;
+  bytes = u.used;
+  inodes = u.inodes_used;
   if (bytes > o->size)
     {
       sp_format_size (o->size, want, sizeof (want));
@@ -47,6 +53,37 @@ check_fits (struct sp_store *s, const char *name, const struct sp_pipeline_opts 
   return 0;
 }
 
+/* The tmpfs options of the rows GIVEN at their values in O. */
+static int
+reconfigure (struct sp_store *s, const struct sp_ref *ref, const struct sp_pipeline_opts *o,
+             sp_opt_mask given, sp_error_t *err)
+{
+  struct sp_tmpfs_opts opts = { .n = 0 };
+
+  for (size_t i = 0; i < sp_opt_count; i++)
+    {
+      const struct sp_opt_def *d = &sp_opt_defs[i];
+      char v[64];
+
+      if (!(given & sp_opt_bit (d)) || d->mount_key == NULL)
+        continue;
+      sp_opt_format (d, o, v, sizeof (v));
+      if (sp_tmpfs_opts_add (&opts, d->mount_key, v) < 0)
+        return sp_error_make (err, E2BIG, "tmpfs options too long");
+    }
+  if (sp_tmpfs_reconfigure (s->mnt_fd, ref->file, &opts, err) < 0)
+    {
+      if (sp_error_status (*err) == ENOENT)
+        {
+          sp_error_release (err);
+          return sp_error_make (err, ENOENT,
+                                "its tmpfs is not mounted (run `shmpipectl gc` to repair)");
+        }
+      return -1;
+    }
+  return 0;
+}
+
 static int
 store_change (struct sp_store *s, const char *name, const struct sp_pipeline_opts *requested,
               sp_opt_mask given, sp_error_t *err)
@@ -55,43 +92,41 @@ store_change (struct sp_store *s, const char *name, const struct sp_pipeline_opt
   cleanup_totals struct sp_totals totals = SP_TOTALS_INIT;
   cleanup_pipeline struct sp_pipeline p = { 0 };
   struct sp_pipeline_opts old;
+  struct sp_ref ref;
   int r;
 
-  if (sp_name_check (name, err) < 0 || check_changeable (given, err) < 0)
+  if (sp_ref_make (&ref, name, err) < 0 || check_changeable (given, err) < 0)
     return -1;
-  lock = sp_store_lock (s, name, err);
-  if (lock < 0)
-    return -1;
-  r = sp_store_load (s, name, &p, err);
+  r = sp_record_lock_load (s, &ref, &lock, &p, err);
   if (r <= 0)
     return r == 0 ? sp_error_make (err, ENOENT, "does not exist") : -1;
   old = p.opts;
   sp_opts_overlay (&p.opts, requested, given);
   if (sp_store_check_opts (s, name, &p.opts, err) < 0)
     return -1;
-  if (sp_totals_begin (s, name, &totals, err) < 0
+  if (sp_totals_begin (s, &ref, &totals, err) < 0
       || (p.opts.size > old.size && sp_quota_check (s, &totals, false, p.opts.size, err) < 0))
     return -1;
-  if (check_fits (s, name, &p.opts, err) < 0)
+  if (check_fits (s, &ref, &p.opts, err) < 0)
     return -1;
-  if (sp_tmpfs_reconfigure (s, name, &p.opts, given, err) < 0)
+  if (reconfigure (s, &ref, &p.opts, given, err) < 0)
     {
       /* A writer filled the gap between check_fits and the kernel's own
          check. */
       if (sp_error_status (*err) == EINVAL)
         {
           sp_error_release (err);
-          if (check_fits (s, name, &p.opts, err) < 0)
+          if (check_fits (s, &ref, &p.opts, err) < 0)
             return -1;
           return sp_error_make (err, EINVAL, "the kernel refused the new size or inode cap");
         }
       return -1;
     }
   sp_fault_point ("resize:remounted");
-  if (sp_store_save (s, &p, err) < 0)
+  if (sp_record_save (s, &ref, &p, err) < 0)
     {
       sp_error_t ignored = NULL;
-      sp_tmpfs_reconfigure (s, name, &old, given, &ignored);
+      reconfigure (s, &ref, &old, given, &ignored);
       sp_error_release (&ignored);
       return -1;
     }
@@ -104,7 +139,7 @@ sp_store_change (struct sp_store *s, const char *name, const struct sp_pipeline_
 {
   if (store_change (s, name, requested, given, err) < 0)
     {
-      if (sp_name_valid (name, strlen (name)))
+      if (sp_qname_valid (name, strlen (name)))
         sp_error_wrap_pipeline (err, name);
       return -1;
     }

@@ -67,6 +67,20 @@ gen_device (yajl_gen g, const struct cdi_hook_ctx *h, const char *name)
   yajl_gen_map_close (g);
 }
 
+const char *
+sp_cdi_left_out (const char *name)
+{
+  size_t len = strlen (name);
+  char last = len > 0 ? name[len - 1] : '\0';
+
+  if (strchr (name, '/') != NULL)
+    return "a Kubernetes namespace's pipeline is for its pods (through the CRI)";
+  if (!((last >= 'A' && last <= 'Z') || (last >= 'a' && last <= 'z')
+        || (last >= '0' && last <= '9')))
+    return "a CDI device name ends with a letter or digit";
+  return NULL;
+}
+
 /* A spec naming a hook that is not there makes every engine fail the
    container with an exec error of its own: refuse to write it.  */
 static int
@@ -130,7 +144,8 @@ sp_cdi_generate (struct sp_store *s, char **out, size_t *len, sp_error_t *err)
           r = -1;
           break;
         }
-      if (p.opts.lifetime == SP_LIFETIME_PERSISTENT)
+      /* One device that an engine refuses would take the whole spec down. */
+      if (p.opts.lifetime == SP_LIFETIME_PERSISTENT && sp_cdi_left_out (names[i]) == NULL)
         gen_device (g, &h, names[i]);
     }
   sp_store_free_names (names, n);
