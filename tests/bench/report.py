@@ -190,6 +190,12 @@ def part6(raw, t):
               "median ≤ 1.02× host", met(med(c) / med(h) <= 1.02))
 
 
+def paired(a, b):
+    """Median of the differences a[i] - b[i] of runs made side by side."""
+    n = min(len(a), len(b))
+    return med([a[i] - b[i] for i in range(n)]), n
+
+
 def part2(raw, t):
     st = status(raw, "p2")
     text = read(raw, "p2.txt")
