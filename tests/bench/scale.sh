@@ -72,7 +72,7 @@ for level in $LEVELS; do
 	time_cmd "$level" ls "$REPS_SCAN" ctl ls
 	time_cmd "$level" metrics "$REPS_SCAN" ctl metrics
 	time_cmd "$level" gc "$REPS_SCAN" ctl gc
-	time_cmd "$level" doctor "$REPS_SCAN" ctl doctor
+	time_cmd "$level" doctor "$REPS_CMD" ctl doctor
 	"$LIFECYCLE" hook --hook "$HOOK" --root "$store" --pipeline bench-scale-0000 --reps "$REPS_HOOK" |
 		sed "s/^/n=$level hook-/" >>"$out"
 	if [[ -n $pid ]]; then
