@@ -35,6 +35,24 @@ the table by hand.
 """
 
 
+OUTRO = """## Reading the table
+
+* Targets compare a row with its floor or its peer measured in the same
+  run; a target that depends on the machine rather than on shmpipe is not
+  used (the table of retired targets in
+  [tests/bench/README.md](../tests/bench/README.md) says why for each).
+* Rows judged near parity (the hook against two no-op hooks within 5 %,
+  the Docker volume against a tmpfs volume within 5 %, iceoryx in
+  containers against host processes within 2 %) resolve differences smaller
+  than the noise of a shared 2-vCPU VM only on a quiet machine: on a busy
+  one they meet or miss from run to run. Read their ratios with the load
+  average above the table.
+* Scale rows: "flat" means the work does not grow with the number of
+  pipelines; `ls`, `metrics`, `gc` and `doctor` look at every pipeline and
+  are shown per pipeline.
+"""
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("results", nargs="?", default=os.path.join(HERE, "results.md"))
@@ -57,6 +75,7 @@ def main():
     if a.note:
         out += ["**%s**" % a.note.strip(), ""]
     out += body
+    out += ["", OUTRO]
     text = "\n".join(out).rstrip("\n") + "\n"
     with open(a.out, "w") as f:
         f.write(text)
