@@ -2,35 +2,48 @@
    written into chunks loaned from RouDi's shared memory (zero copy).
 
      publisher [--service S] [--count N] [--size BYTES] [--timeout SEC] [--name APP]
-               [--no-fill]
+               [--no-fill] [--interval-us US]
 
    Waits (up to --timeout) for a subscriber, then publishes with
    ConsumerTooSlowPolicy_WAIT_FOR_CONSUMER: a subscriber that asked to block
    the producer receives every sample.  --no-fill writes the header only (the
-   hand-off alone, for make bench).  Exits 0 when all N were published. */
+   hand-off alone, for make bench); --interval-us paces the samples (a
+   latency run: no sample waits in a queue behind another).  Exits 0 when
+   all N were published.
+
+   Shutdown: iox_runtime_shutdown() only unblocks a publish that waits for a
+   slow subscriber, and in iceoryx 2.0 it does so from the runtime's
+   keep-alive thread, on the same channel to RouDi as the TERMINATION the
+   runtime sends when the process exits, without the lock that orders the
+   two: called before a normal exit, the two requests can cross and the exit
+   waits for an answer that never comes.  So it is called only from the
+   signal handler, when a signal stops a publish that may be blocked. */
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include <iceoryx_binding_c/publisher.h>
 #include <iceoryx_binding_c/runtime.h>
 
 #include "sample.h"
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, runtime_up;
 
 static void
 on_signal (int sig)
 {
   (void) sig;
   stop = 1;
+  if (runtime_up)
+    iox_runtime_shutdown ();
 }
 
 int
 main (int argc, char **argv)
 {
   const char *service = "shmpipe", *name = "shmpipe-publisher";
-  uint64_t count = 100, size = 1 << 20, timeout = 30;
+  uint64_t count = 100, size = 1 << 20, timeout = 30, interval_us = 0;
   iox_pub_options_t opts;
   iox_pub_storage_t storage;
   iox_pub_t pub;
@@ -58,6 +71,8 @@ main (int argc, char **argv)
         bad = parse_u64 (v, a, &size);
       else if (strcmp (a, "--timeout") == 0)
         bad = parse_u64 (v, a, &timeout);
+      else if (strcmp (a, "--interval-us") == 0)
+        bad = parse_u64 (v, a, &interval_us);
       else
         bad = -1;
       if (bad)
@@ -77,6 +92,7 @@ main (int argc, char **argv)
   /* Connects to RouDi through its unix socket (/tmp/roudi in Debian's
      build) and maps its shared memory from /dev/shm. */
   iox_runtime_init (name);
+  runtime_up = 1;
   iox_pub_options_init (&opts);
   opts.subscriberTooSlowPolicy = ConsumerTooSlowPolicy_WAIT_FOR_CONSUMER;
   pub = iox_pub_init (&storage, service, "sample", "data", &opts);
@@ -89,7 +105,6 @@ main (int argc, char **argv)
           fprintf (stderr, "publisher: no subscriber on %s after %llu s\n", service,
                    (unsigned long long) timeout);
           iox_pub_deinit (pub);
-          iox_runtime_shutdown ();
           return 1;
         }
       sleep_ms (10);
@@ -129,6 +144,12 @@ main (int argc, char **argv)
         sample_fill ((uint8_t *) (h + 1), size, n);
       h->sent_ns = now_ns ();
       iox_pub_publish_chunk (pub, chunk);
+      if (interval_us > 0)
+        {
+          struct timespec ts
+              = { (time_t) (interval_us / 1000000), (long) (interval_us % 1000000) * 1000 };
+          nanosleep (&ts, NULL);
+        }
     }
   printf ("publisher: published %llu samples of %llu bytes on %s in %.3f s\n",
           (unsigned long long) n, (unsigned long long) size, service,
@@ -140,11 +161,10 @@ main (int argc, char **argv)
   while (n == count && iox_pub_has_subscribers (pub) && !stop && now_ns () < deadline)
     sleep_ms (10);
   iox_pub_deinit (pub);
-  iox_runtime_shutdown ();
   return n == count ? 0 : 1;
 
 usage:
   fprintf (stderr, "usage: publisher [--service S] [--count N] [--size BYTES] [--timeout SEC] "
-                   "[--name APP]\n");
+                   "[--name APP] [--no-fill] [--interval-us US]\n");
   return 2;
 }

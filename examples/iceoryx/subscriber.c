@@ -2,7 +2,7 @@
    byte of each (see sample.h): in order, nothing lost, nothing torn.
 
      subscriber [--service S] [--count N] [--timeout SEC] [--name APP] [--verbose]
-                [--no-check]
+                [--no-check] [--latencies]
 
    Asks the publisher to block when its queue is full
    (QueueFullPolicy_BLOCK_PRODUCER), so nothing is dropped.  --verbose prints
@@ -11,9 +11,12 @@
    polling.  Exits 0 only when N samples arrived and every one checked out;
    gives up after --timeout seconds without a sample.  The last line but one,
    "subscriber: timing samples=N ns=T", is T ns from the first sample to the
-   last. */
+   last; --latencies adds "subscriber: latencies_ns L1 L2 ...", each sample's
+   time from its publish to its take.  No iox_runtime_shutdown() (see
+   publisher.c): nothing here blocks in a publish. */
 #include <signal.h>
 #include <stdbool.h>
+#include <stdlib.h>
 
 #include <iceoryx_binding_c/runtime.h>
 #include <iceoryx_binding_c/subscriber.h>
@@ -35,7 +38,8 @@ main (int argc, char **argv)
 {
   const char *service = "shmpipe", *name = "shmpipe-subscriber";
   uint64_t count = 100, timeout = 30, got = 0, good = 0, bytes = 0, lat_sum = 0;
-  bool verbose = false, check = true;
+  bool verbose = false, check = true, latencies = false;
+  uint64_t *lat = NULL;
   iox_ws_storage_t ws_storage;
   iox_ws_t ws;
   iox_sub_options_t opts;
@@ -47,6 +51,11 @@ main (int argc, char **argv)
   for (int i = 1; i < argc; i++)
     {
       const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+      if (strcmp (a, "--latencies") == 0)
+        {
+          latencies = true;
+          continue;
+        }
       if (strcmp (a, "--verbose") == 0 || strcmp (a, "--no-check") == 0)
         {
           verbose = verbose || a[2] == 'v';
@@ -73,6 +82,11 @@ main (int argc, char **argv)
   signal (SIGTERM, on_signal);
   /* iceoryx logs to the same stdout from C++: whole lines only. */
   setvbuf (stdout, NULL, _IOLBF, 0);
+  if (latencies && (lat = calloc (count, sizeof (*lat))) == NULL)
+    {
+      fprintf (stderr, "subscriber: out of memory\n");
+      return 1;
+    }
 
   iox_runtime_init (name);
   iox_sub_options_init (&opts);
@@ -139,6 +153,8 @@ main (int argc, char **argv)
       good += ok;
       bytes += h->size;
       lat_sum += now - h->sent_ns;
+      if (lat != NULL)
+        lat[got] = now - h->sent_ns;
       got++;
       last = now;
       iox_sub_release_chunk (sub, chunk);
@@ -152,15 +168,22 @@ main (int argc, char **argv)
             (unsigned long long) (lat_sum / got / 1000));
   printf ("\nsubscriber: timing samples=%llu ns=%llu\n", (unsigned long long) got,
           (unsigned long long) (got > 1 ? last - t0 : 0));
+  if (lat != NULL)
+    {
+      printf ("subscriber: latencies_ns");
+      for (uint64_t i = 0; i < got; i++)
+        printf (" %llu", (unsigned long long) lat[i]);
+      printf ("\n");
+      free (lat);
+    }
   printf ("subscriber: %s\n", got == count && good == count ? "OK" : "FAILED");
   iox_ws_detach_subscriber_state (ws, sub, SubscriberState_HAS_DATA);
   iox_ws_deinit (ws);
   iox_sub_deinit (sub);
-  iox_runtime_shutdown ();
   return got == count && good == count ? 0 : 1;
 
 usage:
   fprintf (stderr, "usage: subscriber [--service S] [--count N] [--timeout SEC] [--name APP] "
-                   "[--verbose]\n");
+                   "[--verbose] [--no-check] [--latencies]\n");
   return 2;
 }

@@ -83,6 +83,13 @@ int
 sp_write_file_atomic (int dirfd, const char *name, const char *data, size_t len, mode_t mode,
                       sp_error_t *err)
 {
+  return sp_write_file_atomic_at_point (dirfd, name, data, len, mode, "state:written", err);
+}
+
+int
+sp_write_file_atomic_at_point (int dirfd, const char *name, const char *data, size_t len,
+                               mode_t mode, const char *point, sp_error_t *err)
+{
   char tmp[PATH_MAX];
   cleanup_close int fd = -1;
   static unsigned seq;
@@ -102,7 +109,7 @@ sp_write_file_atomic (int dirfd, const char *name, const char *data, size_t len,
       unlinkat (dirfd, tmp, 0);
       return sp_error_sys (err, saved, "write %s", name);
     }
-  sp_fault_point ("state:written");
+  sp_fault_point (point);
   if (renameat (dirfd, tmp, dirfd, name) < 0)
     {
       int saved = errno;

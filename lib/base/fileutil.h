@@ -19,6 +19,10 @@ int sp_read_file_at (int dirfd, const char *path, int extra_flags, size_t max, c
    and a rename: readers see the old or the new file, never a torn one. */
 int sp_write_file_atomic (int dirfd, const char *name, const char *data, size_t len, mode_t mode,
                           sp_error_t *err);
+/* The same, with fault point POINT between the write and the rename (the
+   one above uses "state:written"). */
+int sp_write_file_atomic_at_point (int dirfd, const char *name, const char *data, size_t len,
+                                   mode_t mode, const char *point, sp_error_t *err);
 
 /* mkdir -p PATH (MODE), then opens it: a directory
    of root's state, checked to be owned by us and not group/world-writable

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "resize.h"
 #include "resources.h"
 #include "store.h"
+#include "totals.h"
 
 static void
 report (sp_gc_report_fn fn, void *ctx, const char *name, const char *what)
@@ -72,6 +74,16 @@ repair_resize (struct sp_store *s, const struct sp_ref *ref, struct sp_pipeline 
     return -1;
   if (r == 0)
     return 0;
+  if (r == 2)
+    {
+      /* The record takes the mount's size: saved under the quota totals'
+         bracket, so that they follow, and the definition with it. */
+      cleanup_totals struct sp_totals totals = SP_TOTALS_INIT;
+
+      if (sp_totals_begin (s, ref, &totals, err) < 0 || sp_record_save (s, ref, p, err) < 0
+          || sp_def_sync (s, ref, p, err) < 0)
+        return -1;
+    }
   sp_format_size (p->opts.size, size, sizeof (size));
   snprintf (what, sizeof (what),
             r == 1 ? "put its tmpfs back to its recorded size %s (a resize did not complete)"
@@ -131,8 +143,8 @@ gc_one (struct sp_store *s, const struct sp_ref *ref, sp_gc_report_fn fn, void *
   return changes;
 }
 
-/* ".NAME.json.tmp.PID.SEQ" of sp_write_file_atomic (and of a definition's
-   write) in DIRFD, when PID is gone. */
+/* ".NAME.json.tmp.PID.SEQ" of sp_write_file_atomic in DIRFD (records in
+   state/, definitions, the quota totals in the root), when PID is gone. */
 static void
 sweep_temp_files (int dirfd, sp_gc_report_fn fn, void *ctx)
 {
@@ -229,6 +241,26 @@ sweep_locks (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
   return *err != NULL ? -1 : total;
 }
 
+/* The quota totals recounted from the records: 1 when they were wrong
+   (changed behind the store's back, or by an earlier release). */
+static int
+recount_totals (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
+{
+  uint64_t pipelines, bytes;
+  bool rebuilt;
+  char what[128], size[32];
+
+  if (sp_totals_read (s, true, &pipelines, &bytes, &rebuilt, err) < 0)
+    return -1;
+  if (!rebuilt)
+    return 0;
+  sp_format_size (bytes, size, sizeof (size));
+  snprintf (what, sizeof (what), "rebuilt the quota totals: %" PRIu64 " pipeline%s, %s", pipelines,
+            pipelines == 1 ? "" : "s", size);
+  report (fn, ctx, "(store)", what);
+  return 1;
+}
+
 int
 sp_store_gc (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
 {
@@ -271,6 +303,7 @@ sp_store_gc (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
 
   sweep_temp_files (s->state_fd, fn, ctx);
   sweep_temp_files (s->defs_fd, fn, ctx);
+  sweep_temp_files (s->root_fd, fn, ctx);
   for (size_t i = 0; i < SP_RES_COUNT; i++)
     {
       int r = sweep_orphans (s, &sp_resources[i], fn, ctx, err);
@@ -280,7 +313,7 @@ sp_store_gc (struct sp_store *s, sp_gc_report_fn fn, void *ctx, sp_error_t *err)
     }
   {
     int r = sweep_locks (s, fn, ctx, err);
-    if (r < 0)
+    if (r < 0 || (r = recount_totals (s, fn, ctx, err)) < 0)
       return -1;
     total += r;
   }

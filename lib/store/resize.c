@@ -12,6 +12,7 @@
 #include "quota.h"
 #include "resize.h"
 #include "resources.h"
+#include "totals.h"
 #include "store.h"
 #include "tmpfs.h"
 
@@ -93,7 +94,7 @@ store_change (struct sp_store *s, const char *name, const struct sp_pipeline_opt
               sp_opt_mask given, sp_error_t *err)
 {
   cleanup_close int lock = -1;
-  cleanup_close int quota = -1;
+  cleanup_totals struct sp_totals totals = SP_TOTALS_INIT;
   cleanup_pipeline struct sp_pipeline p = { 0 };
   struct sp_pipeline_opts old;
   struct sp_ref ref;
@@ -110,9 +111,9 @@ store_change (struct sp_store *s, const char *name, const struct sp_pipeline_opt
   sp_opts_overlay (&p.opts, requested, given);
   if (sp_store_check_opts (s, name, &p.opts, err) < 0)
     return -1;
-  if (p.opts.size > old.size
-      && ((quota = sp_quota_lock (s, err)) < 0
-          || sp_quota_check (s, &ref, sp_res_footprint (&p.opts), err) < 0))
+  if (sp_totals_begin (s, &ref, &totals, err) < 0
+      || (p.opts.size > old.size
+          && sp_quota_check (s, &totals, false, sp_quota_footprint (&p.opts), err) < 0))
     return -1;
   if (check_fits (s, &ref, &p.opts, err) < 0)
     return -1;

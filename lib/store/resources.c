@@ -8,7 +8,9 @@
 #include "definitions.h"
 #include "fault.h"
 #include "ipcns.h"
+#include "quota.h"
 #include "tmpfs.h"
+#include "totals.h"
 
 /* The pipeline's memory: the mount options of its option table rows. */
 static int
@@ -38,7 +40,7 @@ sockets_make (int dirfd, const struct sp_ref *ref, const struct sp_pipeline *p, 
   snprintf (mode, sizeof (mode), "%o", (unsigned) p->opts.mode);
   snprintf (uid, sizeof (uid), "%u", p->opts.uid);
   snprintf (gid, sizeof (gid), "%u", p->opts.gid);
-  sp_tmpfs_opts_add (&opts, "size", "16m"); /* SP_SOCKDIR_BYTES */
+  sp_tmpfs_opts_add (&opts, "size", "16m"); /* SP_QUOTA_SOCKDIR_BYTES */
   sp_tmpfs_opts_add (&opts, "nr_inodes", "4096");
   sp_tmpfs_opts_add (&opts, "mode", mode);
   sp_tmpfs_opts_add (&opts, "uid", uid);
@@ -141,12 +143,6 @@ const struct sp_resource sp_resources[SP_RES_COUNT] = {
   },
 };
 
-uint64_t
-sp_res_footprint (const struct sp_pipeline_opts *o)
-{
-  return o->size + (wants_sockets_opts (o) ? SP_SOCKDIR_BYTES : 0);
-}
-
 int
 sp_res_dirfd (const struct sp_store *s, const struct sp_resource *r)
 {
@@ -209,7 +205,9 @@ sp_res_drop_unused_lock (struct sp_store *s, const struct sp_ref *ref)
 int
 sp_res_destroy (struct sp_store *s, const struct sp_ref *ref, sp_error_t *err)
 {
-  if (sp_record_remove (s, ref, err) < 0)
+  cleanup_totals struct sp_totals totals = SP_TOTALS_INIT;
+
+  if (sp_totals_begin (s, ref, &totals, err) < 0 || sp_record_remove (s, ref, err) < 0)
     return -1;
   sp_fault_point ("destroy:unrecorded");
   /* After the record: a crash in between leaves a definition beside a

@@ -51,12 +51,6 @@ int sp_res_dirfd (const struct sp_store *s, const struct sp_resource *r);
 int sp_res_path (const struct sp_store *s, const struct sp_resource *r, const struct sp_ref *ref,
                  char *buf, size_t len);
 
-/* A socket directory is a tmpfs of SP_SOCKDIR_BYTES, counted in
-   max_total_size: sp_res_footprint is what a pipeline of options O counts
-   for (its size, and its socket directory's). */
-#define SP_SOCKDIR_BYTES (16ULL << 20)
-uint64_t sp_res_footprint (const struct sp_pipeline_opts *o);
-
 /* Every resource P wants, in table order, after releasing what a create
    that died may have left; on failure none is left. */
 int sp_res_make_all (struct sp_store *s, const struct sp_ref *ref, const struct sp_pipeline *p,

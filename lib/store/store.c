@@ -17,6 +17,7 @@
 #include "proc.h"
 #include "quota.h"
 #include "resources.h"
+#include "totals.h"
 
 /* The error context of every entry point: the pipeline, once. */
 static int
@@ -45,9 +46,10 @@ sp_store_create_locked (struct sp_store *s, const struct sp_ref *ref,
                         const struct sp_pipeline_opts *opts, int64_t created, sp_error_t *err)
 {
   struct sp_pipeline p;
-  cleanup_close int quota = sp_quota_lock (s, err);
+  cleanup_totals struct sp_totals totals = SP_TOTALS_INIT;
 
-  if (quota < 0 || sp_quota_check (s, ref, sp_res_footprint (opts), err) < 0)
+  if (sp_totals_begin (s, ref, &totals, err) < 0
+      || sp_quota_check (s, &totals, true, sp_quota_footprint (opts), err) < 0)
     return -1;
   memset (&p, 0, sizeof (p));
   strcpy (p.name, ref->name);

@@ -18,11 +18,12 @@ HANDOFF=$SP_BUILD_DIR/bench/handoff
 LIFECYCLE=$SP_BUILD_DIR/bench/lifecycle
 QUICK=${SHMPIPE_BENCH_QUICK:-0}
 if ((QUICK)); then
-	P1_REPS=2 P1_TARGET_MS=40 P2_PAIRS=6 P3_ROUNDS=3 P4_REPS=2 P5_REPS=8 P5_PLUGIN_REPS=20 P5_LEVELS="1 100"
-	P6_REPS=2 P6_SAMPLES=30
+	P1_REPS=2 P1_TARGET_MS=40 P2_PAIRS=6 P3_ROUNDS=3 P4_REPS=2 P5_REPS=8 P5_PLUGIN_REPS=20 P5_CMD_REPS=5 P5_SCAN_REPS=2 P5_LEVELS="1 100"
+	P6_REPS=2 P6_HANDOFF=100 P6_E2E=30 P6_LATENCY=30
 else
-	P1_REPS=7 P1_TARGET_MS=150 P2_PAIRS=40 P3_ROUNDS=15 P4_REPS=5 P5_REPS=30 P5_PLUGIN_REPS=200 P5_LEVELS="1 100 1000"
-	P6_REPS=5 P6_SAMPLES=200
+	P1_REPS=7 P1_TARGET_MS=150 P2_PAIRS=40 P3_ROUNDS=15 P4_REPS=5 P5_REPS=100 P5_PLUGIN_REPS=200 P5_CMD_REPS=30 P5_SCAN_REPS=5
+	P5_LEVELS="1 100 1000 4096"
+	P6_REPS=7 P6_HANDOFF=20000 P6_E2E=200 P6_LATENCY=300
 fi
 
 # The store lives on a tmpfs, like /run/shmpipe on a real host (its state
@@ -90,9 +91,11 @@ p1() {
 }
 
 # ---------------------------------------------------------------------------
-# 2. What the hook adds to `runc run` of a trivial container.
+# 2. What the hook adds to `runc run` of a trivial container, against its
+# floor: the same bundle with two no-op hooks (any OCI hook is a process
+# spawned at createRuntime and at poststop).
 p2() {
-	local rootfs plain hooked i v t0 t1 order
+	local rootfs plain noop hooked i k v t0 t1 kinds
 	need_hook p2
 	status p2 "failed: see the log"
 	rootfs=$(sp_tmpdir rootfs)
@@ -101,15 +104,18 @@ p2() {
 	sp_defer "$CTL" --root "$STORE" --config "$CONFIG" rm --force bench-start
 	plain=$(sp_tmpdir bundle)
 	sp_runc_bundle "$plain" -r "$rootfs" -- /bin/true
+	noop=$(sp_tmpdir bundle)
+	sp_runc_bundle "$noop" -r "$rootfs" -H "createRuntime=$(type -P true)" -H "poststop=$(type -P true)" -- /bin/true
 	hooked=$(sp_tmpdir bundle)
 	sp_runc_bundle "$hooked" -r "$rootfs" -a io.shmpipe.pipeline=bench-start "${HOOK_FLAGS[@]}" -- /bin/true
 	: >"$RAW/p2.txt"
-	# alternated, the order flipped every pair; 3 warm-up pairs not recorded
+	# interleaved, the order rotated every round; 3 warm-up rounds not recorded
+	kinds=(plain noop hook)
 	for ((i = -3; i < P2_PAIRS; i++)); do
-		order="plain hook"
-		((i % 2)) && order="hook plain"
-		for v in $order; do
+		for ((k = 0; k < 3; k++)); do
+			v=${kinds[$(((i + 3 + k) % 3))]}
 			local b=$plain
+			[[ $v == noop ]] && b=$noop
 			[[ $v == hook ]] && b=$hooked
 			t0=$EPOCHREALTIME
 			sp_runc run --bundle "$b" "$(sp_id "p2-$v")" </dev/null >/dev/null
@@ -184,56 +190,34 @@ p4() {
 }
 
 # ---------------------------------------------------------------------------
-# 5. Join/leave and Mount/Unmount with 1, 100, 1000 pipelines; memory.
+# 5. Every command with 1, 100, 1,000, 4,096 pipelines; memory (scale.sh, in
+# a mount namespace of its own).
 p5() {
-	local sock pid level have=0 i
 	need_hook p5
 	status p5 "failed: see the log"
-	[[ -x $PLUGIN ]] || echo "plugin not-run: no $PLUGIN" >>"$RAW/p5.txt"
-	local store5=$RUN_DIR/scale
-	local cfg5=$SP_TMP/config5.json
-	sed "s|\"root\": \"[^\"]*\"|\"root\": \"$store5\"|" "$CONFIG" >"$cfg5"
-	sp_defer sp_umount_under "$store5"
-	: >"$RAW/p5.txt"
-	pid=""
-	if [[ -x $PLUGIN ]]; then
-		sock=$SP_TMP/p5-plugin.sock
-		"$PLUGIN" --socket "$sock" --root "$store5" --config "$cfg5" --log-level warning \
-			>"$SP_TMP/p5-plugin.log" 2>&1 &
-		pid=$!
-		sp_defer kill "$pid"
-		sp_wait_for 10 test -S "$sock" || sp_fail "the plugin did not come up"
-		sleep 0.5
-		echo "plugin idle-start $("$LIFECYCLE" rss "$pid")" >>"$RAW/p5.txt"
-	fi
-	for level in $P5_LEVELS; do
-		for ((i = have; i < level; i++)); do
-			"$CTL" --root "$store5" --config "$cfg5" create "$(printf 'bench-scale-%04d' "$i")" --size 1m >/dev/null
-		done
-		have=$level
-		"$LIFECYCLE" hook --hook "$HOOK" --root "$store5" --pipeline bench-scale-0000 --reps "$P5_REPS" |
-			sed "s/^/n=$level hook-/" >>"$RAW/p5.txt"
-		if [[ -n $pid ]]; then
-			"$LIFECYCLE" plugin --socket "$sock" --name bench-scale-0000 --reps "$P5_PLUGIN_REPS" |
-				sed "s/^/n=$level plugin-/" >>"$RAW/p5.txt"
-		fi
-		echo "n=$level present $(ls "$store5/state" | wc -l)" >>"$RAW/p5.txt"
-	done
-	if [[ -n $pid ]]; then
-		sleep 0.5
-		echo "plugin idle-end $("$LIFECYCLE" rss "$pid")" >>"$RAW/p5.txt"
-	fi
+	mkdir -p "$SP_TMP/scale"
+	CTL=$CTL HOOK=$HOOK PLUGIN=$PLUGIN LIFECYCLE=$LIFECYCLE RUN_DIR=$SP_TMP/scale \
+		SOCK=$SP_TMP/p5-plugin.sock LEVELS=$P5_LEVELS REPS_HOOK=$P5_REPS \
+		REPS_PLUGIN=$P5_PLUGIN_REPS REPS_CMD=$P5_CMD_REPS REPS_SCAN=$P5_SCAN_REPS \
+		unshare -m --propagation private bash "$SP_REPO/tests/bench/scale.sh" "$RAW/p5.txt"
 	rm -f "$RAW/p5.status"
 }
 
 # ---------------------------------------------------------------------------
-# 6. A 1080p RGB frame (6,220,800 bytes) through iceoryx between two runc
-# containers of one pipeline (RouDi in a third, its socket directory at
-# /tmp), compared in the report with part 1's ring in this same run.
+# 6. iceoryx at parity: the same publisher, subscriber, sample size and RouDi
+# config (examples/iceoryx), as host processes on the host's /dev/shm and
+# /tmp, and as three runc containers of one pipeline with its socket
+# directory at /tmp; interleaved, every mode and both sides once per round.
 p6() {
-	local rootfs app b rb sb pb rep mode out sub rc
+	local rootfs app rb rep mode side sub rc out lock roudi_pid
 	need_hook p6
 	command -v iox-roudi >/dev/null || { status p6 "not run: iceoryx is not installed"; sp_skip "no iceoryx"; }
+	# The host side uses the host's fixed names (/tmp/roudi, /dev/shm/iceoryx_mgmt).
+	exec {lock}>/tmp/shmpipe-bench-iceoryx.lock
+	if ! flock -n "$lock" || [[ -e /tmp/roudi ]]; then
+		status p6 "not run: another RouDi runs on this host (/tmp/roudi)"
+		sp_skip "host RouDi busy"
+	fi
 	status p6 "failed: see the log"
 	. "$SP_REPO/examples/lib/usr-rootfs.sh"
 	app=$SP_TMP/iceoryx-app
@@ -258,46 +242,129 @@ with open(path, "w") as f:
     json.dump(c, f)
 PY
 	}
+	# One RouDi per side, both up for the whole part, same flags.  No process
+	# monitoring: on a loaded machine it drops an app whose keep-alive is late,
+	# a failure the bench must not depend on.
+	local roudi_cmd="iox-roudi -c /app/roudi.toml -l warning -m off"
 	rb=$(sp_tmpdir bundle)
-	iox_bundle "$rb" "exec iox-roudi -c /app/roudi.toml -l warning"
+	iox_bundle "$rb" "exec $roudi_cmd"
 	sp_runc_run -d "$(sp_id p6-roudi)" "$rb"
-	sp_wait_for 30 test -S "$STORE/sockets/bench-iox/roudi" || sp_fail "RouDi did not come up"
+	sp_defer sp_runc delete -f "$(sp_id p6-roudi)"
+	sp_wait_for 30 test -S "$STORE/sockets/bench-iox/roudi" || sp_fail "RouDi did not come up in its container"
+	(cd / && exec ${roudi_cmd//\/app\//$app/}) >"$SP_TMP/p6-host-roudi.log" 2>&1 &
+	roudi_pid=$!
+	sp_defer p6_host_teardown "$roudi_pid"
+	sp_defer p6_cg_remove
+	sp_wait_for 30 test -S /tmp/roudi || { cat "$SP_TMP/p6-host-roudi.log" >&2; sp_fail "RouDi did not come up on the host"; }
 	: >"$RAW/p6.txt"
 	for ((rep = -1; rep < P6_REPS; rep++)); do
-		for mode in handoff e2e; do
-			local flags_s="" flags_p=""
-			[[ $mode == handoff ]] && flags_s=--no-check flags_p=--no-fill
-			sb=$(sp_tmpdir bundle) pb=$(sp_tmpdir bundle)
-			iox_bundle "$sb" "exec /app/subscriber --count $P6_SAMPLES --timeout 60 $flags_s"
-			iox_bundle "$pb" "exec /app/publisher --count $P6_SAMPLES --size 6220800 --timeout 60 $flags_p"
-			sp_runc_run "$(sp_id "p6-sub-$rep-$mode")" "$sb" >"$SP_TMP/p6-sub.out" 2>&1 &
-			sub=$!
-			rc=0
-			sp_runc_run "$(sp_id "p6-pub-$rep-$mode")" "$pb" >"$SP_TMP/p6-pub.out" 2>&1 || rc=$?
-			wait "$sub" || rc=$((rc ? rc : $?))
-			out=$(cat "$SP_TMP/p6-sub.out")
-			((rc == 0)) || { cat "$SP_TMP/p6-pub.out" >&2; echo "$out" >&2; sp_fail "iceoryx run failed"; }
-			sp_runc delete -f "$(sp_id "p6-sub-$rep-$mode")" >/dev/null 2>&1 || true
-			sp_runc delete -f "$(sp_id "p6-pub-$rep-$mode")" >/dev/null 2>&1 || true
-			# the first round warms up (RouDi's pools, the page cache of /usr)
-			((rep >= 0)) || continue
-			grep -q "received $P6_SAMPLES of $P6_SAMPLES samples, $P6_SAMPLES intact" <<<"$out" ||
-				sp_fail "not every sample arrived intact: $out"
-			sed -n "s/^subscriber: timing samples=\([0-9]*\) ns=\([0-9]*\)$/RESULT mode=$mode method=iceoryx size=6220800 rep=$rep frames=\1 ns=\2 checked=$([[ $mode == e2e ]] && echo 1 || echo 0)/p" \
-				<<<"$out" >>"$RAW/p6.txt"
+		for mode in handoff e2e latency; do
+			for side in host containers; do
+				# the order of the sides flips every round
+				((rep % 2)) && side=$([[ $side == host ]] && echo containers || echo host)
+				p6_run "$side" "$mode" "$rep" "$app" || sp_fail "iceoryx run failed ($side, $mode)"
+			done
 		done
 	done
 	sp_runc kill "$(sp_id p6-roudi)" TERM >/dev/null 2>&1 || true
 	rm -f "$RAW/p6.status"
 }
 
+# p6_run SIDE MODE REP APP : one publisher/subscriber run; its result lines
+# into p6.txt (not for the warm-up round, REP -1).
+p6_run() {
+	local side=$1 mode=$2 rep=$3 app=$4 flags_s="" flags_p="" sub rc=0 out sb pb n=$P6_E2E
+	case $mode in
+	handoff) flags_s=--no-check flags_p=--no-fill n=$P6_HANDOFF ;;
+	latency) flags_s="--no-check --latencies" flags_p="--no-fill --interval-us 1000" n=$P6_LATENCY ;;
+	esac
+	local cmd_s="/app/subscriber --count $n --timeout 60 $flags_s"
+	local cmd_p="/app/publisher --count $n --size 6220800 --timeout 60 $flags_p"
+	if [[ $side == host ]]; then
+		(p6_cg_exec p6-host-sub ${cmd_s//\/app\//$app/}) >"$SP_TMP/p6-sub.out" 2>&1 &
+		sub=$!
+		(p6_cg_exec p6-host-pub ${cmd_p//\/app\//$app/}) >"$SP_TMP/p6-pub.out" 2>&1 || rc=$?
+	else
+		sb=$(sp_tmpdir bundle) pb=$(sp_tmpdir bundle)
+		iox_bundle "$sb" "exec $cmd_s"
+		iox_bundle "$pb" "exec $cmd_p"
+		sp_runc_run "$(sp_id "p6-sub-$rep-$mode")" "$sb" >"$SP_TMP/p6-sub.out" 2>&1 &
+		sub=$!
+		sp_runc_run "$(sp_id "p6-pub-$rep-$mode")" "$pb" >"$SP_TMP/p6-pub.out" 2>&1 || rc=$?
+	fi
+	wait "$sub" || rc=$((rc ? rc : $?))
+	if [[ $side == containers ]]; then
+		sp_runc delete -f "$(sp_id "p6-sub-$rep-$mode")" >/dev/null 2>&1 || true
+		sp_runc delete -f "$(sp_id "p6-pub-$rep-$mode")" >/dev/null 2>&1 || true
+	fi
+	out=$(cat "$SP_TMP/p6-sub.out")
+	if ((rc != 0)); then
+		cat "$SP_TMP/p6-pub.out" >&2
+		echo "$out" >&2
+		return 1
+	fi
+	# the first round warms up (RouDi's pools, the page cache of /usr)
+	((rep >= 0)) || return 0
+	grep -q "received $n of $n samples, $n intact" <<<"$out" ||
+		{ echo "not every sample arrived intact: $out" >&2; return 1; }
+	sed -n "s/^subscriber: timing samples=\([0-9]*\) ns=\([0-9]*\)$/RESULT side=$side mode=$mode size=6220800 rep=$rep frames=\1 ns=\2/p" \
+		<<<"$out" >>"$RAW/p6.txt"
+	sed -n "s/^subscriber: latencies_ns /LATENCY side=$side mode=$mode rep=$rep /p" <<<"$out" >>"$RAW/p6.txt"
+}
+
+# p6_cg_dirs NAME : the cgroup directories where runc would put a container
+# named NAME: NAME under the caller's own cgroup, for the CPU controllers
+# (cgroup v1: cpu and cpuacct; v2: the unified tree).
+p6_cg_dirs() {
+	local c own
+	if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
+		echo "/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)/$1"
+		return
+	fi
+	for c in cpu cpuacct; do
+		own=$(awk -F: -v c=$c '{ n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) print $3 }' /proc/self/cgroup)
+		[[ -d /sys/fs/cgroup/$c ]] && echo "$(readlink -f "/sys/fs/cgroup/$c")${own%/}/$1"
+	done | sort -u
+}
+
+# p6_cg_exec NAME CMD... : CMD in cgroups of its own, as runc places each
+# container, so that both sides of the comparison are scheduled alike: on a
+# busy machine a task in a cgroup of its own wakes up later than one among
+# the caller's (README, part 6).  Run it in a subshell: it execs.
+p6_cg_exec() {
+	local d name
+	name=$(sp_id "$1")
+	shift
+	for d in $(p6_cg_dirs "$name"); do
+		mkdir -p "$d" && echo "$BASHPID" >"$d/cgroup.procs"
+	done
+	exec "$@"
+}
+
+p6_cg_remove() {
+	local n d
+	for n in p6-host-sub p6-host-pub; do
+		for d in $(p6_cg_dirs "$(sp_id "$n")"); do rmdir "$d" 2>/dev/null || true; done
+	done
+}
+
+# The host RouDi ends on TERM and removes its shared memory and socket; what
+# a killed one leaves is removed here, so the next run starts clean.
+p6_host_teardown() {
+	kill -TERM "$1" 2>/dev/null || true
+	for ((i = 0; i < 50; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+	rm -f /dev/shm/iceoryx_mgmt /dev/shm/root /tmp/roudi /tmp/iox-unique-roudi /tmp/shmpipe-subscriber /tmp/shmpipe-publisher
+}
+
 # SHMPIPE_BENCH_PARTS="1 6": only these parts (default all).
 part() { [[ " ${SHMPIPE_BENCH_PARTS:-1 2 3 4 5 6} " == *" $1 "* ]]; }
 part 1 && sp_test "1. hand-off between two runc containers (6 methods x 2 sizes)" p1
-part 2 && sp_test "2. runc run with and without the hook" p2
+part 2 && sp_test "2. runc run: no hook, two no-op hooks, the shmpipe hook" p2
 part 3 && sp_test "3. docker run: shmpipe volume, tmpfs volume, none" p3
 part 4 && sp_test "4. first touch, huge=never vs within_size" p4
-part 5 && sp_test "5. scale: 1/100/1000 pipelines; memory" p5
-part 6 && sp_test "6. a 6 MB sample through iceoryx between two containers (vs part 1's ring)" p6
+part 5 && sp_test "5. scale: every command at 1/100/1000/4096 pipelines; memory" p5
+part 6 && sp_test "6. iceoryx: host processes vs three containers of a pipeline" p6
 echo "end $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RAW/meta.txt"
 sp_done
