@@ -47,6 +47,11 @@ void doctor_check_containerd (struct doctor *d);
 void doctor_check_plugin_socket (struct doctor *d);
 void doctor_check_daemon_json (struct doctor *d);
 
+/* doctor_dump.c: `containerd --config CONFIG config dump` (the config with
+   its imports merged) into OUT; -1 when there is no containerd in PATH or it
+   fails, is too slow or prints too much. */
+int doctor_containerd_dump (const char *config, char **out, size_t *len);
+
 /* doctor_crio.c: CRI-O's own hooks dir runs shmpipe-hook --cri. */
 void doctor_check_crio (struct doctor *d);
 

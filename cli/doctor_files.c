@@ -172,21 +172,21 @@ doctor_check_hooks_d (struct doctor *d)
 
 /* ---- containerd --------------------------------------------------------- */
 
-/* The text after `KEY =` on the first uncommented line that sets KEY.
-   containerd's config is TOML; these keys are one-line strings and arrays
-   in every config containerd writes, so a line is enough. */
+/* The text after `KEY =` on the next line at or after *LINE that sets KEY
+   (a commented one does not); *LINE moves past it.  containerd's config is
+   TOML; these keys are one-line strings and arrays in every config
+   containerd writes and in its dump, so a line is enough. */
 static bool
-toml_line (const char *text, const char *key, char *value, size_t len)
+toml_next (const char **line, const char *key, char *value, size_t len)
 {
   size_t klen = strlen (key);
-  const char *line = text;
 
-  while (line != NULL && *line != '\0')
+  while (*line != NULL && **line != '\0')
     {
-      const char *eol = strchr (line, '\n');
-      const char *p = line + strspn (line, " \t");
+      const char *eol = strchr (*line, '\n');
+      const char *p = *line + strspn (*line, " \t");
 
-      line = eol != NULL ? eol + 1 : NULL;
+      *line = eol != NULL ? eol + 1 : NULL;
       if (strncmp (p, key, klen) != 0)
         continue;
       p += klen;
@@ -198,6 +198,40 @@ toml_line (const char *text, const char *key, char *value, size_t len)
       snprintf (value, len, "%.*s", (int) (eol != NULL ? (size_t) (eol - p) : strlen (p)), p);
       return true;
     }
+  return false;
+}
+
+/* The next non-empty base_runtime_spec, unquoted: every runtime of a dump
+   has one, and "" means that runtime has none. */
+static bool
+next_spec (const char **line, char *value, size_t len)
+{
+  while (toml_next (line, "base_runtime_spec", value, len))
+    {
+      size_t n = strlen (value);
+      if (n >= 2 && value[0] == '"' && value[n - 1] == '"')
+        {
+          memmove (value, value + 1, n - 2);
+          value[n - 2] = '\0';
+        }
+      if (value[0] != '\0')
+        return true;
+    }
+  return false;
+}
+
+/* Whether a base_runtime_spec before END already named SPEC: runtimes
+   often share one, and it is checked once. */
+static bool
+spec_seen_before (const char *text, const char *end, const char *spec)
+{
+  char value[4096];
+  const char *line = text;
+
+  /* LINE reaches END exactly past SPEC's own line. */
+  while (next_spec (&line, value, sizeof (value)) && line != end)
+    if (strcmp (value, spec) == 0)
+      return true;
   return false;
 }
 
@@ -237,61 +271,24 @@ spec_runs_cri (yajl_val hooks)
   return true;
 }
 
-void
-doctor_check_containerd (struct doctor *d)
+/* Whether pod_annotations lets the hook's io.shmpipe.* annotations through. */
+static bool
+shm_annotations (const char *value)
 {
-  cleanup_free char *text = NULL;
+  return strstr (value, "\"io.shmpipe.*\"") != NULL
+         || strstr (value, "\"io.shmpipe.pipeline\"") != NULL || strstr (value, "\"*\"") != NULL;
+}
+
+/* One base spec: the hook with --cri at createRuntime (or prestart) and
+   poststop. */
+static void
+check_base_spec (struct doctor *d, const char *cc, const char *spec_path)
+{
   cleanup_yajl_val yajl_val spec = NULL;
   sp_error_t err = NULL;
-  char spec_path[4096], annotations[4096], why[4200], why2[4200];
-  const char *cc = d->containerd_config;
-  bool has_spec, has_annotations, shm_annotations;
-  size_t len;
+  char why[4200], why2[4200];
 
-  if (sp_read_file_at (AT_FDCWD, cc, 0, FILE_MAX, &text, &len, &err) < 0)
-    {
-      if (d->containerd_explicit || sp_error_status (err) != ENOENT)
-        doctor_fail (d, "containerd", "give containerd's config (--containerd-config)", "%s",
-                     err->msg);
-      else
-        doctor_skip (d, "containerd", "%s not found (containerd not set up)", cc);
-      sp_error_release (&err);
-      return;
-    }
-  has_spec = toml_line (text, "base_runtime_spec", spec_path, sizeof (spec_path));
-  has_annotations = toml_line (text, "pod_annotations", annotations, sizeof (annotations));
-  shm_annotations = has_annotations
-                    && (strstr (annotations, "\"io.shmpipe.*\"") != NULL
-                        || strstr (annotations, "\"io.shmpipe.pipeline\"") != NULL
-                        || strstr (annotations, "\"*\"") != NULL);
-
-  if (has_spec)
-    {
-      /* Unquote: base_runtime_spec = "/path". */
-      size_t n = strlen (spec_path);
-      if (n >= 2 && spec_path[0] == '"' && spec_path[n - 1] == '"')
-        {
-          memmove (spec_path, spec_path + 1, n - 2);
-          spec_path[n - 2] = '\0';
-        }
-    }
-  if (!has_spec && !shm_annotations)
-    {
-      if (d->containerd_explicit)
-        doctor_fail (d, "containerd",
-                     "set base_runtime_spec to a spec with the hook and pod_annotations = "
-                     "[\"io.shmpipe.*\"] (install/containerd/config.toml.snippet)",
-                     "%s: no base_runtime_spec and no io.shmpipe pod_annotations", cc);
-      else
-        doctor_skip (d, "containerd", "%s does not use shmpipe", cc);
-      return;
-    }
-  if (!has_spec)
-    doctor_fail (d, "containerd",
-                 "set base_runtime_spec = \"/usr/local/share/shmpipe/base-runtime-spec.json\" "
-                 "in the runc runtime's section (install/containerd/config.toml.snippet)",
-                 "%s: no base_runtime_spec: containers never run the hook", cc);
-  else if (read_json (spec_path, &spec, &err) < 0)
+  if (read_json (spec_path, &spec, &err) < 0)
     {
       doctor_fail (d, "containerd", "install install/containerd/base-runtime-spec.json there",
                    "%s: base_runtime_spec %s", cc, err->msg);
@@ -317,7 +314,65 @@ doctor_check_containerd (struct doctor *d)
   else
     doctor_ok (d, "containerd", "base spec %s runs %s --cri at createRuntime and poststop",
                spec_path, HOOK_NAME);
-  if (!shm_annotations)
+}
+
+void
+doctor_check_containerd (struct doctor *d)
+{
+  cleanup_free char *file_text = NULL;
+  cleanup_free char *dump = NULL;
+  sp_error_t err = NULL;
+  char spec_path[4096], value[4096], annotations[4096] = "";
+  const char *cc = d->containerd_config, *text, *line;
+  bool has_spec, has_annotations = false;
+  size_t len;
+
+  if (sp_read_file_at (AT_FDCWD, cc, 0, FILE_MAX, &file_text, &len, &err) < 0)
+    {
+      if (d->containerd_explicit || sp_error_status (err) != ENOENT)
+        doctor_fail (d, "containerd", "give containerd's config (--containerd-config)", "%s",
+                     err->msg);
+      else
+        doctor_skip (d, "containerd", "%s not found (containerd not set up)", cc);
+      sp_error_release (&err);
+      return;
+    }
+  /* What containerd runs with is the config and its imports merged, and a
+     node's CRI section is often in an import (NVIDIA's toolkit); the file
+     alone is all there is to read when containerd cannot dump it. */
+  text = doctor_containerd_dump (cc, &dump, &len) == 0 ? dump : file_text;
+
+  line = text;
+  has_spec = next_spec (&line, spec_path, sizeof (spec_path));
+  for (line = text; toml_next (&line, "pod_annotations", value, sizeof (value));)
+    if (!has_annotations || shm_annotations (value))
+      {
+        has_annotations = true;
+        snprintf (annotations, sizeof (annotations), "%s", value);
+        if (shm_annotations (value))
+          break;
+      }
+
+  if (!has_spec && !shm_annotations (annotations))
+    {
+      if (d->containerd_explicit)
+        doctor_fail (d, "containerd",
+                     "set base_runtime_spec to a spec with the hook and pod_annotations = "
+                     "[\"io.shmpipe.*\"] (install/containerd/config.toml.snippet)",
+                     "%s: no base_runtime_spec and no io.shmpipe pod_annotations", cc);
+      else
+        doctor_skip (d, "containerd", "%s does not use shmpipe", cc);
+      return;
+    }
+  if (!has_spec)
+    doctor_fail (d, "containerd",
+                 "set base_runtime_spec = \"/usr/local/share/shmpipe/base-runtime-spec.json\" "
+                 "in the runc runtime's section (install/containerd/config.toml.snippet)",
+                 "%s: no base_runtime_spec: containers never run the hook", cc);
+  for (line = text; next_spec (&line, spec_path, sizeof (spec_path));)
+    if (!spec_seen_before (text, line, spec_path))
+      check_base_spec (d, cc, spec_path);
+  if (!shm_annotations (annotations))
     doctor_fail (d, "containerd",
                  "add pod_annotations = [\"io.shmpipe.*\"] to the runc runtime's section",
                  "%s: pod_annotations does not let io.shmpipe.* through: pods' annotations "

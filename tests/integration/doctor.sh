@@ -86,7 +86,8 @@ s.pop("hooks", None)
 with open(sys.argv[2], "w") as f:
     json.dump(s, f)
 PY
-	printf '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n  base_runtime_spec = "%s"\n' "$spec" >"$DD/config.toml"
+	# version 2: what containerd reads the CRI section under that name in
+	printf 'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n  base_runtime_spec = "%s"\n' "$spec" >"$DD/config.toml"
 	doc
 	fails containerd "base spec $spec: no createRuntime hook runs shmpipe-hook"
 	fails containerd "pod_annotations does not let io.shmpipe.* through"
@@ -97,6 +98,35 @@ PY
 	passes containerd "$DD/config.toml: pod_annotations = [\"io.shmpipe.*\"]"
 }
 sp_test "containerd: a base spec without the hook and no pod_annotations fail; fixed, both pass" t_containerd
+
+# NVIDIA's container toolkit: the CRI section lives in a drop-in that
+# config.toml imports, and the node installer sets the base spec and
+# pod_annotations on every runc-compatible runtime there; what containerd
+# runs with (its dump) passes, though config.toml itself names neither.
+t_containerd_nvidia() {
+	local dir=$DD/nvidia spec=$DD/base-spec.json rt
+	mkdir -p "$dir/conf.d"
+	printf 'version = 2\nimports = ["%s/conf.d/*.toml"]\nroot = "%s/root"\nstate = "%s/state"\n' "$dir" "$dir" "$dir" >"$dir/config.toml"
+	{
+		printf 'version = 2\n\n[plugins."io.containerd.grpc.v1.cri".containerd]\n  default_runtime_name = "nvidia"\n'
+		for rt in nvidia runc; do
+			printf '\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.%s]\n' "$rt"
+			printf '  runtime_type = "io.containerd.runc.v2"\n  base_runtime_spec = "%s"\n' "$spec"
+			printf '  pod_annotations = ["io.shmpipe.*"]\n'
+		done
+	} >"$dir/conf.d/99-nvidia.toml"
+	sed "s|/usr/local/libexec/shmpipe/shmpipe-hook|$HK_HOOK|" "$SP_REPO/install/containerd/base-runtime-spec.json" >"$spec"
+	doc --containerd-config "$dir/config.toml"
+	passes containerd "base spec $spec runs shmpipe-hook --cri at createRuntime and poststop"
+	passes containerd "$dir/config.toml: pod_annotations = [\"io.shmpipe.*\"]"
+	# The base spec the drop-in names is what is checked: without the hook, it fails.
+	grep -v '"--cri",' "$spec" >"$dir/spec-nocri.json"
+	sed -i "0,/base_runtime_spec = .*/s||base_runtime_spec = \"$dir/spec-nocri.json\"|" "$dir/conf.d/99-nvidia.toml"
+	doc --containerd-config "$dir/config.toml"
+	fails containerd "base spec $dir/spec-nocri.json runs shmpipe-hook without --cri"
+	grep -qF "ok    containerd: base spec $spec runs shmpipe-hook --cri" <<<"$out" || sp_fail "the other runtime's base spec is not checked"
+}
+sp_test "containerd (NVIDIA toolkit): the CRI section in an imported drop-in, two runtimes with the base spec, passes; a broken spec there fails" t_containerd_nvidia
 
 # Who may run the hook with --cri: never a hooks.d file Podman reads; always
 # containerd's base spec and the files CRI-O's hooks_dir gives it (its own
