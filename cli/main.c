@@ -38,9 +38,9 @@ static const char usage_tail[]
 /* Every command, in the order `shmpipectl --help` lists them.  A new
    command is a row here and its struct sp_command (cli/commands.h). */
 static const struct sp_command *const commands[] = {
-  &sp_cmd_create, &sp_cmd_ls,      &sp_cmd_inspect, &sp_cmd_rm,  &sp_cmd_gc,   &sp_cmd_resize,
-  &sp_cmd_doctor, &sp_cmd_metrics, &sp_cmd_options, &sp_cmd_cdi, &sp_cmd_join, &sp_cmd_leave,
-  &sp_cmd_restore,
+  &sp_cmd_create, &sp_cmd_ls,     &sp_cmd_inspect, &sp_cmd_rm,      &sp_cmd_gc,
+  &sp_cmd_resize, &sp_cmd_doctor, &sp_cmd_metrics, &sp_cmd_options, &sp_cmd_cdi,
+  &sp_cmd_join,   &sp_cmd_leave,  &sp_cmd_restore,
 };
 
 static void
