@@ -55,10 +55,8 @@ sp_config_defaults (struct sp_config *cfg)
   cfg->max_pipelines = SP_DEFAULT_MAX_PIPELINES;
   cfg->max_total_size
       = (pages > 0 && psize > 0) ? (uint64_t) pages * (uint64_t) psize : (2ULL << 30);
-  /* A request row (create=false) is always allowed: it is no option of
-     the pipeline's to grant. */
   for (size_t i = 0; i < sp_opt_count; i++)
-    if ((sp_opt_defs[i].flags & SP_OPT_F_CONTAINER) && !(sp_opt_defs[i].flags & SP_OPT_F_REQUEST))
+    if (sp_opt_grantable (&sp_opt_defs[i]))
       cfg->container_options |= sp_opt_bit (&sp_opt_defs[i]);
   cfg->container_max_size = 0; /* settled by sp_config_parse's end or finish_limits */
   cfg->container_persistent = false;

@@ -117,10 +117,9 @@ get_container_options (yajl_val v, const char *key, sp_opt_mask *out, sp_error_t
       const struct sp_opt_def *d = YAJL_IS_STRING (e) ? sp_opt_find (YAJL_GET_STRING (e)) : NULL;
       char names[128];
 
-      /* create=false is always allowed: no option of the pipeline's to grant */
-      if (d == NULL || !(d->flags & SP_OPT_F_CONTAINER) || (d->flags & SP_OPT_F_REQUEST))
+      if (d == NULL || !sp_opt_grantable (d))
         {
-          sp_opts_names (SP_OPT_F_CONTAINER, names, sizeof (names));
+          sp_opts_grantable_names (names, sizeof (names));
           return sp_error_make (err, EINVAL, "config: \"%s\" may list only %s", key, names);
         }
       m |= sp_opt_bit (d);

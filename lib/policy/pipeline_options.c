@@ -440,22 +440,41 @@ sp_opts_mount_each (const struct sp_pipeline_opts *o, sp_mount_opt_fn fn, void *
   return 0;
 }
 
-void
-sp_opts_names (unsigned flags, char *buf, size_t len)
+bool
+sp_opt_grantable (const struct sp_opt_def *d)
+{
+  return (d->flags & SP_OPT_F_CONTAINER) && !(d->flags & SP_OPT_F_REQUEST);
+}
+
+/* "size, mode, ...": the rows that have all of FLAGS and, when GRANTABLE,
+   that container_options may list. */
+static void
+names_of (unsigned flags, bool grantable, char *buf, size_t len)
 {
   size_t off = 0;
 
   buf[0] = '\0';
   for (size_t i = 0; i < sp_opt_count && off < len; i++)
     if ((sp_opt_defs[i].flags & flags) == flags
-        /* a container's option to grant: a request row is no such thing */
-        && !(flags == SP_OPT_F_CONTAINER && (sp_opt_defs[i].flags & SP_OPT_F_REQUEST)))
+        && (!grantable || sp_opt_grantable (&sp_opt_defs[i])))
       {
         int n = snprintf (buf + off, len - off, "%s%s", off ? ", " : "", sp_opt_defs[i].name);
         if (n < 0)
           break;
         off += (size_t) n;
       }
+}
+
+void
+sp_opts_names (unsigned flags, char *buf, size_t len)
+{
+  names_of (flags, false, buf, len);
+}
+
+void
+sp_opts_grantable_names (char *buf, size_t len)
+{
+  names_of (0, true, buf, len);
 }
 
 void

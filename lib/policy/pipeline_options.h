@@ -164,5 +164,10 @@ void sp_opts_print_table (FILE *f, enum sp_opts_style style);
 
 /* "size, mode, ..." of the rows that have all of FLAGS. */
 void sp_opts_names (unsigned flags, char *buf, size_t len);
+/* Whether config's container_options may list D: a row containers may set
+   that is the pipeline's (a request row, create=false, asks for less and is
+   always allowed); and those rows' names, as sp_opts_names. */
+bool sp_opt_grantable (const struct sp_opt_def *d);
+void sp_opts_grantable_names (char *buf, size_t len);
 
 #endif

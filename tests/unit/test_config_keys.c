@@ -337,8 +337,7 @@ check_schema_type (const struct sp_config_key *k, yajl_val p)
       return;
     case SP_CFG_OPTIONS:
       for (size_t i = 0; i < sp_opt_count; i++)
-        if ((sp_opt_defs[i].flags & SP_OPT_F_CONTAINER)
-            && !(sp_opt_defs[i].flags & SP_OPT_F_REQUEST))
+        if (sp_opt_grantable (&sp_opt_defs[i]))
           container[n++] = sp_opt_defs[i].name;
       if (type == NULL || strcmp (type, "array") != 0
           || !enum_is (sp_json_get (sp_json_get (p, "items"), "enum"), container, n))

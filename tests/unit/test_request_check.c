@@ -79,7 +79,7 @@ test_defaults_match_schema_and_docs (void **unused)
   assert_non_null (v);
   {
     char names[256];
-    sp_opts_names (SP_OPT_F_CONTAINER, names, sizeof (names));
+    sp_opts_grantable_names (names, sizeof (names));
     list_text (v, doc, sizeof (doc));
     for (char *p = strtok (names, ", "); p != NULL; p = strtok (NULL, ", "))
       {
