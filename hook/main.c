@@ -302,24 +302,18 @@ join (struct hook_run *h, sp_error_t *err)
 
   if (sp_admit (&h->cfg, SP_REQ_CONTAINER, &h->req.opts, h->req.given, &opts, err) < 0)
     return -1;
-  if (opts.join_only)
-    {
-      /* A consumer that lands where its pipeline is not fails to start,
-         rather than wait on an empty pipeline of its own.  */
-      if (!sp_store_exists (&store, name))
-        return sp_store_check_undefined (&store, name, err) < 0
-                   ? -1
-                   : sp_error_make (err, ENOENT,
-                                    "does not exist on this node, and the container only joins "
-                                    "(" SP_ANNOTATION_PREFIX "create=false)");
-    }
-  else if (h->cfg.auto_create)
+  /* A join-only consumer that lands where its pipeline is not fails to
+     start, rather than wait on an empty pipeline of its own.  */
+  if (!opts.join_only && h->cfg.auto_create)
     create = &opts;
   else if (!sp_store_exists (&store, name))
     return sp_store_check_undefined (&store, name, err) < 0
                ? -1
-               : sp_error_make (err, ENOENT,
-                                "does not exist, and auto_create is off in the config");
+               : sp_error_make (err, ENOENT, "%s",
+                                opts.join_only
+                                    ? "does not exist on this node, and the container only "
+                                      "joins (" SP_ANNOTATION_PREFIX "create=false)"
+                                    : "does not exist, and auto_create is off in the config");
 
   /* Joining twice (the hook at two stages) must not make a failure of the
      second undo the first.  A pipeline that exists is joined only as it

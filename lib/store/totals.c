@@ -48,7 +48,9 @@ count_one (struct sp_store *s, const struct sp_ref *ref, uint64_t *pipelines, ui
 
   sp_error_release (&ignored);
   *pipelines = r == 1 || (r < 0 && sp_record_exists (s, ref));
-  *bytes = r == 1 ? page_round (p.opts.size) + sp_quota_footprint (&p.opts) - p.opts.size : 0;
+  /* A socket directory's bytes are whole pages: rounding the sum rounds
+     the size. */
+  *bytes = r == 1 ? page_round (sp_quota_footprint (&p.opts)) : 0;
 }
 
 static void
