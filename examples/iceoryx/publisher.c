@@ -2,14 +2,16 @@
    written into chunks loaned from RouDi's shared memory (zero copy).
 
      publisher [--service S] [--count N] [--size BYTES] [--timeout SEC] [--name APP]
-               [--no-fill] [--interval-us US]
+               [--no-fill] [--interval-us US] [--burst N --turn-in FIFO]
 
    Waits (up to --timeout) for a subscriber, then publishes with
    ConsumerTooSlowPolicy_WAIT_FOR_CONSUMER: a subscriber that asked to block
    the producer receives every sample.  --no-fill writes the header only (the
    hand-off alone, for make bench); --interval-us paces the samples (a
-   latency run: no sample waits in a queue behind another).  Exits 0 when
-   all N were published.
+   latency run: no sample waits in a queue behind another); --burst with
+   --turn-in waits for a byte on FIFO before every N samples (make bench
+   takes turns between two pairs, see sample.h).  Exits 0 when all N were
+   published.
 
    Shutdown: iox_runtime_shutdown() only unblocks a publish that waits for a
    slow subscriber, and in iceoryx 2.0 it does so from the runtime's
@@ -43,7 +45,9 @@ int
 main (int argc, char **argv)
 {
   const char *service = "shmpipe", *name = "shmpipe-publisher";
-  uint64_t count = 100, size = 1 << 20, timeout = 30, interval_us = 0;
+  uint64_t count = 100, size = 1 << 20, timeout = 30, interval_us = 0, burst = 0;
+  const char *turn_in = NULL;
+  int turn = -1;
   iox_pub_options_t opts;
   iox_pub_storage_t storage;
   iox_pub_t pub;
@@ -73,6 +77,10 @@ main (int argc, char **argv)
         bad = parse_u64 (v, a, &timeout);
       else if (strcmp (a, "--interval-us") == 0)
         bad = parse_u64 (v, a, &interval_us);
+      else if (strcmp (a, "--burst") == 0)
+        bad = parse_u64 (v, a, &burst);
+      else if (strcmp (a, "--turn-in") == 0)
+        turn_in = v;
       else
         bad = -1;
       if (bad)
@@ -84,6 +92,13 @@ main (int argc, char **argv)
       fprintf (stderr, "publisher: --size too large\n");
       return 2;
     }
+  if ((burst > 0) != (turn_in != NULL))
+    {
+      fprintf (stderr, "publisher: --burst and --turn-in go together\n");
+      return 2;
+    }
+  if (turn_in != NULL && (turn = turn_open (turn_in)) < 0)
+    return 1;
   signal (SIGINT, on_signal);
   signal (SIGTERM, on_signal);
   /* iceoryx logs to the same stdout from C++: whole lines only. */
@@ -117,6 +132,12 @@ main (int argc, char **argv)
       enum iox_AllocationResult r;
       unsigned spins = 0;
 
+      if (turn >= 0 && n % burst == 0 && turn_wait (turn, timeout) < 0)
+        {
+          fprintf (stderr, "publisher: no turn on %s after %llu s\n", turn_in,
+                   (unsigned long long) timeout);
+          break;
+        }
       /* Every chunk may be held by the subscriber: wait for one to return
          (yield first: one comes back within microseconds). */
       while (
@@ -165,6 +186,6 @@ main (int argc, char **argv)
 
 usage:
   fprintf (stderr, "usage: publisher [--service S] [--count N] [--size BYTES] [--timeout SEC] "
-                   "[--name APP] [--no-fill] [--interval-us US]\n");
+                   "[--name APP] [--no-fill] [--interval-us US] [--burst N --turn-in FIFO]\n");
   return 2;
 }

@@ -8,11 +8,14 @@
 #define SHMPIPE_ICEORYX_SAMPLE_H
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SAMPLE_MAGIC 0x73686d70u /* "shmp" */
 
@@ -111,6 +114,44 @@ parse_u64 (const char *s, const char *what, uint64_t *out)
     }
   *out = v;
   return 0;
+}
+
+/* Turns (--burst with --turn-in / --turn-out, for make bench): two
+   publisher/subscriber pairs take turns through FIFOs, a burst each, so
+   both are measured in the same moments of a shared machine.  A FIFO is
+   opened read-write: the open never waits for the other end. */
+static inline int
+turn_open (const char *path)
+{
+  int fd = open (path, O_RDWR | O_CLOEXEC);
+  if (fd < 0)
+    fprintf (stderr, "cannot open the turn FIFO %s: %s\n", path, strerror (errno));
+  return fd;
+}
+
+/* Waits up to TIMEOUT_S for a turn; -1 when none came. */
+static inline int
+turn_wait (int fd, uint64_t timeout_s)
+{
+  struct pollfd p = { .fd = fd, .events = POLLIN };
+  char c;
+  uint64_t deadline = now_ns () + timeout_s * 1000000000ull;
+  for (;;)
+    {
+      uint64_t now = now_ns ();
+      int r = now < deadline ? poll (&p, 1, (int) ((deadline - now) / 1000000 + 1)) : 0;
+      if (r > 0 && read (fd, &c, 1) == 1)
+        return 0;
+      if (r == 0 || (r < 0 && errno != EINTR))
+        return -1;
+    }
+}
+
+static inline int
+turn_pass (int fd)
+{
+  char c = 't';
+  return write (fd, &c, 1) == 1 ? 0 : -1;
 }
 
 #endif

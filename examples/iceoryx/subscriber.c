@@ -2,7 +2,7 @@
    byte of each (see sample.h): in order, nothing lost, nothing torn.
 
      subscriber [--service S] [--count N] [--timeout SEC] [--name APP] [--verbose]
-                [--no-check] [--latencies]
+                [--no-check] [--latencies] [--burst N --turn-out FIFO]
 
    Asks the publisher to block when its queue is full
    (QueueFullPolicy_BLOCK_PRODUCER), so nothing is dropped.  --verbose prints
@@ -12,7 +12,10 @@
    gives up after --timeout seconds without a sample.  The last line but one,
    "subscriber: timing samples=N ns=T", is T ns from the first sample to the
    last; --latencies adds "subscriber: latencies_ns L1 L2 ...", each sample's
-   time from its publish to its take.  No iox_runtime_shutdown() (see
+   time from its publish to its take.  --burst with --turn-out writes a byte
+   to FIFO after every N samples and adds "subscriber: bursts_ns B1 ...",
+   each burst's time from its first sample to its last (make bench takes
+   turns between two pairs, see sample.h).  No iox_runtime_shutdown() (see
    publisher.c): nothing here blocks in a publish. */
 #include <signal.h>
 #include <stdbool.h>
@@ -45,7 +48,9 @@ main (int argc, char **argv)
   iox_sub_options_t opts;
   iox_sub_storage_t storage;
   iox_sub_t sub;
-  uint64_t last, t0 = 0;
+  uint64_t last, t0 = 0, burst = 0, burst_t0 = 0, *bursts = NULL;
+  const char *turn_out = NULL;
+  int turn = -1;
   int bad = 0;
 
   for (int i = 1; i < argc; i++)
@@ -72,6 +77,10 @@ main (int argc, char **argv)
         bad = parse_u64 (v, a, &count);
       else if (strcmp (a, "--timeout") == 0)
         bad = parse_u64 (v, a, &timeout);
+      else if (strcmp (a, "--burst") == 0)
+        bad = parse_u64 (v, a, &burst);
+      else if (strcmp (a, "--turn-out") == 0)
+        turn_out = v;
       else
         bad = -1;
       if (bad)
@@ -82,11 +91,20 @@ main (int argc, char **argv)
   signal (SIGTERM, on_signal);
   /* iceoryx logs to the same stdout from C++: whole lines only. */
   setvbuf (stdout, NULL, _IOLBF, 0);
-  if (latencies && (lat = calloc (count, sizeof (*lat))) == NULL)
+  if ((burst > 0) != (turn_out != NULL) || (burst > 0 && count % burst != 0))
+    {
+      fprintf (stderr, "subscriber: --burst and --turn-out go together, and --count is a multiple "
+                       "of --burst\n");
+      return 2;
+    }
+  if ((latencies && (lat = calloc (count, sizeof (*lat))) == NULL)
+      || (burst > 0 && (bursts = calloc (count / burst, sizeof (*bursts))) == NULL))
     {
       fprintf (stderr, "subscriber: out of memory\n");
       return 1;
     }
+  if (turn_out != NULL && (turn = turn_open (turn_out)) < 0)
+    return 1;
 
   iox_runtime_init (name);
   iox_sub_options_init (&opts);
@@ -158,6 +176,18 @@ main (int argc, char **argv)
       got++;
       last = now;
       iox_sub_release_chunk (sub, chunk);
+      if (burst > 0 && got % burst == 1 % burst)
+        burst_t0 = now;
+      if (burst > 0 && got % burst == 0)
+        {
+          bursts[got / burst - 1] = now - burst_t0;
+          if (turn_pass (turn) < 0)
+            {
+              fprintf (stderr, "subscriber: cannot pass the turn on %s: %s\n", turn_out,
+                       strerror (errno));
+              break;
+            }
+        }
     }
   printf ("subscriber: received %llu of %llu samples, %llu intact, %llu bytes",
           (unsigned long long) got, (unsigned long long) count, (unsigned long long) good,
@@ -168,6 +198,14 @@ main (int argc, char **argv)
             (unsigned long long) (lat_sum / got / 1000));
   printf ("\nsubscriber: timing samples=%llu ns=%llu\n", (unsigned long long) got,
           (unsigned long long) (got > 1 ? last - t0 : 0));
+  if (bursts != NULL)
+    {
+      printf ("subscriber: bursts_ns");
+      for (uint64_t i = 0; i < got / burst; i++)
+        printf (" %llu", (unsigned long long) bursts[i]);
+      printf ("\n");
+      free (bursts);
+    }
   if (lat != NULL)
     {
       printf ("subscriber: latencies_ns");
@@ -184,6 +222,6 @@ main (int argc, char **argv)
 
 usage:
   fprintf (stderr, "usage: subscriber [--service S] [--count N] [--timeout SEC] [--name APP] "
-                   "[--verbose] [--no-check] [--latencies]\n");
+                   "[--verbose] [--no-check] [--latencies] [--burst N --turn-out FIFO]\n");
   return 2;
 }

@@ -6,7 +6,8 @@
 # Built on the integration harness (tests/integration/lib/common.sh): every
 # part is a bounded sp_test case, all engines are private (own runc root,
 # containerd, dockerd, plugin socket, store), everything is removed at exit.
-# Env: SHMPIPE_BENCH_QUICK=1 (fewer repetitions: a smoke run, not numbers).
+# Env: SHMPIPE_BENCH_QUICK=1 (fewer repetitions: a smoke run, not numbers),
+# SHMPIPE_BENCH_PARTS, SHMPIPE_BENCH_P6_AA (see run.sh).
 set -euo pipefail
 RAW=$(readlink -f "$1")
 . "$(dirname "$0")/../integration/lib/common.sh"
@@ -19,15 +20,16 @@ LIFECYCLE=$SP_BUILD_DIR/bench/lifecycle
 QUICK=${SHMPIPE_BENCH_QUICK:-0}
 if ((QUICK)); then
 	P1_REPS=2 P1_TARGET_MS=40 P2_PAIRS=6 P3_ROUNDS=3 P4_REPS=2 P5_REPS=8 P5_PLUGIN_REPS=20 P5_CMD_REPS=5 P5_SCAN_REPS=2 P5_LEVELS="1 100"
-	P6_REPS=2 P6_HANDOFF=100 P6_E2E=30 P6_LATENCY=30
+	P6_REPS=2 P6_HANDOFF=400 P6_HANDOFF_BURST=100 P6_HANDOFF1=400 P6_HANDOFF1_BURST=100 P6_E2E=40 P6_E2E_BURST=10 P6_LATENCY=40 P6_LATENCY_BURST=10
 else
 	P1_REPS=7 P1_TARGET_MS=150 P2_PAIRS=40 P3_ROUNDS=15 P4_REPS=5 P5_REPS=100 P5_PLUGIN_REPS=200 P5_CMD_REPS=30 P5_SCAN_REPS=5
 	P5_LEVELS="1 100 1000 4096"
-	P6_REPS=7 P6_HANDOFF=20000 P6_E2E=200 P6_LATENCY=300
+	P6_REPS=12 P6_HANDOFF=100000 P6_HANDOFF_BURST=2000 P6_HANDOFF1=40000 P6_HANDOFF1_BURST=1000 P6_E2E=200 P6_E2E_BURST=10 P6_LATENCY=300 P6_LATENCY_BURST=30
 fi
 
 # The store lives on a tmpfs, like /run/shmpipe on a real host (its state
 # files are fsync()ed: on a disk that would be a different benchmark).
+P6_SIZE=6220800 # a 1080p RGB frame
 RUN_DIR=$SP_TMP/run
 mkdir -p "$RUN_DIR"
 mount -t tmpfs -o size=64m,mode=0755 shmpipe-bench "$RUN_DIR"
@@ -205,157 +207,271 @@ p5() {
 
 # ---------------------------------------------------------------------------
 # 6. iceoryx at parity: the same publisher, subscriber, sample size and RouDi
-# config (examples/iceoryx), as host processes on the host's /dev/shm and
-# /tmp, and as three runc containers of one pipeline with its socket
-# directory at /tmp; interleaved, every mode and both sides once per round.
+# config (examples/iceoryx) on two sides, A and B:
+#   A: host processes on the host's /dev/shm and /tmp (with
+#      SHMPIPE_BENCH_P6_AA=1, instead three containers of a second pipeline:
+#      the method's own check, where both sides are the same);
+#   B: three runc containers of one pipeline with its socket directory at /tmp.
+# Both pairs run at once and take turns, a burst each, through two FIFOs
+# (a, b): every burst of one side is measured next to one of the other.  Each
+# round starts both RouDis afresh, and which side starts first flips every
+# round (README, part 6).
 p6() {
-	local rootfs app rb rep mode side sub rc out lock roudi_pid
+	local rep mode lock side qos
 	need_hook p6
 	command -v iox-roudi >/dev/null || { status p6 "not run: iceoryx is not installed"; sp_skip "no iceoryx"; }
-	# The host side uses the host's fixed names (/tmp/roudi, /dev/shm/iceoryx_mgmt).
-	exec {lock}>/tmp/shmpipe-bench-iceoryx.lock
-	if ! flock -n "$lock" || [[ -e /tmp/roudi ]]; then
-		status p6 "not run: another RouDi runs on this host (/tmp/roudi)"
-		sp_skip "host RouDi busy"
+	P6_SIDE_A=host
+	[[ ${SHMPIPE_BENCH_P6_AA:-0} == 1 ]] && P6_SIDE_A=bench-iox-a
+	P6_SIDE_B=bench-iox
+	if [[ $P6_SIDE_A == host ]]; then
+		# The host side uses the host's fixed names (/tmp/roudi, /dev/shm/iceoryx_mgmt).
+		exec {lock}>/tmp/shmpipe-bench-iceoryx.lock
+		if ! flock -n "$lock" || [[ -e /tmp/roudi ]]; then
+			status p6 "not run: another RouDi runs on this host (/tmp/roudi)"
+			sp_skip "host RouDi busy"
+		fi
 	fi
 	status p6 "failed: see the log"
 	. "$SP_REPO/examples/lib/usr-rootfs.sh"
-	app=$SP_TMP/iceoryx-app
-	make -s -C "$SP_REPO/examples/iceoryx" OUT="$app" >&2
-	cp "$SP_REPO/examples/iceoryx/roudi.toml" "$app/"
-	rootfs=$(sp_tmpdir rootfs)
-	usr_rootfs "$rootfs"
-	ctl create bench-iox --size 192m --sockets /tmp >/dev/null
-	sp_defer "$CTL" --root "$STORE" --config "$CONFIG" rm --force bench-iox
-	# iox_bundle DIR CMD : the /usr image, the apps at /app, the pipeline.
-	iox_bundle() {
-		sp_runc_bundle "$1" -r "$rootfs" -a io.shmpipe.pipeline=bench-iox "${HOOK_FLAGS[@]}" \
-			-e PATH=/usr/sbin:/usr/bin:/sbin:/bin -- /bin/sh -c "$2"
-		"$SP_PYTHON" - "$1/config.json" "$app" "$USR_ROOTFS_MOUNT" <<'PY'
-import json, sys
-path, app, usr = sys.argv[1:4]
-with open(path) as f:
-    c = json.load(f)
-c["mounts"] += [json.loads(usr), {"destination": "/app", "type": "bind", "source": app,
-                                  "options": ["rbind", "ro", "nosuid", "nodev"]}]
-with open(path, "w") as f:
-    json.dump(c, f)
-PY
-	}
-	# One RouDi per side, both up for the whole part, same flags.  No process
-	# monitoring: on a loaded machine it drops an app whose keep-alive is late,
-	# a failure the bench must not depend on.
-	local roudi_cmd="iox-roudi -c /app/roudi.toml -l warning -m off"
-	rb=$(sp_tmpdir bundle)
-	iox_bundle "$rb" "exec $roudi_cmd"
-	sp_runc_run -d "$(sp_id p6-roudi)" "$rb"
-	sp_defer sp_runc delete -f "$(sp_id p6-roudi)"
-	sp_wait_for 30 test -S "$STORE/sockets/bench-iox/roudi" || sp_fail "RouDi did not come up in its container"
-	(cd / && exec ${roudi_cmd//\/app\//$app/}) >"$SP_TMP/p6-host-roudi.log" 2>&1 &
-	roudi_pid=$!
-	sp_defer p6_host_teardown "$roudi_pid"
-	sp_defer p6_cg_remove
-	sp_wait_for 30 test -S /tmp/roudi || { cat "$SP_TMP/p6-host-roudi.log" >&2; sp_fail "RouDi did not come up on the host"; }
-	: >"$RAW/p6.txt"
-	for ((rep = -1; rep < P6_REPS; rep++)); do
-		for mode in handoff e2e latency; do
-			for side in host containers; do
-				# the order of the sides flips every round
-				((rep % 2)) && side=$([[ $side == host ]] && echo containers || echo host)
-				p6_run "$side" "$mode" "$rep" "$app" || sp_fail "iceoryx run failed ($side, $mode)"
-			done
-		done
+	P6_APP=$SP_TMP/iceoryx-app
+	make -s -C "$SP_REPO/examples/iceoryx" OUT="$P6_APP" >&2
+	cp "$SP_REPO/examples/iceoryx/roudi.toml" "$P6_APP/"
+	P6_ROOTFS=$(sp_tmpdir rootfs)
+	usr_rootfs "$P6_ROOTFS"
+	for side in "$P6_SIDE_A" "$P6_SIDE_B"; do
+		[[ $side == host ]] && continue
+		ctl create "$side" --size 192m --sockets /tmp >/dev/null
+		sp_defer "$CTL" --root "$STORE" --config "$CONFIG" rm --force "$side"
 	done
-	sp_runc kill "$(sp_id p6-roudi)" TERM >/dev/null 2>&1 || true
+	# The turns: a side's publisher waits on its own FIFO, its subscriber
+	# passes the turn to the other's after each burst.  The bench holds both
+	# open, so that no turn is lost while a process starts.
+	P6_TURNS=$(sp_tmpdir turns)
+	mkfifo "$P6_TURNS/a" "$P6_TURNS/b"
+	exec {P6_TURN_A}<>"$P6_TURNS/a" {P6_TURN_B}<>"$P6_TURNS/b"
+	# Cleanups run after the case, outside it: what they need is in files.
+	P6_STATE=$SP_CASE_DIR
+	sp_defer p6_roudis_down "$P6_STATE"
+	sp_defer p6_cg_remove_all
+	# The subscribers on one CPU and the publishers on another, the same on
+	# both sides: left to the scheduler, whether a pair shares a CPU changes
+	# its hand-off rate by 2x, on either side.
+	P6_CPU_SUB=0 P6_CPU_PUB=$(($(nproc) > 1 ? 1 : 0))
+	# Idle CPUs poll instead of halting while the part runs (PM QoS: a
+	# wake-up latency of 0, held as long as this file stays open, as
+	# latency-sensitive hosts set it).  In a VM a halted CPU wakes through
+	# the hypervisor: 20-40 us that vary with the host's other guests, the
+	# same for both sides but noise larger than what is compared.
+	[[ -w /dev/cpu_dma_latency ]] && exec {qos}>/dev/cpu_dma_latency && printf '\x00\x00\x00\x00' >&"$qos"
+	echo "SIDES a=$([[ $P6_SIDE_A == host ]] && echo host || echo pipeline) b=containers" >"$RAW/p6.txt"
+	for ((rep = -1; rep < P6_REPS; rep++)); do
+		# as everything else, the RouDi of the side that starts this round first
+		if ((rep % 2)); then
+			p6_roudi_up "$P6_SIDE_B" "$rep" && p6_roudi_up "$P6_SIDE_A" "$rep"
+		else
+			p6_roudi_up "$P6_SIDE_A" "$rep" && p6_roudi_up "$P6_SIDE_B" "$rep"
+		fi
+		for mode in handoff-1cpu handoff e2e latency; do
+			p6_run "$mode" "$rep" || sp_fail "iceoryx run failed ($mode, round $rep)"
+		done
+		p6_roudis_down "$P6_STATE"
+	done
 	rm -f "$RAW/p6.status"
 }
 
-# p6_run SIDE MODE REP APP : one publisher/subscriber run; its result lines
-# into p6.txt (not for the warm-up round, REP -1).
-p6_run() {
-	local side=$1 mode=$2 rep=$3 app=$4 flags_s="" flags_p="" sub rc=0 out sb pb n=$P6_E2E
-	case $mode in
-	handoff) flags_s=--no-check flags_p=--no-fill n=$P6_HANDOFF ;;
-	latency) flags_s="--no-check --latencies" flags_p="--no-fill --interval-us 1000" n=$P6_LATENCY ;;
-	esac
-	local cmd_s="/app/subscriber --count $n --timeout 60 $flags_s"
-	local cmd_p="/app/publisher --count $n --size 6220800 --timeout 60 $flags_p"
+# p6_bundle DIR PIPELINE CPUS CMD : a container of PIPELINE on CPUS running
+# CMD: the /usr image, the apps at /app, the turns at /turns.
+p6_bundle() {
+	local pin=()
+	[[ -n $3 ]] && pin=(-s "linux.resources.cpu.cpus=\"$3\"")
+	sp_runc_bundle "$1" -r "$P6_ROOTFS" -a "io.shmpipe.pipeline=$2" "${HOOK_FLAGS[@]}" "${pin[@]}" \
+		-e PATH=/usr/sbin:/usr/bin:/sbin:/bin -- /bin/sh -c "$4"
+	"$SP_PYTHON" - "$1/config.json" "$P6_APP" "$P6_TURNS" "$USR_ROOTFS_MOUNT" <<'PY'
+import json, sys
+path, app, turns, usr = sys.argv[1:5]
+with open(path) as f:
+    c = json.load(f)
+c["mounts"] += [json.loads(usr),
+                {"destination": "/app", "type": "bind", "source": app,
+                 "options": ["rbind", "ro", "nosuid", "nodev"]},
+                {"destination": "/turns", "type": "bind", "source": turns,
+                 "options": ["rbind", "rw", "nosuid", "nodev", "noexec"]}]
+with open(path, "w") as f:
+    json.dump(c, f)
+PY
+}
+
+P6_ROUDI="iox-roudi -c /app/roudi.toml -l warning -m off"
+
+# p6_roudi_up SIDE REP : the side's RouDi, same flags on both sides.  No
+# process monitoring (-m off): on a loaded machine it drops an app whose
+# keep-alive is late, a failure the bench must not depend on.
+p6_roudi_up() {
+	local side=$1 id b
 	if [[ $side == host ]]; then
-		(p6_cg_exec p6-host-sub ${cmd_s//\/app\//$app/}) >"$SP_TMP/p6-sub.out" 2>&1 &
-		sub=$!
-		(p6_cg_exec p6-host-pub ${cmd_p//\/app\//$app/}) >"$SP_TMP/p6-pub.out" 2>&1 || rc=$?
+		(cd / && exec ${P6_ROUDI//\/app\//$P6_APP/}) >"$SP_TMP/p6-host-roudi.log" 2>&1 &
+		echo "$! host" >"$P6_STATE/p6-roudi-host"
+		sp_wait_for 30 test -S /tmp/roudi || { cat "$SP_TMP/p6-host-roudi.log" >&2; sp_fail "RouDi did not come up on the host"; }
+		return
+	fi
+	id=$(sp_id "p6-roudi-$side-$2") b=$(sp_tmpdir bundle)
+	p6_bundle "$b" "$side" "" "exec $P6_ROUDI"
+	echo "$id $side" >"$P6_STATE/p6-roudi-$side"
+	sp_runc_run -d "$id" "$b"
+	sp_wait_for 30 test -S "$STORE/sockets/$side/roudi" || sp_fail "RouDi did not come up in pipeline $side"
+}
+
+# p6_roudis_down STATEDIR : every RouDi ends on TERM and removes its shared
+# memory and socket; what a killed one leaves is removed, so that the next
+# round (or run) starts clean.
+p6_roudis_down() {
+	local f id side i
+	for f in "$1"/p6-roudi-*; do
+		[[ -s $f ]] || continue
+		read -r id side <"$f"
+		if [[ $side == host ]]; then
+			p6_host_teardown "$id"
+		else
+			sp_runc kill "$id" TERM >/dev/null 2>&1 || true
+			for ((i = 0; i < 50; i++)); do
+				[[ $(sp_runc state "$id" 2>/dev/null) == *'"running"'* ]] || break
+				sleep 0.1
+			done
+			sp_runc delete -f "$id" >/dev/null 2>&1 || true
+			rm -f "$STORE/sockets/$side/roudi" "$STORE/mnt/$side/iceoryx_mgmt" "$STORE/mnt/$side/root"
+		fi
+		rm -f "$f"
+	done
+}
+
+# p6_start SIDE ROLE CPU CMD : start ROLE (sub, pub) of SIDE on CPU in the
+# background; its pid in P6_PID[SIDE-ROLE], its output in p6-SIDE-ROLE.out.
+p6_start() {
+	local side=$1 role=$2 cpu=$3 cmd=$4 out b
+	out=$SP_TMP/p6-$side-$role.out
+	if [[ $side == host ]]; then
+		cmd=${cmd//\/app\//$P6_APP/}
+		(p6_cg_exec "p6-host-$role-$P6_ROUND" "$cpu" ${cmd//\/turns\//$P6_TURNS/}) >"$out" 2>&1 &
 	else
-		sb=$(sp_tmpdir bundle) pb=$(sp_tmpdir bundle)
-		iox_bundle "$sb" "exec $cmd_s"
-		iox_bundle "$pb" "exec $cmd_p"
-		sp_runc_run "$(sp_id "p6-sub-$rep-$mode")" "$sb" >"$SP_TMP/p6-sub.out" 2>&1 &
-		sub=$!
-		sp_runc_run "$(sp_id "p6-pub-$rep-$mode")" "$pb" >"$SP_TMP/p6-pub.out" 2>&1 || rc=$?
+		b=$(sp_tmpdir bundle)
+		p6_bundle "$b" "$side" "$cpu" "exec $cmd"
+		sp_runc_run "$(sp_id "p6-$side-$role-$P6_ROUND")" "$b" >"$out" 2>&1 &
 	fi
-	wait "$sub" || rc=$((rc ? rc : $?))
-	if [[ $side == containers ]]; then
-		sp_runc delete -f "$(sp_id "p6-sub-$rep-$mode")" >/dev/null 2>&1 || true
-		sp_runc delete -f "$(sp_id "p6-pub-$rep-$mode")" >/dev/null 2>&1 || true
-	fi
-	out=$(cat "$SP_TMP/p6-sub.out")
+	P6_PID[$side-$role]=$!
+}
+
+# p6_run MODE REP : one round of MODE, both sides at once taking turns; the
+# result lines into p6.txt (not for the warm-up round, REP -1).
+p6_run() {
+	local mode=$1 rep=$2 flags_s="" flags_p="" n burst rc=0 k side label out order cpu_s=$P6_CPU_SUB
+	local -A turn=([a]=b [b]=a)
+	declare -gA P6_PID=()
+	P6_ROUND=$rep-$mode
+	case $mode in
+	handoff) flags_s=--no-check flags_p=--no-fill n=$P6_HANDOFF burst=$P6_HANDOFF_BURST ;;
+	handoff-1cpu) flags_s=--no-check flags_p=--no-fill n=$P6_HANDOFF1 burst=$P6_HANDOFF1_BURST cpu_s=$P6_CPU_PUB ;;
+	e2e) n=$P6_E2E burst=$P6_E2E_BURST ;;
+	latency) flags_s="--no-check --latencies" flags_p="--no-fill --interval-us 1000" n=$P6_LATENCY burst=$P6_LATENCY_BURST ;;
+	esac
+	# Which side starts (its processes first, and the first turn) flips
+	# every round: started first, a pair is scheduled differently for the
+	# whole round.
+	order="a b"
+	((rep % 2)) && order="b a"
+	for k in $order; do
+		side=$([[ $k == a ]] && echo "$P6_SIDE_A" || echo "$P6_SIDE_B")
+		p6_start "$side" sub "$cpu_s" \
+			"/app/subscriber --count $n --timeout 60 $flags_s --burst $burst --turn-out /turns/${turn[$k]}"
+		p6_start "$side" pub "$P6_CPU_PUB" \
+			"/app/publisher --count $n --size $P6_SIZE --timeout 60 $flags_p --burst $burst --turn-in /turns/$k"
+	done
+	if ((rep % 2)); then echo t >&"$P6_TURN_B"; else echo t >&"$P6_TURN_A"; fi
+	for k in "${!P6_PID[@]}"; do
+		wait "${P6_PID[$k]}" || { rc=$?; echo "p6: $k exited with $rc" >&2; }
+	done
+	for side in "$P6_SIDE_A" "$P6_SIDE_B"; do
+		[[ $side == host ]] && p6_cg_remove "p6-host-sub-$P6_ROUND" "p6-host-pub-$P6_ROUND" && continue
+		sp_runc delete -f "$(sp_id "p6-$side-sub-$P6_ROUND")" >/dev/null 2>&1 || true
+		sp_runc delete -f "$(sp_id "p6-$side-pub-$P6_ROUND")" >/dev/null 2>&1 || true
+	done
 	if ((rc != 0)); then
-		cat "$SP_TMP/p6-pub.out" >&2
-		echo "$out" >&2
+		tail -n 5 "$SP_TMP"/p6-*-{sub,pub}.out >&2
 		return 1
 	fi
 	# the first round warms up (RouDi's pools, the page cache of /usr)
 	((rep >= 0)) || return 0
-	grep -q "received $n of $n samples, $n intact" <<<"$out" ||
-		{ echo "not every sample arrived intact: $out" >&2; return 1; }
-	sed -n "s/^subscriber: timing samples=\([0-9]*\) ns=\([0-9]*\)$/RESULT side=$side mode=$mode size=6220800 rep=$rep frames=\1 ns=\2/p" \
-		<<<"$out" >>"$RAW/p6.txt"
-	sed -n "s/^subscriber: latencies_ns /LATENCY side=$side mode=$mode rep=$rep /p" <<<"$out" >>"$RAW/p6.txt"
-}
-
-# p6_cg_dirs NAME : the cgroup directories where runc would put a container
-# named NAME: NAME under the caller's own cgroup, for the CPU controllers
-# (cgroup v1: cpu and cpuacct; v2: the unified tree).
-p6_cg_dirs() {
-	local c own
-	if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
-		echo "/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)/$1"
-		return
-	fi
-	for c in cpu cpuacct; do
-		own=$(awk -F: -v c=$c '{ n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) print $3 }' /proc/self/cgroup)
-		[[ -d /sys/fs/cgroup/$c ]] && echo "$(readlink -f "/sys/fs/cgroup/$c")${own%/}/$1"
-	done | sort -u
-}
-
-# p6_cg_exec NAME CMD... : CMD in cgroups of its own, as runc places each
-# container, so that both sides of the comparison are scheduled alike: on a
-# busy machine a task in a cgroup of its own wakes up later than one among
-# the caller's (README, part 6).  Run it in a subshell: it execs.
-p6_cg_exec() {
-	local d name
-	name=$(sp_id "$1")
-	shift
-	for d in $(p6_cg_dirs "$name"); do
-		mkdir -p "$d" && echo "$BASHPID" >"$d/cgroup.procs"
+	for k in a b; do
+		side=$([[ $k == a ]] && echo "$P6_SIDE_A" || echo "$P6_SIDE_B")
+		out=$(cat "$SP_TMP/p6-$side-sub.out")
+		grep -q "received $n of $n samples, $n intact" <<<"$out" ||
+			{ echo "not every sample arrived intact ($side): $out" >&2; return 1; }
+		label="side=$k mode=$mode rep=$rep"
+		sed -n "s/^subscriber: bursts_ns /BURSTS $label burst=$burst size=$P6_SIZE /p" <<<"$out" >>"$RAW/p6.txt"
+		sed -n "s/^subscriber: latencies_ns /LATENCY $label /p" <<<"$out" >>"$RAW/p6.txt"
 	done
-	exec "$@"
 }
 
+# p6_cg_dirs NAME : the cgroup directories where runc puts a container
+# named NAME: NAME under the caller's own cgroup, in every hierarchy the
+# caller is in (cgroup v1: each controller and name=systemd; v2: the
+# unified tree, at /sys/fs/cgroup or, on a hybrid host, /sys/fs/cgroup/unified).
+p6_cg_dirs() {
+	local id ctrls path mnt
+	while IFS=: read -r id ctrls path; do
+		if [[ -z $ctrls ]]; then
+			mnt=/sys/fs/cgroup
+			[[ -f $mnt/cgroup.controllers ]] || mnt=/sys/fs/cgroup/unified
+		elif [[ -d /sys/fs/cgroup/$ctrls ]]; then
+			mnt=/sys/fs/cgroup/$ctrls
+		else
+			mnt=/sys/fs/cgroup/${ctrls%%,*}
+			mnt=${mnt/name=/}
+		fi
+		[[ -d $mnt ]] && echo "$(readlink -f "$mnt")${path%/}/$1"
+	done </proc/self/cgroup | sort -u
+}
+
+# p6_cg_exec NAME CPU CMD... : CMD on CPU, in cgroups of its own in every
+# hierarchy as runc places a container (a v1 cpuset limited to CPU, as runc
+# makes for linux.resources.cpu.cpus), so that both sides are scheduled and
+# accounted alike.  Run it in a subshell: it execs.
+p6_cg_exec() {
+	local d name cpu=$2
+	name=$(sp_id "$1")
+	shift 2
+	for d in $(p6_cg_dirs "$name"); do
+		mkdir -p "$d"
+		if [[ -f $d/cpuset.cpus ]]; then
+			cat "$d/../cpuset.mems" >"$d/cpuset.mems"
+			echo "$cpu" >"$d/cpuset.cpus"
+		fi
+		echo "$BASHPID" >"$d/cgroup.procs"
+	done
+	exec taskset -c "$cpu" "$@"
+}
+
+# p6_cg_remove NAME... : remove what p6_cg_exec made (after its process).
 p6_cg_remove() {
 	local n d
-	for n in p6-host-sub p6-host-pub; do
+	for n in "$@"; do
 		for d in $(p6_cg_dirs "$(sp_id "$n")"); do rmdir "$d" 2>/dev/null || true; done
 	done
+}
+
+p6_cg_remove_all() {
+	local d
+	for d in $(p6_cg_dirs "$(sp_id p6-host-)"); do rmdir "$d"*/ 2>/dev/null || true; done
 }
 
 # The host RouDi ends on TERM and removes its shared memory and socket; what
 # a killed one leaves is removed here, so the next run starts clean.
 p6_host_teardown() {
+	local i
 	kill -TERM "$1" 2>/dev/null || true
 	for ((i = 0; i < 50; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
 	kill -KILL "$1" 2>/dev/null || true
 	wait "$1" 2>/dev/null || true
-	rm -f /dev/shm/iceoryx_mgmt /dev/shm/root /tmp/roudi /tmp/iox-unique-roudi /tmp/shmpipe-subscriber /tmp/shmpipe-publisher
+	rm -f /dev/shm/iceoryx_mgmt /dev/shm/root /tmp/roudi /tmp/iox-unique-roudi.lock /tmp/shmpipe-subscriber /tmp/shmpipe-publisher
 }
 
 # SHMPIPE_BENCH_PARTS="1 6": only these parts (default all).

@@ -6,7 +6,9 @@
 # Env: BUILD (default ./build), SHMPIPE_BENCH_OUT (the table file),
 # SHMPIPE_BENCH_TIMEOUT (default 570 s for everything),
 # SHMPIPE_BENCH_QUICK=1 (few repetitions: checks the harness, not numbers),
-# SHMPIPE_BENCH_KEEP=1 (keep the raw measurements).
+# SHMPIPE_BENCH_KEEP=1 (keep the raw measurements),
+# SHMPIPE_BENCH_PARTS="2 6" (only these parts),
+# SHMPIPE_BENCH_P6_AA=1 (part 6 with two identical sides: its own noise).
 # Needs root, runc, the hook; parts 3 and 5 also dockerd and the plugin
 # (missing pieces turn their rows into "not run: <reason>").
 set -euo pipefail
