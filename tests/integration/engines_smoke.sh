@@ -334,6 +334,9 @@ t_cleanup() {
 	local m p
 	m=$(grep -F " $SP_TMP" /proc/self/mountinfo || true)
 	[[ -z $m ]] || sp_fail "mounts left: $m"
+	# containerd's namespace is the run's id: its cgroup directories go too
+	m=$(find /sys/fs/cgroup -maxdepth 4 -type d -name "$SP_RUN_ID*" 2>/dev/null || true)
+	[[ -z $m ]] || sp_fail "cgroups left: $m"
 	for p in /proc/[0-9]*; do
 		if grep -qzF -- "$SP_TMP/" "$p/cmdline" 2>/dev/null; then
 			[[ ${p#/proc/} == "$BASHPID" ]] || sp_fail "process left: ${p#/proc/} $(tr '\0' ' ' <"$p/cmdline")"

@@ -672,12 +672,13 @@ EOF
 # sp_containerd_stop [DIR] : kill all tasks in all namespaces of that private
 # containerd, stop it, reap leaked shims and unmount its directories.
 sp_containerd_stop() {
-	local dir=${1:-${SP_CTD_DIR:-}} sock pid ns c i
+	local dir=${1:-${SP_CTD_DIR:-}} sock pid ns c i nss=""
 	[[ -n $dir && -d $dir ]] || return 0
 	sock="$dir/containerd.sock"
 	pid=$(cat "$dir/containerd.pid" 2>/dev/null || true)
 	if [[ -S $sock ]]; then
-		for ns in $(timeout 10 ctr --address "$sock" namespaces ls -q 2>/dev/null); do
+		nss=$(timeout 10 ctr --address "$sock" namespaces ls -q 2>/dev/null)
+		for ns in $nss; do
 			for c in $(timeout 10 ctr --address "$sock" -n "$ns" tasks ls -q 2>/dev/null); do
 				timeout 10 ctr --address "$sock" -n "$ns" tasks kill -s KILL "$c" >/dev/null 2>&1
 				timeout 10 ctr --address "$sock" -n "$ns" tasks delete -f "$c" >/dev/null 2>&1
@@ -688,9 +689,18 @@ sp_containerd_stop() {
 		done
 	fi
 	_sp_stop_daemon "$pid" "$dir" 100
+	# containerd puts a container's cgroup at /NAMESPACE/ID and leaves the
+	# namespace's directory behind, in every hierarchy.
+	for ns in $nss; do sp_cgroup_rmdirs "$ns"; done
 	if [[ "${SP_CTD_DIR:-}" == "$dir" ]]; then
 		unset SP_CTD_PID
 	fi
+}
+
+# sp_cgroup_rmdirs NAME : remove the empty cgroup directories called NAME
+# (at any depth up to 4, in every hierarchy).
+sp_cgroup_rmdirs() {
+	find /sys/fs/cgroup -maxdepth 4 -type d -name "$1" -exec rmdir {} + 2>/dev/null || true
 }
 
 # sp_ctr ARGS... : ctr against the private containerd, in namespace $SP_CTD_NS.
