@@ -360,6 +360,7 @@ def part5(raw, t):
     if not levels:
         t.skip("5", "Scale and memory", "no measurements")
         return
+    levels.sort()  # the rounds visit them in a rotating order
     base, top = levels[0], levels[-1]
     at = " / ".join("{:,}".format(lv) for lv in levels)
     for op, what, tail in SCALE_FLAT:
