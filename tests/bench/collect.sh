@@ -217,13 +217,13 @@ p5() {
 # round starts both RouDis afresh, and which side starts first flips every
 # round (README, part 6).
 p6() {
-	local rep mode lock side qos
+	local rep mode lock side qos k fd_a fd_b
 	need_hook p6
 	command -v iox-roudi >/dev/null || { status p6 "not run: iceoryx is not installed"; sp_skip "no iceoryx"; }
-	P6_SIDE_A=host
-	[[ ${SHMPIPE_BENCH_P6_AA:-0} == 1 ]] && P6_SIDE_A=bench-iox-a
-	P6_SIDE_B=bench-iox
-	if [[ $P6_SIDE_A == host ]]; then
+	# P6_SIDE[a|b]: "host" or the pipeline whose containers are that side.
+	declare -gA P6_SIDE=([a]=host [b]=bench-iox) P6_TURN=()
+	[[ ${SHMPIPE_BENCH_P6_AA:-0} == 1 ]] && P6_SIDE[a]=bench-iox-a
+	if [[ ${P6_SIDE[a]} == host ]]; then
 		# The host side uses the host's fixed names (/tmp/roudi, /dev/shm/iceoryx_mgmt).
 		exec {lock}>/tmp/shmpipe-bench-iceoryx.lock
 		if ! flock -n "$lock" || [[ -e /tmp/roudi ]]; then
@@ -238,7 +238,7 @@ p6() {
 	cp "$SP_REPO/examples/iceoryx/roudi.toml" "$P6_APP/"
 	P6_ROOTFS=$(sp_tmpdir rootfs)
 	usr_rootfs "$P6_ROOTFS"
-	for side in "$P6_SIDE_A" "$P6_SIDE_B"; do
+	for side in "${P6_SIDE[@]}"; do
 		[[ $side == host ]] && continue
 		ctl create "$side" --size 192m --sockets /tmp >/dev/null
 		sp_defer "$CTL" --root "$STORE" --config "$CONFIG" rm --force "$side"
@@ -248,7 +248,8 @@ p6() {
 	# open, so that no turn is lost while a process starts.
 	P6_TURNS=$(sp_tmpdir turns)
 	mkfifo "$P6_TURNS/a" "$P6_TURNS/b"
-	exec {P6_TURN_A}<>"$P6_TURNS/a" {P6_TURN_B}<>"$P6_TURNS/b"
+	exec {fd_a}<>"$P6_TURNS/a" {fd_b}<>"$P6_TURNS/b"
+	P6_TURN=([a]=$fd_a [b]=$fd_b)
 	# Cleanups run after the case, outside it: what they need is in files.
 	P6_STATE=$SP_CASE_DIR
 	sp_defer p6_roudis_down "$P6_STATE"
@@ -263,14 +264,10 @@ p6() {
 	# the hypervisor: 20-40 us that vary with the host's other guests, the
 	# same for both sides but noise larger than what is compared.
 	[[ -w /dev/cpu_dma_latency ]] && exec {qos}>/dev/cpu_dma_latency && printf '\x00\x00\x00\x00' >&"$qos"
-	echo "SIDES a=$([[ $P6_SIDE_A == host ]] && echo host || echo pipeline) b=containers" >"$RAW/p6.txt"
+	echo "SIDES a=$([[ ${P6_SIDE[a]} == host ]] && echo host || echo pipeline) b=containers" >"$RAW/p6.txt"
 	for ((rep = -1; rep < P6_REPS; rep++)); do
 		# as everything else, the RouDi of the side that starts this round first
-		if ((rep % 2)); then
-			p6_roudi_up "$P6_SIDE_B" "$rep" && p6_roudi_up "$P6_SIDE_A" "$rep"
-		else
-			p6_roudi_up "$P6_SIDE_A" "$rep" && p6_roudi_up "$P6_SIDE_B" "$rep"
-		fi
+		for k in $(p6_order "$rep"); do p6_roudi_up "${P6_SIDE[$k]}" "$rep"; done
 		for mode in handoff-1cpu handoff e2e latency; do
 			p6_run "$mode" "$rep" || sp_fail "iceoryx run failed ($mode, round $rep)"
 		done
@@ -302,6 +299,11 @@ PY
 }
 
 P6_ROUDI="iox-roudi -c /app/roudi.toml -l warning -m off"
+
+# p6_order REP : the sides in the order they start in round REP.  Started
+# first, a pair is scheduled differently for the whole round, so the order
+# flips every round.
+p6_order() { if (($1 % 2)); then echo b a; else echo a b; fi; }
 
 # p6_roudi_up SIDE REP : the side's RouDi, same flags on both sides.  No
 # process monitoring (-m off): on a loaded machine it drops an app whose
@@ -345,17 +347,21 @@ p6_roudis_down() {
 }
 
 # p6_start SIDE ROLE CPU CMD : start ROLE (sub, pub) of SIDE on CPU in the
-# background; its pid in P6_PID[SIDE-ROLE], its output in p6-SIDE-ROLE.out.
+# background; its pid in P6_PID[SIDE-ROLE], its output in p6-SIDE-ROLE.out,
+# what to remove after it in P6_CGS (a host process's cgroups) or P6_CTRS
+# (a container).
 p6_start() {
-	local side=$1 role=$2 cpu=$3 cmd=$4 out b
-	out=$SP_TMP/p6-$side-$role.out
+	local side=$1 role=$2 cpu=$3 cmd=$4 name out b
+	name=p6-$side-$role-$P6_ROUND out=$SP_TMP/p6-$side-$role.out
 	if [[ $side == host ]]; then
 		cmd=${cmd//\/app\//$P6_APP/}
-		(p6_cg_exec "p6-host-$role-$P6_ROUND" "$cpu" ${cmd//\/turns\//$P6_TURNS/}) >"$out" 2>&1 &
+		(p6_cg_exec "$name" "$cpu" ${cmd//\/turns\//$P6_TURNS/}) >"$out" 2>&1 &
+		P6_CGS+=("$name")
 	else
 		b=$(sp_tmpdir bundle)
 		p6_bundle "$b" "$side" "$cpu" "exec $cmd"
-		sp_runc_run "$(sp_id "p6-$side-$role-$P6_ROUND")" "$b" >"$out" 2>&1 &
+		sp_runc_run "$(sp_id "$name")" "$b" >"$out" 2>&1 &
+		P6_CTRS+=("$(sp_id "$name")")
 	fi
 	P6_PID[$side-$role]=$!
 }
@@ -363,37 +369,30 @@ p6_start() {
 # p6_run MODE REP : one round of MODE, both sides at once taking turns; the
 # result lines into p6.txt (not for the warm-up round, REP -1).
 p6_run() {
-	local mode=$1 rep=$2 flags_s="" flags_p="" n burst rc=0 k side label out order cpu_s=$P6_CPU_SUB
+	local mode=$1 rep=$2 flags_s="" flags_p="" n burst rc=0 k side label out id cpu_s=$P6_CPU_SUB
 	local -A turn=([a]=b [b]=a)
 	declare -gA P6_PID=()
-	P6_ROUND=$rep-$mode
+	P6_ROUND=$rep-$mode P6_CGS=() P6_CTRS=()
 	case $mode in
 	handoff) flags_s=--no-check flags_p=--no-fill n=$P6_HANDOFF burst=$P6_HANDOFF_BURST ;;
 	handoff-1cpu) flags_s=--no-check flags_p=--no-fill n=$P6_HANDOFF1 burst=$P6_HANDOFF1_BURST cpu_s=$P6_CPU_PUB ;;
 	e2e) n=$P6_E2E burst=$P6_E2E_BURST ;;
 	latency) flags_s="--no-check --latencies" flags_p="--no-fill --interval-us 1000" n=$P6_LATENCY burst=$P6_LATENCY_BURST ;;
 	esac
-	# Which side starts (its processes first, and the first turn) flips
-	# every round: started first, a pair is scheduled differently for the
-	# whole round.
-	order="a b"
-	((rep % 2)) && order="b a"
-	for k in $order; do
-		side=$([[ $k == a ]] && echo "$P6_SIDE_A" || echo "$P6_SIDE_B")
-		p6_start "$side" sub "$cpu_s" \
+	# The side that starts this round: its processes first, and the first turn.
+	for k in $(p6_order "$rep"); do
+		p6_start "${P6_SIDE[$k]}" sub "$cpu_s" \
 			"/app/subscriber --count $n --timeout 60 $flags_s --burst $burst --turn-out /turns/${turn[$k]}"
-		p6_start "$side" pub "$P6_CPU_PUB" \
+		p6_start "${P6_SIDE[$k]}" pub "$P6_CPU_PUB" \
 			"/app/publisher --count $n --size $P6_SIZE --timeout 60 $flags_p --burst $burst --turn-in /turns/$k"
 	done
-	if ((rep % 2)); then echo t >&"$P6_TURN_B"; else echo t >&"$P6_TURN_A"; fi
+	k=$(p6_order "$rep")
+	echo t >&"${P6_TURN[${k%% *}]}"
 	for k in "${!P6_PID[@]}"; do
 		wait "${P6_PID[$k]}" || { rc=$?; echo "p6: $k exited with $rc" >&2; }
 	done
-	for side in "$P6_SIDE_A" "$P6_SIDE_B"; do
-		[[ $side == host ]] && p6_cg_remove "p6-host-sub-$P6_ROUND" "p6-host-pub-$P6_ROUND" && continue
-		sp_runc delete -f "$(sp_id "p6-$side-sub-$P6_ROUND")" >/dev/null 2>&1 || true
-		sp_runc delete -f "$(sp_id "p6-$side-pub-$P6_ROUND")" >/dev/null 2>&1 || true
-	done
+	p6_cg_remove "${P6_CGS[@]}"
+	for id in "${P6_CTRS[@]}"; do sp_runc delete -f "$id" >/dev/null 2>&1 || true; done
 	if ((rc != 0)); then
 		tail -n 5 "$SP_TMP"/p6-*-{sub,pub}.out >&2
 		return 1
@@ -401,7 +400,7 @@ p6_run() {
 	# the first round warms up (RouDi's pools, the page cache of /usr)
 	((rep >= 0)) || return 0
 	for k in a b; do
-		side=$([[ $k == a ]] && echo "$P6_SIDE_A" || echo "$P6_SIDE_B")
+		side=${P6_SIDE[$k]}
 		out=$(cat "$SP_TMP/p6-$side-sub.out")
 		grep -q "received $n of $n samples, $n intact" <<<"$out" ||
 			{ echo "not every sample arrived intact ($side): $out" >&2; return 1; }
