@@ -104,11 +104,25 @@ $(BUILD)/shmpipectl: $(CLI_OBJ) $(BUILD)/libshmpipe.a
 # cannot link static.
 ifeq ($(SANITIZE)$(HOOK_STATIC),1)
 HOOK_LDFLAGS := -static-pie -Wl,-z,relro,-z,now
-HOOK_LDLIBS := -l:libyajl_s.a -l:libseccomp.a -l:libcap.a
+HOOK_LDLIBS := -l:libyajl_s.a -l:libcap.a
 else
 HOOK_LDFLAGS := $(LDFLAGS)
 HOOK_LDLIBS := $(LDLIBS)
 endif
+
+# The hook's seccomp filter, built once here by libseccomp (with the hook's
+# flags: a sanitizer build allows what its runtime calls) rather than at
+# every start; hook/harden.c loads it.
+$(BUILD)/tools/hook-seccomp-filter: hook/gen/seccomp_filter.c $(BUILD)/libshmpipe.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/gen/hook_seccomp_filter.h: $(BUILD)/tools/hook-seccomp-filter
+	@mkdir -p $(dir $@)
+	$< $@
+
+$(BUILD)/obj/hook/harden.o: $(BUILD)/gen/hook_seccomp_filter.h
+$(BUILD)/obj/hook/harden.o: CPPFLAGS += -I$(BUILD)/gen
 
 $(BUILD)/shmpipe-hook: $(HOOK_OBJ) $(BUILD)/libshmpipe.a
 	$(CC) $(HOOK_LDFLAGS) -o $@ $^ $(HOOK_LDLIBS)
@@ -138,6 +152,7 @@ $(BUILD)/shmtool: tests/helpers/shmtool.c
 # Objects of a binary that a unit test links besides libshmpipe.a.
 TEST_EXTRA_test_plugin := $(BUILD)/obj/plugin/handlers.o $(BUILD)/obj/plugin/volroot.o
 TEST_EXTRA_test_runtime_rewrite := $(BUILD)/obj/runtime/rewrite.o
+TEST_EXTRA_test_hook_filter := $(BUILD)/obj/hook/harden.o
 
 .SECONDEXPANSION:
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libshmpipe.a $$(TEST_EXTRA_$$*)
@@ -175,7 +190,7 @@ deps:
 	./install/deps.sh
 
 format:
-	clang-format -i lib/*/*.[ch] cli/*.[ch] $(wildcard hook/*.[ch] plugin/*.[ch] runtime/*.[ch] tests/unit/*.c tests/helpers/*.c tests/fuzz/*.[ch])
+	clang-format -i lib/*/*.[ch] cli/*.[ch] $(wildcard hook/*.[ch] hook/gen/*.c plugin/*.[ch] runtime/*.[ch] tests/unit/*.c tests/helpers/*.c tests/fuzz/*.[ch])
 
 man: $(MAN_PAGES)
 

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "macro.h"
 #include "privs.h"
+#include "seccomp_rules.h"
 
 static const cap_value_t keep_caps[] = { CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_CHOWN, CAP_FOWNER };
 
@@ -50,34 +51,29 @@ load_seccomp (sp_error_t *err)
 
   if (ctx == NULL)
     return sp_error_sys (err, ENOMEM, "seccomp");
-  if (sp_privs_seccomp_rules (ctx, SCMP_ACT_ERRNO (EPERM), denied, ARRAY_SIZE (denied), err) < 0)
+  if (sp_seccomp_rules (ctx, SCMP_ACT_ERRNO (EPERM), denied, ARRAY_SIZE (denied), err) < 0)
     return -1;
   /* unshare only for a new IPC namespace: the store makes a pipeline's
      (ipc=true) in a short-lived child. */
   a = SCMP_A0 (SCMP_CMP_NE, CLONE_NEWIPC);
-  if (sp_privs_seccomp_rule (ctx, SCMP_ACT_ERRNO (EPERM), SCMP_SYS (unshare), "unshare", 1, &a, err)
-      < 0)
+  if (sp_seccomp_rule (ctx, SCMP_ACT_ERRNO (EPERM), SCMP_SYS (unshare), "unshare", 1, &a, err) < 0)
     return -1;
   /* Only unix sockets: the plugin listens on one and never dials out. */
   a = SCMP_A0 (SCMP_CMP_NE, AF_UNIX);
-  if (sp_privs_seccomp_rule (ctx, SCMP_ACT_ERRNO (EAFNOSUPPORT), SCMP_SYS (socket), "socket", 1, &a,
-                             err)
+  if (sp_seccomp_rule (ctx, SCMP_ACT_ERRNO (EAFNOSUPPORT), SCMP_SYS (socket), "socket", 1, &a, err)
       < 0)
     return -1;
   /* Threads yes, namespaces no.  clone3 hides its flags from seccomp behind a
      pointer: ENOSYS makes glibc fall back to clone, whose flags are checked. */
-  if (sp_privs_seccomp_rule (ctx, SCMP_ACT_ERRNO (ENOSYS), SCMP_SYS (clone3), "clone3", 0, NULL,
-                             err)
-      < 0)
+  if (sp_seccomp_rule (ctx, SCMP_ACT_ERRNO (ENOSYS), SCMP_SYS (clone3), "clone3", 0, NULL, err) < 0)
     return -1;
   for (size_t i = 0; i < ARRAY_SIZE (ns_flags); i++)
     {
       a = SCMP_A0 (SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]);
-      if (sp_privs_seccomp_rule (ctx, SCMP_ACT_ERRNO (EPERM), SCMP_SYS (clone), "clone", 1, &a, err)
-          < 0)
+      if (sp_seccomp_rule (ctx, SCMP_ACT_ERRNO (EPERM), SCMP_SYS (clone), "clone", 1, &a, err) < 0)
         return -1;
     }
-  return sp_privs_seccomp_load (ctx, err);
+  return sp_seccomp_load (ctx, err);
 }
 
 int
