@@ -19,10 +19,10 @@ HANDOFF=$SP_BUILD_DIR/bench/handoff
 LIFECYCLE=$SP_BUILD_DIR/bench/lifecycle
 QUICK=${SHMPIPE_BENCH_QUICK:-0}
 if ((QUICK)); then
-	P1_REPS=2 P1_TARGET_MS=40 P2_PAIRS=6 P3_ROUNDS=3 P4_REPS=2 P5_REPS=8 P5_PLUGIN_REPS=20 P5_CMD_REPS=5 P5_SCAN_REPS=2 P5_LEVELS="1 100"
+	P1_REPS=2 P1_TARGET_MS=40 P2_ROUNDS=6 P2_OWN=6 P3_ROUNDS=3 P4_REPS=2 P5_REPS=8 P5_PLUGIN_REPS=20 P5_CMD_REPS=5 P5_SCAN_REPS=2 P5_LEVELS="1 100"
 	P6_REPS=2 P6_HANDOFF=400 P6_HANDOFF_BURST=100 P6_HANDOFF1=400 P6_HANDOFF1_BURST=100 P6_E2E=40 P6_E2E_BURST=10 P6_LATENCY=40 P6_LATENCY_BURST=10
 else
-	P1_REPS=7 P1_TARGET_MS=150 P2_PAIRS=40 P3_ROUNDS=15 P4_REPS=5 P5_REPS=100 P5_PLUGIN_REPS=200 P5_CMD_REPS=30 P5_SCAN_REPS=5
+	P1_REPS=7 P1_TARGET_MS=150 P2_ROUNDS=300 P2_OWN=150 P3_ROUNDS=25 P4_REPS=5 P5_REPS=100 P5_PLUGIN_REPS=200 P5_CMD_REPS=30 P5_SCAN_REPS=5
 	P5_LEVELS="1 100 1000 4096"
 	P6_REPS=12 P6_HANDOFF=100000 P6_HANDOFF_BURST=2000 P6_HANDOFF1=40000 P6_HANDOFF1_BURST=1000 P6_E2E=200 P6_E2E_BURST=10 P6_LATENCY=300 P6_LATENCY_BURST=30
 fi
@@ -45,6 +45,14 @@ HOOK_FLAGS=(-H "createRuntime=$HOOK --root $STORE --config $CONFIG createRuntime
 
 # status PART TEXT : what the report says instead of numbers.
 status() { printf '%s\n' "$2" >"$RAW/$1.status"; }
+# any_order A B C : ORDER=(the three, in one of their 6 orders drawn at random).
+# Rounds of A/B comparisons take one each: with a fixed rotation the same
+# kind always came after the same other, and whatever a run leaves behind
+# for the kernel to finish (cgroups, mounts) fell on that one.
+any_order() {
+	local orders=("$1 $2 $3" "$1 $3 $2" "$2 $1 $3" "$2 $3 $1" "$3 $1 $2" "$3 $2 $1")
+	read -ra ORDER <<<"${orders[RANDOM % 6]}"
+}
 need_hook() { [[ -x $HOOK ]] || { status "$1" "not run: no $HOOK (the hook is not built)"; sp_skip "no hook"; }; }
 
 echo "start $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)" >"$RAW/meta.txt"
@@ -97,7 +105,7 @@ p1() {
 # floor: the same bundle with two no-op hooks (any OCI hook is a process
 # spawned at createRuntime and at poststop).
 p2() {
-	local rootfs plain noop hooked i k v t0 t1 kinds
+	local rootfs plain noop hooked i v t0 t1
 	need_hook p2
 	status p2 "failed: see the log"
 	rootfs=$(sp_tmpdir rootfs)
@@ -111,11 +119,10 @@ p2() {
 	hooked=$(sp_tmpdir bundle)
 	sp_runc_bundle "$hooked" -r "$rootfs" -a io.shmpipe.pipeline=bench-start "${HOOK_FLAGS[@]}" -- /bin/true
 	: >"$RAW/p2.txt"
-	# interleaved, the order rotated every round; 3 warm-up rounds not recorded
-	kinds=(plain noop hook)
-	for ((i = -3; i < P2_PAIRS; i++)); do
-		for ((k = 0; k < 3; k++)); do
-			v=${kinds[$(((i + 3 + k) % 3))]}
+	# interleaved in random orders; 3 warm-up rounds not recorded
+	for ((i = -3; i < P2_ROUNDS; i++)); do
+		any_order plain noop hook
+		for v in "${ORDER[@]}"; do
 			local b=$plain
 			[[ $v == noop ]] && b=$noop
 			[[ $v == hook ]] && b=$hooked
@@ -126,7 +133,7 @@ p2() {
 		done
 	done
 	# the hook's own join + leave, outside runc (stand-in containers)
-	"$LIFECYCLE" hook --hook "$HOOK" --root "$STORE" --pipeline bench-start --reps "$P2_PAIRS" |
+	"$LIFECYCLE" hook --hook "$HOOK" --root "$STORE" --pipeline bench-start --reps "$P2_OWN" |
 		sed 's/^/own /' >>"$RAW/p2.txt"
 	rm -f "$RAW/p2.status"
 }
@@ -134,14 +141,16 @@ p2() {
 # ---------------------------------------------------------------------------
 # 3. docker run with a shmpipe volume, a local tmpfs volume, neither.
 p3() {
-	local img i k v t0 t1 kinds
+	local img i v t0 t1
 	[[ -x $PLUGIN ]] || { status p3 "not run: no $PLUGIN (the plugin is not built)"; sp_skip "no plugin"; }
 	command -v dockerd >/dev/null || { status p3 "not run: no dockerd"; sp_skip "no dockerd"; }
 	status p3 "failed: see the log"
 	SP_PLUGIN_BIN=$PLUGIN
 	. "$SP_REPO/tests/integration/lib/plugin.sh"
 	SP_STORE=$STORE
-	sp_dockerd_start
+	# overlay2, Docker's default on a node: the tests' vfs copies the whole
+	# image at every create, 300-900 ms that drowned what a volume costs
+	SP_DOCKER_STORAGE_DRIVER=overlay2 sp_dockerd_start
 	"$PLUGIN" --socket "$SP_PLUGIN_SOCK" --root "$STORE" --config "$CONFIG" >>"$SP_PLUGIN_LOG" 2>&1 &
 	echo $! >"$SP_PLUGIN_PIDFILE"
 	sp_defer kill "$(cat "$SP_PLUGIN_PIDFILE")"
@@ -150,10 +159,9 @@ p3() {
 	sp_docker volume create -d "$SP_DRIVER" -o size=64m bench-vol >/dev/null
 	sp_docker volume create --driver local --opt type=tmpfs --opt device=tmpfs --opt o=size=64m bench-tmpfs >/dev/null
 	: >"$RAW/p3.txt"
-	kinds=(none tmpfs shmpipe)
 	for ((i = -2; i < P3_ROUNDS; i++)); do
-		for ((k = 0; k < 3; k++)); do
-			v=${kinds[$(((i + 3 + k) % 3))]}   # rotate the order every round
+		any_order none tmpfs shmpipe
+		for v in "${ORDER[@]}"; do
 			local vol=()
 			[[ $v == tmpfs ]] && vol=(-v bench-tmpfs:/dev/shm)
 			[[ $v == shmpipe ]] && vol=(-v bench-vol:/dev/shm)
