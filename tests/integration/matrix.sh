@@ -74,10 +74,14 @@ runc_member() {
 # pod_member NAME [ANNOTATION] : a container of the matrix pod naming NAME;
 # NAME may be the pod's (namespace-less) name.
 pod_member() {
-	local c full=$1
+	local c full=$1 n
 	[[ $full == */* ]] || full=$NS/$full
+	# A name of its own in the pod: stopped members keep theirs reserved, and
+	# c$RANDOM once drew one of them ("name ... is reserved for ...").
+	n=$(($(cat "$SP_TMP/pod-members" 2>/dev/null || echo 0) + 1))
+	echo "$n" >"$SP_TMP/pod-members"
 	c=$(CRI_COMMAND=$(printf '["sh", "-c", "%s; exec sleep 600"]' "$SEEN") \
-		cri_run "$POD" "c$((RANDOM))" "io.shmpipe.pipeline=$1" ${2:+"$2"}) || return 1
+		cri_run "$POD" "c$n" "io.shmpipe.pipeline=$1" ${2:+"$2"}) || return 1
 	sp_wait_for 10 test -s "$HK_ROOT/mnt/$(fname "$full")/seen" || sp_fail "member of $full saw nothing"
 	echo "cri:$c"
 }
