@@ -72,8 +72,6 @@ static const char *const ipc_pin_syscalls[] = { "pipe2", "wait4" };
 static int
 add_rules (scmp_filter_ctx ctx, sp_error_t *err)
 {
-  struct scmp_arg_cmp a;
-
   if (sp_seccomp_rules (ctx, SCMP_ACT_ALLOW, allowed_syscalls, ARRAY_SIZE (allowed_syscalls), err)
       < 0)
     return -1;
@@ -86,38 +84,42 @@ add_rules (scmp_filter_ctx ctx, sp_error_t *err)
      (syslog); ioctl only NS_GET_NSTYPE and the isatty() stdio does; abort()
      may signal only this process; clone only as fork() and unshare only of
      an IPC namespace (the child that makes a pipeline's, with ipc).  */
-  a = SCMP_A1 (SCMP_CMP_EQ, CLONE_NEWNS);
-  if (sp_seccomp_rule (ctx, SCMP_ACT_ALLOW, SCMP_SYS (setns), "setns", 1, &a, err) < 0)
-    return -1;
-  a = SCMP_A0 (SCMP_CMP_EQ, AF_UNIX);
-  if (sp_seccomp_rule (ctx, SCMP_ACT_ALLOW, SCMP_SYS (socket), "socket", 1, &a, err) < 0)
-    return -1;
-  a = SCMP_A1 (SCMP_CMP_EQ, NS_GET_NSTYPE);
-  if (sp_seccomp_rule (ctx, SCMP_ACT_ALLOW, SCMP_SYS (ioctl), "ioctl", 1, &a, err) < 0)
-    return -1;
-  a = SCMP_A1 (SCMP_CMP_EQ, TCGETS);
-  if (sp_seccomp_rule (ctx, SCMP_ACT_ALLOW, SCMP_SYS (ioctl), "ioctl", 1, &a, err) < 0)
-    return -1;
-  a = SCMP_A0 (SCMP_CMP_EQ, CLONE_NEWIPC);
-  if (sp_seccomp_rule (ctx, SCMP_ACT_ALLOW, SCMP_SYS (unshare), "unshare", 1, &a, err) < 0)
-    return -1;
+  const struct
+  {
+    int nr;
+    const char *name;
+    struct scmp_arg_cmp arg;
+  } narrowed[] = {
+#define NARROWED(call, arg) { SCMP_SYS (call), #call, arg }
+    NARROWED (setns, SCMP_A1 (SCMP_CMP_EQ, CLONE_NEWNS)),
+    NARROWED (socket, SCMP_A0 (SCMP_CMP_EQ, AF_UNIX)),
+    NARROWED (ioctl, SCMP_A1 (SCMP_CMP_EQ, NS_GET_NSTYPE)),
+    NARROWED (ioctl, SCMP_A1 (SCMP_CMP_EQ, TCGETS)),
+    NARROWED (unshare, SCMP_A0 (SCMP_CMP_EQ, CLONE_NEWIPC)),
+#if !defined(__SANITIZE_ADDRESS__)
+    /* glibc's fork(): no thread, no namespace, no shared memory. */
+    NARROWED (clone, SCMP_A0 (SCMP_CMP_EQ, CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD)),
+    NARROWED (tgkill, SCMP_A0 (SCMP_CMP_EQ, PID_PLACEHOLDER)),
+#endif
+#undef NARROWED
+  };
+
+  for (size_t i = 0; i < ARRAY_SIZE (narrowed); i++)
+    if (sp_seccomp_rule (ctx, SCMP_ACT_ALLOW, narrowed[i].nr, narrowed[i].name, 1, &narrowed[i].arg,
+                         err)
+        < 0)
+      return -1;
 #if !defined(__SANITIZE_ADDRESS__)
   if (sp_seccomp_rules (ctx, SCMP_ACT_ALLOW, ipc_pin_syscalls, ARRAY_SIZE (ipc_pin_syscalls), err)
       < 0)
-    return -1;
-  /* glibc's fork(): no thread, no namespace, no shared memory. */
-  a = SCMP_A0 (SCMP_CMP_EQ, CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD);
-  if (sp_seccomp_rule (ctx, SCMP_ACT_ALLOW, SCMP_SYS (clone), "clone", 1, &a, err) < 0)
-    return -1;
-  a = SCMP_A0 (SCMP_CMP_EQ, PID_PLACEHOLDER);
-  if (sp_seccomp_rule (ctx, SCMP_ACT_ALLOW, SCMP_SYS (tgkill), "tgkill", 1, &a, err) < 0)
     return -1;
 #endif
   return 0;
 }
 
 /* The program libseccomp makes of CTX, into *PROG (malloc'd), *N long. */
-static int export(scmp_filter_ctx ctx, struct sock_filter **prog, size_t *n, sp_error_t *err)
+static int
+export_program (scmp_filter_ctx ctx, struct sock_filter **prog, size_t *n, sp_error_t *err)
 {
   cleanup_close int fd = memfd_create ("filter", MFD_CLOEXEC);
   struct stat st;
@@ -203,7 +205,7 @@ main (int argc, char **argv)
   ctx = seccomp_init (SCMP_ACT_ERRNO (ENOSYS));
   if (ctx == NULL)
     sp_error_make (&err, ENOMEM, "seccomp: init failed");
-  if (err != NULL || add_rules (ctx, &err) < 0 || export(ctx, &prog, &n, &err) < 0
+  if (err != NULL || add_rules (ctx, &err) < 0 || export_program (ctx, &prog, &n, &err) < 0
       || find_pid (prog, n, &pid_at, &err) < 0 || write_header (argv[1], prog, n, pid_at, &err) < 0)
     {
       fprintf (stderr, "seccomp_filter: %s\n", err->msg);
