@@ -227,6 +227,18 @@ def paired(a, b):
     return med([a[i] - b[i] for i in range(n)]), n
 
 
+def add_paired(t, part, what, runs, peer_runs, peer, digits, also):
+    """A row judged on what RUNS add to PEER_RUNS of the same rounds (the
+    median of the paired differences, at most 5% of the peer's median):
+    run-to-run drift cancels in a pair.  ALSO follows the ratio of medians."""
+    m, mp = med(runs), med(peer_runs)
+    d, n = paired(runs, peer_runs)
+    t.add(part, what, fmt_us(m),
+          "%s %s: %+.*f ms per container, median of %d interleaved pairs (ratio of medians %s; %s)" % (
+              fmt_x((mp + d) / mp), peer, digits, d / 1000, n, fmt_x(m / mp), also),
+          "≤ 1.05× %s (paired)" % peer, met((mp + d) / mp <= 1.05))
+
+
 def part2(raw, t):
     st = status(raw, "p2")
     text = read(raw, "p2.txt")
@@ -248,14 +260,9 @@ def part2(raw, t):
         mn = med(noop)
         t.add("2", "`runc run`, two no-op hooks (`true` at createRuntime + poststop): the floor of any hook",
               fmt_us(mn), "%s plain" % fmt_x(mn / mp))
-        # Judged on the paired differences: run-to-run drift (the medians of
-        # plain and no-op runs alone differ by up to 10%) cancels in a pair.
-        d, n = paired(hook, noop)
-        t.add("2", "`runc run`, annotated, shmpipe hook at createRuntime + poststop (%d runs)" % len(hook),
-              fmt_us(mh), "%s no-op hooks: %+.2f ms per container, median of %d interleaved pairs "
-              "(ratio of medians %s; %s plain)" % (fmt_x((mn + d) / mn), d / 1000, n, fmt_x(mh / mn),
-                                                   fmt_x(mh / mp)),
-              "≤ 1.05× no-op hooks (paired)", met((mn + d) / mn <= 1.05))
+        # the medians of plain and no-op runs alone differ by up to 10%
+        add_paired(t, "2", "`runc run`, annotated, shmpipe hook at createRuntime + poststop (%d runs)" % len(hook),
+                   hook, noop, "no-op hooks", 2, "%s plain" % fmt_x(mh / mp))
     else:
         t.add("2", "`runc run`, annotated, hook at createRuntime + poststop (%d runs)" % len(hook), fmt_us(mh),
               "%s plain" % fmt_x(mh / mp))
@@ -279,13 +286,9 @@ def part3(raw, t):
     none, tmpfs, shm = med(v["none"]), med(v["tmpfs"]), med(v["shmpipe"])
     t.add("3", "`docker run` trivial container, no volume (%d runs)" % len(v["none"]), fmt_us(none))
     t.add("3", "`docker run`, local tmpfs volume on /dev/shm", fmt_us(tmpfs), "%s none" % fmt_x(tmpfs / none))
-    # Paired, as part 2: `docker run` drifts by tens of ms within a run.
-    d, n = paired(v["shmpipe"], v["tmpfs"])
-    t.add("3", "`docker run`, shmpipe volume on /dev/shm", fmt_us(shm),
-          "%s tmpfs volume: %+.1f ms per container, median of %d interleaved pairs "
-          "(ratio of medians %s; %s none)" % (fmt_x((tmpfs + d) / tmpfs), d / 1000, n, fmt_x(shm / tmpfs),
-                                              fmt_x(shm / none)),
-          "≤ 1.05× tmpfs volume (paired)", met((tmpfs + d) / tmpfs <= 1.05))
+    # `docker run` drifts by tens of ms within a run
+    add_paired(t, "3", "`docker run`, shmpipe volume on /dev/shm", v["shmpipe"], v["tmpfs"], "tmpfs volume", 1,
+               "%s none" % fmt_x(shm / none))
 
 
 def part4(raw, t):
